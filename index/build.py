@@ -1,0 +1,298 @@
+"""Building a new index version from the corpus: incremental, verified, then switched in atomically."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index import versions
+from index.chunking import DraftChunk, chunk_article, embedding_text
+from index.config import Settings
+from index.corpus import load_corpus
+from index.embedder import EncodedChunk, Span
+from index.errors import BuildError, IndexCorruptError, IndexMissingError, PolicybotError
+from index.models import Article, BuildProgress, BuildReport
+from index.store import ArticleRow, Snapshot, VersionWriter
+
+log = logging.getLogger(__name__)
+ProgressFn = Callable[[BuildProgress], None]
+
+
+class ChunkEncoder(Protocol):
+    """What a build needs from an embedder (tests pass failing or counting ones)."""
+
+    name: str
+    dim: int
+
+    def encode_chunks(
+        self, texts: list[str], spans: list[list[Span]], progress: Callable[[int], None] | None = None
+    ) -> list[EncodedChunk]: ...
+
+
+def build_index(
+    settings: Settings,
+    *,
+    full: bool = False,
+    progress: ProgressFn | None = None,
+    embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None = None,
+) -> BuildReport:
+    """Build a new version beside the live one; on any failure the live version stays as it was.
+
+    ``embedder`` may be a loaded encoder or a factory, so a no-change rebuild never loads the model.
+    """
+    data_dir = settings.data_dir
+    with versions.build_lock(data_dir):
+        versions.prune(data_dir, settings.keep_versions)
+        tmp_dir = versions.new_tmp_dir(data_dir)
+        try:
+            report = _build(settings, tmp_dir, full, _Reporter(data_dir, progress), embedder)
+        except BaseException:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise
+        versions.prune(data_dir, settings.keep_versions)
+        return report
+
+
+class _Reporter:
+    """Fans progress out to the caller and to the progress file other processes read."""
+
+    def __init__(self, data_dir: Path, callback: ProgressFn | None) -> None:
+        self.data_dir = data_dir
+        self.callback = callback
+        self._last_write = 0.0
+        self._last_stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last_write > 0.5 or done >= total or stage != self._last_stage:
+            versions.write_progress(self.data_dir, stage, done, total)
+            self._last_write, self._last_stage = now, stage
+        if self.callback:
+            self.callback(BuildProgress(stage, done, total))
+
+
+def _build(
+    settings: Settings,
+    tmp_dir: Path,
+    full: bool,
+    report: _Reporter,
+    embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None,
+) -> BuildReport:
+    started = time.perf_counter()
+    report("reading", 0, 1)
+    try:
+        articles, errors = load_corpus(settings.corpus_dir)
+    except PolicybotError as exc:
+        raise BuildError(str(exc)) from exc
+    for name, reason in errors:
+        log.warning("skipped %s: %s", name, reason)
+    if not articles:
+        raise BuildError(f"no readable articles in {settings.corpus_dir}")
+    report("reading", 1, 1)
+
+    previous = None if full else _previous_snapshot(settings)
+    reusable = _reusable(previous, settings)
+    plans = []
+    to_embed: list[tuple[Article, list[str], list[DraftChunk]]] = []
+    for article in articles:
+        old = reusable.get(article.id)
+        if old is not None and old.content_hash == article.content_hash:
+            plans.append(("reuse", article))
+        else:
+            sentences, chunks = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap)
+            if not chunks:
+                errors.append((article.id, "no sentences found"))
+                continue
+            to_embed.append((article, sentences, chunks))
+            plans.append(("embed", article))
+
+    if to_embed:
+        encoder = _encoder(embedder, settings)
+        encoded = _embed(to_embed, encoder, report)
+        dim = encoder.dim
+    else:
+        assert previous is not None  # nothing to embed means every article was reused
+        encoded, dim = {}, previous.dim
+
+    report("writing", 0, len(plans))
+    writer = VersionWriter(
+        tmp_dir,
+        model=settings.model,
+        dim=dim,
+        chunk_size=settings.chunk_sentences,
+        chunk_overlap=settings.chunk_overlap,
+    )
+    try:
+        drafts = {a.id: (s, c) for a, s, c in to_embed}
+        for n, (how, article) in enumerate(plans, 1):
+            if how == "reuse":
+                assert previous is not None
+                _copy_article(writer, previous, article)
+            else:
+                sentences, chunks = drafts[article.id]
+                chunk_vectors, sentence_vectors = encoded[article.id]
+                writer.add(article, sentences, chunks, chunk_vectors, sentence_vectors)
+            if n % 200 == 0:
+                report("writing", n, len(plans))
+        writer.finish({"corpus": str(settings.corpus_dir), "skipped": [list(e) for e in errors]})
+    except BaseException:
+        writer.abort()
+        raise
+    report("writing", len(plans), len(plans))
+
+    report("verifying", 0, 1)
+    _verify(tmp_dir)
+    name = versions.next_version_name(settings.data_dir)
+    versions.publish(settings.data_dir, tmp_dir, name)
+    report("verifying", 1, 1)
+
+    current_ids = {a.id for a in articles}
+    old_ids = set(previous.by_id) if previous else set()
+    embedded_ids = {a.id for a, _, _ in to_embed}
+    return BuildReport(
+        version=name,
+        articles=len(plans),
+        added=len(embedded_ids - old_ids),
+        changed=len(embedded_ids & old_ids),
+        removed=len(old_ids - current_ids),
+        unchanged=len(plans) - len(embedded_ids),
+        chunks_total=sum(len(c) for _, _, c in to_embed)
+        + sum(previous.by_id[a.id].chunk_count for how, a in plans if how == "reuse" and previous),
+        chunks_embedded=sum(len(c) for _, _, c in to_embed),
+        seconds=time.perf_counter() - started,
+        errors=tuple(errors),
+    )
+
+
+def _previous_snapshot(settings: Settings) -> Snapshot | None:
+    name = versions.current_version(settings.data_dir)
+    if name is None:
+        return None
+    try:
+        return Snapshot(versions.versions_dir(settings.data_dir) / name)
+    except (IndexCorruptError, IndexMissingError) as exc:
+        log.warning("live index unusable, building from scratch: %s", exc)
+        return None
+
+
+def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, ArticleRow]:
+    """Old articles whose vectors may be copied: same model and chunking, else none."""
+    if previous is None:
+        return {}
+    m = previous.manifest
+    if (
+        m.get("model") != settings.model
+        or m.get("chunk_size") != settings.chunk_sentences
+        or m.get("chunk_overlap") != settings.chunk_overlap
+    ):
+        return {}
+    return dict(previous.by_id)
+
+
+def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, settings: Settings) -> ChunkEncoder:
+    """Load the model only when something needs embedding."""
+    if embedder is None:
+        from index.embedder import Embedder
+
+        return Embedder(settings.model, settings.batch_size)
+    if hasattr(embedder, "encode_chunks"):
+        return embedder  # type: ignore[return-value]
+    return embedder()
+
+
+def _embed(
+    work: list[tuple[Article, list[str], list[DraftChunk]]],
+    encoder: ChunkEncoder,
+    report: _Reporter,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    texts: list[str] = []
+    spans: list[list[Span]] = []
+    for article, sentences, chunks in work:
+        for chunk in chunks:
+            text, chunk_spans = _chunk_text_with_spans(article.title, sentences, chunk)
+            texts.append(text)
+            spans.append(chunk_spans)
+    total = len(texts)
+    report("embedding", 0, total)
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        report("embedding", done, total)
+
+    results = encoder.encode_chunks(texts, spans, tick)
+    if len(results) != total:
+        raise BuildError(f"embedder returned {len(results)} vectors for {total} chunks")
+
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    position = 0
+    for article, sentences, chunks in work:
+        mine = results[position : position + len(chunks)]
+        position += len(chunks)
+        sentence_vectors = np.zeros((len(sentences), mine[0].vector.shape[0]), dtype=np.float32)
+        filled = np.zeros(len(sentences), dtype=bool)
+        for chunk, item in zip(chunks, mine, strict=True):
+            # A sentence shared by two chunks keeps the vector from the chunk where it came first:
+            # there it has its preceding context, which is how the article reads.
+            for j, sid in enumerate(range(chunk.first_sentence, chunk.last_sentence + 1)):
+                if not filled[sid]:
+                    sentence_vectors[sid] = item.sentence_vectors[j]
+                    filled[sid] = True
+        out[article.id] = (np.vstack([m.vector for m in mine]), sentence_vectors)
+    return out
+
+
+def _chunk_text_with_spans(title: str, sentences: list[str], chunk: DraftChunk) -> tuple[str, list[Span]]:
+    """The embedded text of a chunk and where each of its sentences sits in it."""
+    text = embedding_text(title, "")
+    spans: list[Span] = []
+    for i in range(chunk.first_sentence, chunk.last_sentence + 1):
+        if spans:
+            text += " "
+        spans.append((len(text), len(text) + len(sentences[i])))
+        text += sentences[i]
+    return text, spans
+
+
+def _copy_article(writer: VersionWriter, previous: Snapshot, article: Article) -> None:
+    row = previous.by_id[article.id]
+    sentences = previous.sentence_text[row.sentence_start : row.sentence_start + row.sentence_count]
+    chunks = [
+        DraftChunk(
+            ordinal=i,
+            first_sentence=int(previous.chunk_first[cid] - row.sentence_start),
+            last_sentence=int(previous.chunk_last[cid] - row.sentence_start),
+            text=previous.chunk_text[cid],
+        )
+        for i, cid in enumerate(range(row.chunk_start, row.chunk_start + row.chunk_count))
+    ]
+    writer.add(
+        article,
+        sentences,
+        chunks,
+        previous.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count],
+        previous.sentence_vectors[row.sentence_start : row.sentence_start + row.sentence_count],
+    )
+
+
+def _verify(directory: Path) -> None:
+    """Load the new version as a reader would and check that search finds a chunk by its own vector."""
+    try:
+        snap = Snapshot(directory)
+    except PolicybotError as exc:
+        raise BuildError(f"new index failed verification: {exc}") from exc
+    if snap.chunk_vectors.shape[0]:
+        probe = snap.chunk_vectors.shape[0] // 2
+        ids, _ = snap.dense(snap.chunk_vectors[probe], 5)
+        near = {int(i) for i in ids}
+        if probe not in near and not np.allclose(snap.chunk_vectors[list(near)], snap.chunk_vectors[probe]):
+            raise BuildError("new index failed verification: a chunk does not find itself")
+        if snap.fts_count() != snap.chunk_vectors.shape[0]:
+            raise BuildError("new index failed verification: full-text rows do not match chunks")

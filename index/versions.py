@@ -1,0 +1,146 @@
+"""The data folder's layout: versioned index builds, the ``CURRENT`` pointer and the build lock.
+
+    data/
+      CURRENT              name of the live version (replaced atomically)
+      build.lock           flock held by the one running build
+      build.progress.json  what the running build is doing (for status commands)
+      versions/v000003-…/  one complete, verified build each
+      versions/.tmp-…/     a build in progress (removed if the build dies)
+
+Readers only ever follow ``CURRENT``, and ``CURRENT`` only ever names a verified version, so a
+build that fails or is killed leaves the previous version serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from index.errors import BuildLockedError
+
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+LOCK = "build.lock"
+PROGRESS = "build.progress.json"
+TMP_PREFIX = ".tmp-"
+
+
+def versions_dir(data_dir: Path) -> Path:
+    return data_dir / VERSIONS
+
+
+def current_version(data_dir: Path) -> str | None:
+    """The live version's name, or None before the first build."""
+    try:
+        name = (data_dir / CURRENT).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def pointer_stamp(data_dir: Path) -> tuple[int, int] | None:
+    """A cheap fingerprint of ``CURRENT`` (inode, mtime): readers poll it to notice new builds."""
+    try:
+        st = os.stat(data_dir / CURRENT)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def next_version_name(data_dir: Path) -> str:
+    existing = [p.name for p in versions_dir(data_dir).glob("v*") if p.is_dir()]
+    numbers = [int(name[1:7]) for name in existing if name[1:7].isdigit()]
+    return f"v{max(numbers, default=0) + 1:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
+
+
+def new_tmp_dir(data_dir: Path) -> Path:
+    path = versions_dir(data_dir) / f"{TMP_PREFIX}{os.getpid()}-{time.time_ns()}"
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(data_dir: Path, tmp_dir: Path, name: str) -> Path:
+    """Move a verified build into place and point ``CURRENT`` at it, both atomically."""
+    final = versions_dir(data_dir) / name
+    os.replace(tmp_dir, final)
+    _fsync_dir(versions_dir(data_dir))
+    pointer_tmp = data_dir / f"{CURRENT}.tmp"
+    with open(pointer_tmp, "w") as fh:
+        fh.write(name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(pointer_tmp, data_dir / CURRENT)
+    _fsync_dir(data_dir)
+    return final
+
+
+def prune(data_dir: Path, keep: int) -> None:
+    """Remove stale temporary builds and all but the newest ``keep`` versions (never the live one).
+
+    Processes still reading an old version keep working: their open files stay valid on POSIX.
+    """
+    live = current_version(data_dir)
+    root = versions_dir(data_dir)
+    if not root.is_dir():
+        return
+    for tmp in root.glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    versions = sorted((p for p in root.glob("v*") if p.is_dir()), key=lambda p: p.name)
+    for old in versions[: max(0, len(versions) - keep)]:
+        if old.name != live:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def build_lock(data_dir: Path) -> Iterator[None]:
+    """Exclusive, non-blocking: a second build (in any process) fails fast with its progress."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(data_dir / LOCK, "a+")  # noqa: SIM115 - held open for the lock's whole life
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildLockedError(f"another build is already running ({read_progress_text(data_dir)})") from None
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                (data_dir / PROGRESS).unlink()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    finally:
+        fh.close()
+
+
+def write_progress(data_dir: Path, stage: str, done: int, total: int) -> None:
+    tmp = data_dir / f"{PROGRESS}.tmp"
+    tmp.write_text(json.dumps({"stage": stage, "done": done, "total": total, "pid": os.getpid()}))
+    os.replace(tmp, data_dir / PROGRESS)
+
+
+def read_progress(data_dir: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((data_dir / PROGRESS).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_progress_text(data_dir: Path) -> str:
+    progress = read_progress(data_dir)
+    if not progress:
+        return "starting"
+    return f"{progress.get('stage')}: {progress.get('done')}/{progress.get('total')}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
