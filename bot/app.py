@@ -1,0 +1,184 @@
+"""The bot object: engine + stores + cogs, built by :func:`create_bot` (plain or sharded).
+
+Shared services live on the bot (as in discord.py's examples and RoboDanny) so cogs, buttons and
+the DM listener use one cooldown table, one concurrency bound and one feedback database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.audit import AuditLog
+from bot.config import BotSettings
+from bot.errors import NO_PINGS, OnCooldown, send_interaction_error
+from bot.feedback import FeedbackStore
+from bot.fetch import make_session
+from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
+from bot.reindex import Reindexer
+from bot.views import SourcesButton, VoteButton
+from index.errors import IndexMissingError, QuestionError
+from index.models import Answer
+
+log = logging.getLogger(__name__)
+
+MIN_QUESTION, MAX_QUESTION = 3, 500
+COGS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.dm")
+
+
+class PolicyTree(app_commands.CommandTree[Any]):
+    """Routes every slash-command failure through one handler."""
+
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await send_interaction_error(interaction, error)
+
+
+def clean_question(text: str) -> str:
+    """The question with whitespace collapsed, or a QuestionError explaining the length rule."""
+    question = " ".join((text or "").split())
+    if len(question) < MIN_QUESTION or not any(ch.isalnum() for ch in question):
+        raise QuestionError(f"Please ask a question of at least {MIN_QUESTION} characters.")
+    if len(question) > MAX_QUESTION:
+        raise QuestionError(f"Please keep questions under {MAX_QUESTION} characters (yours has {len(question)}).")
+    return question
+
+
+class PolicyBotMixin(commands.Bot):
+    """Everything except the choice between one connection and automatic sharding."""
+
+    def __init__(self, engine: Any, settings: BotSettings, **options: Any) -> None:
+        self.identify_delay: float = float(options.pop("identify_delay", 5.0))
+        options.setdefault("intents", discord.Intents.default())
+        options.setdefault("allowed_mentions", NO_PINGS)
+        options.setdefault("tree_cls", PolicyTree)
+        super().__init__(command_prefix=commands.when_mentioned, help_command=None, **options)
+        self.engine = engine
+        self.settings = settings
+        self.cooldown = Cooldown(settings.cooldown_seconds)
+        self.memory = ConversationMemory(settings.dm_memory_seconds)
+        self.work = asyncio.Semaphore(settings.max_concurrent)
+        self.reindexer = Reindexer(engine, interval=settings.progress_interval)
+        self.feedback = FeedbackStore(settings.feedback_db)
+        self.audit = AuditLog(settings.audit_log)
+        self.fetch_session: aiohttp.ClientSession | None = None
+        self._warm_task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        self.fetch_session = make_session(
+            allow_private=self.settings.fetch_allow_private, timeout=self.settings.fetch_timeout
+        )
+        for name in COGS:
+            await self.load_extension(name)
+        self.add_dynamic_items(SourcesButton, VoteButton)
+        await self.sync_commands()
+        self._warm_task = asyncio.create_task(self._warm(), name="engine-warm")
+
+    async def _warm(self) -> None:
+        """Load the model and index before the first question, without delaying the login."""
+        warm = getattr(self.engine, "warm", None)
+        if warm is None:
+            return
+        try:
+            await asyncio.to_thread(warm)
+        except IndexMissingError as exc:
+            log.warning("%s", exc)
+        except Exception:
+            log.exception("could not warm up the engine")
+
+    async def sync_commands(self) -> None:
+        """Sync to the dev guild at once, or globally only when the command set changed."""
+        if self.settings.dev_guild:
+            guild = discord.Object(id=self.settings.dev_guild)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), self.settings.dev_guild)
+            return
+        if not self.settings.sync_commands:
+            return
+        payload = json.dumps([c.to_dict(self.tree) for c in self.tree.get_commands()], sort_keys=True, default=str)
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+        stamp = self.settings.data_dir / "commands.sha256"
+        if stamp.exists() and stamp.read_text().strip() == digest:
+            log.info("commands unchanged since the last sync; not syncing")
+            return
+        synced = await self.tree.sync()
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest + "\n")
+        log.info("synced %d global commands", len(synced))
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Discord's identify rate limit, with the wait configurable (tests use 0)."""
+        if not initial and self.identify_delay > 0:
+            await asyncio.sleep(self.identify_delay)
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s) in %d guilds", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No prefix commands: DMs and mentions are handled by the DM cog's listener."""
+
+    async def close(self) -> None:
+        if self._warm_task is not None and not self._warm_task.done():
+            self._warm_task.cancel()
+        await super().close()
+        if self.fetch_session is not None:
+            await self.fetch_session.close()
+        self.feedback.close()
+
+    # ---- shared services for the cogs ----------------------------------------------------
+    def check_cooldown(self, user_id: int) -> None:
+        """Raise OnCooldown with a Discord relative timestamp when the user asks too often."""
+        wait = self.cooldown.hit(user_id)
+        if wait is not None:
+            raise OnCooldown(f"You are asking too quickly. Try again {retry_timestamp(wait)}.")
+
+    async def in_worker(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Run blocking engine work in a thread, at most ``max_concurrent`` at a time."""
+        async with self.work:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def answer(
+        self,
+        question: str,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        channel_id: int | None,
+        previous: str | None = None,
+    ) -> tuple[Answer, str]:
+        """Ask the engine and store the answer; returns it with the record id its buttons use."""
+        answer: Answer = await self.in_worker(self.engine.ask, question, previous=previous)
+        record_id = await self.feedback.asave_answer(
+            question=question,
+            answer_json=answer.to_json(),
+            user_id=user_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+        )
+        return answer, record_id
+
+
+class PolicyBot(PolicyBotMixin):
+    """One gateway connection: enough below about 2,500 guilds."""
+
+
+class ShardedPolicyBot(PolicyBotMixin, commands.AutoShardedBot):
+    """Asks Discord (``GET /gateway/bot``) how many shards to run, unless ``shard_count`` is set."""
+
+
+def create_bot(engine: Any, settings: BotSettings, **client_options: Any) -> PolicyBotMixin:
+    """The bot for these settings; ``client_options`` go to discord.py (connector=, intents=, …)."""
+    if settings.use_sharding:
+        if settings.shard_count is not None:
+            client_options.setdefault("shard_count", settings.shard_count)
+        return ShardedPolicyBot(engine, settings, **client_options)
+    return PolicyBot(engine, settings, **client_options)

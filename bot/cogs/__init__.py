@@ -1,0 +1,1 @@
+"""Command groups (discord.py extensions), loaded by ``bot.app``."""

@@ -1,0 +1,248 @@
+"""/index …: moderator commands that change what the bot knows.
+
+Every call is checked on the server (``interaction_check``), refusals are answered ephemerally
+and audited, and every change to the corpus or index is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import PurePath
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import PolicyBotMixin
+from bot.errors import NO_PINGS, BotError, NotModerator
+from bot.fetch import fetch_page
+from bot.permissions import interaction_is_moderator
+from bot.reindex import Listener, ReindexJob, ReindexRunning
+from bot.render import progress_text, trim
+from index import corpus_edit
+from index.errors import IndexMissingError, PolicybotError
+
+log = logging.getLogger(__name__)
+
+UPLOAD_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+
+
+def who(user: discord.abc.User) -> str:
+    return f"{user} ({user.id})"
+
+
+def job_summary(job: ReindexJob) -> str:
+    if not job.finished:
+        return f"Reindexing… {progress_text(job.progress)}"
+    if job.error:
+        return f"Reindex failed: {job.error}\nThe live index was not changed and keeps answering."
+    r = job.report
+    assert r is not None
+    text = (
+        f"Reindex done: version `{r.version}`, {r.articles} articles "
+        f"(added {r.added}, changed {r.changed}, removed {r.removed}, unchanged {r.unchanged}) "
+        f"in {r.seconds:.1f} s."
+    )
+    if r.errors:
+        skipped = "; ".join(f"{name}: {reason}" for name, reason in r.errors[:5])
+        text += f"\nSkipped {len(r.errors)} file(s): {skipped}"
+    return trim(text, 1900)
+
+
+class AdminCog(commands.Cog):
+    index = app_commands.Group(
+        name="index",
+        description="Moderators: change and rebuild the article index.",
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: PolicyBotMixin) -> None:
+        self.bot = bot
+
+    # ---- the check, on every call ------------------------------------------------------
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction_is_moderator(interaction, self.bot.settings.moderator_role):
+            return True
+        name = interaction.command.qualified_name if interaction.command else "index"
+        log.warning("refused /%s for %s in guild %s", name, who(interaction.user), interaction.guild_id)
+        await self.bot.audit.awrite(
+            action="refused",
+            command=name,
+            user_id=interaction.user.id,
+            user=str(interaction.user),
+            guild_id=interaction.guild_id,
+        )
+        role = self.bot.settings.moderator_role
+        raise NotModerator(
+            "Only moderators (Manage Server" + (f" or the “{role}” role" if role else "") + ") can change the index."
+        )
+
+    async def _audit(self, interaction: discord.Interaction, action: str, **details: object) -> None:
+        await self.bot.audit.awrite(
+            action=action,
+            user_id=interaction.user.id,
+            user=str(interaction.user),
+            guild_id=interaction.guild_id,
+            **details,
+        )
+
+    def _status_listener(self, interaction: discord.Interaction, prefix: str = "") -> Listener:
+        """Edits the command's message with the job's progress; audits the outcome at the end."""
+
+        async def listener(job: ReindexJob) -> None:
+            if job.finished:
+                await self._audit(
+                    interaction,
+                    "reindex finished" if job.ok else "reindex failed",
+                    job=job.id,
+                    full=job.full,
+                    version=job.report.version if job.report else None,
+                    error=job.error,
+                )
+            try:
+                await interaction.edit_original_response(content=prefix + job_summary(job), allowed_mentions=NO_PINGS)
+            except discord.HTTPException as exc:  # e.g. the 15-minute interaction token expired
+                log.info("could not edit the reindex status message: %s", exc)
+                if job.finished and interaction.channel is not None and hasattr(interaction.channel, "send"):
+                    await interaction.channel.send(prefix + job_summary(job), allowed_mentions=NO_PINGS)
+
+        return listener
+
+    # ---- /index reindex ----------------------------------------------------------------
+    @index.command(name="reindex", description="Rebuild the index from the corpus folder in the background.")
+    @app_commands.describe(full="Re-embed every article instead of only new and changed ones")
+    async def reindex(self, interaction: discord.Interaction, full: bool = False) -> None:
+        running = self.bot.reindexer.current
+        if running is not None:
+            await interaction.response.send_message(
+                str(ReindexRunning(running)), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+            return
+        await interaction.response.send_message(
+            f"Reindex {'(full) ' if full else ''}starting…", ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        job = self.bot.reindexer.start(
+            full=full, requested_by=str(interaction.user), listener=self._status_listener(interaction)
+        )
+        await self._audit(interaction, "reindex started", job=job.id, full=full)
+
+    # ---- /index status -----------------------------------------------------------------
+    @index.command(name="status", description="The live index and any reindex in progress.")
+    async def status(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        lines = []
+        try:
+            s = await self.bot.in_worker(self.bot.engine.stats)
+            lines.append(
+                f"Live index `{s.version}`: {s.articles} articles, {s.chunks} chunks, built {s.built_at}, "
+                f"newest article {s.newest_published or 'undated'}, model {s.model}."
+            )
+        except IndexMissingError as exc:
+            lines.append(str(exc))
+        job = self.bot.reindexer.current
+        if job is not None:
+            lines.append(
+                f"Running: started by {job.requested_by} "
+                f"{discord.utils.format_dt(_dt(job.started_at), 'R')}, "
+                f"{progress_text(job.progress)}"
+            )
+        elif self.bot.reindexer.last is not None:
+            lines.append("Last reindex: " + job_summary(self.bot.reindexer.last))
+        await interaction.followup.send(trim("\n".join(lines), 1900), ephemeral=True, allowed_mentions=NO_PINGS)
+
+    # ---- /index add --------------------------------------------------------------------
+    @index.command(name="add", description="Add an article from a web page or an attached .md/.txt/.html file.")
+    @app_commands.describe(url="Address of the article page", file="An article file (.md, .txt or .html)")
+    async def add(
+        self, interaction: discord.Interaction, url: str | None = None, file: discord.Attachment | None = None
+    ) -> None:
+        if (url is None) == (file is None):
+            raise BotError("Give either a url or a file, not both.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = self.bot.settings
+        if file is not None:
+            suffix = PurePath(file.filename).suffix.lower()
+            if suffix not in UPLOAD_SUFFIXES:
+                raise BotError("Only .md, .txt and .html files can be added.")
+            if file.size > settings.fetch_max_bytes:
+                raise BotError(f"That file is larger than {settings.fetch_max_bytes // 1000} kB.")
+            data = await file.read()
+            path = await asyncio.to_thread(corpus_edit.add_article, settings.corpus_dir, file.filename, data)
+            origin = f"attachment {file.filename}"
+        else:
+            assert url is not None and self.bot.fetch_session is not None
+            final_url, html = await fetch_page(
+                self.bot.fetch_session,
+                url,
+                max_bytes=settings.fetch_max_bytes,
+                allow_private=settings.fetch_allow_private,
+            )
+            path = await asyncio.to_thread(corpus_edit.add_article_from_html, settings.corpus_dir, final_url, html)
+            origin = final_url
+        article_id = path.stem
+        await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
+        await self._reindex_after_change(interaction, f"Added `{article_id}` from {trim(origin, 300)}.\n")
+
+    # ---- /index remove -----------------------------------------------------------------
+    @index.command(name="remove", description="Remove an article (it is moved to the trash, not deleted).")
+    @app_commands.describe(article="The article's id")
+    async def remove(self, interaction: discord.Interaction, article: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = self.bot.settings
+        moved = await asyncio.to_thread(corpus_edit.remove_article, settings.corpus_dir, article, settings.trash_dir)
+        await self._audit(interaction, "article removed", article=article, trash=str(moved))
+        await self._reindex_after_change(interaction, f"Removed `{article}` (kept in the trash as `{moved.name}`).\n")
+
+    @remove.autocomplete("article")
+    async def remove_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not interaction_is_moderator(interaction, self.bot.settings.moderator_role):
+            return []
+        try:
+            hits = await self.bot.in_worker(self.bot.engine.articles)
+        except PolicybotError:
+            return []
+        needle = current.casefold().strip()
+        choices = []
+        for h in hits:
+            if needle and needle not in h.article_id.casefold() and needle not in h.title.casefold():
+                continue
+            if len(h.article_id) > 100:
+                continue  # Discord caps choice values at 100 characters
+            label = trim(f"{h.title} ({h.published or 'undated'})", 100)
+            choices.append(app_commands.Choice(name=label, value=h.article_id))
+            if len(choices) == 25:
+                break
+        return choices
+
+    async def _reindex_after_change(self, interaction: discord.Interaction, prefix: str) -> None:
+        """Incremental reindex now, or queued behind the one that runs."""
+        listener = self._status_listener(interaction, prefix)
+        if self.bot.reindexer.running:
+            self.bot.reindexer.start_or_queue(requested_by=str(interaction.user), listener=listener)
+            await interaction.followup.send(
+                prefix + "A reindex is already running; the change will be indexed right after it.",
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        # The follow-up replaces "thinking…" first, so the progress edits land on that message.
+        await interaction.followup.send(prefix + "Reindexing…", ephemeral=True, allowed_mentions=NO_PINGS)
+        job = self.bot.reindexer.start_or_queue(requested_by=str(interaction.user), listener=listener)
+        if job is not None:
+            await self._audit(interaction, "reindex started", job=job.id, full=False)
+
+
+def _dt(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, PolicyBotMixin)
+    await bot.add_cog(AdminCog(bot))

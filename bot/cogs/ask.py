@@ -1,0 +1,82 @@
+"""/ask, /search and /about: the commands everyone may use, in servers and in DMs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import PolicyBotMixin, clean_question
+from bot.errors import NO_PINGS
+from bot.render import about_embed, answer_parts, progress_text, search_embed
+from bot.views import answer_view
+from index.models import Answer
+
+log = logging.getLogger(__name__)
+
+EVERYWHERE = {"guilds": True, "dms": True, "private_channels": True}
+
+
+async def send_answer(interaction: discord.Interaction, answer: Answer, record_id: str, *, ephemeral: bool) -> None:
+    """The answer as one or more follow-ups (the first replaces "thinking…"); buttons on the last."""
+    parts = answer_parts(answer)
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        kwargs: dict[str, Any] = {}
+        if last:
+            kwargs["view"] = answer_view(record_id, has_sources=bool(answer.sources))
+        await interaction.followup.send(
+            embeds=part.embeds, ephemeral=ephemeral, allowed_mentions=NO_PINGS, wait=True, **kwargs
+        )
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: PolicyBotMixin) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="ask", description="Ask about cybersecurity-policy news; the answer cites its sources.")
+    @app_commands.describe(question="Your question (3–500 characters)", private="Only you will see the answer")
+    @app_commands.allowed_contexts(**EVERYWHERE)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def ask(self, interaction: discord.Interaction, question: str, private: bool = False) -> None:
+        question = clean_question(question)
+        self.bot.check_cooldown(interaction.user.id)
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        answer, record_id = await self.bot.answer(
+            question,
+            user_id=interaction.user.id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+        )
+        await send_answer(interaction, answer, record_id, ephemeral=private)
+
+    @app_commands.command(name="search", description="Find articles about a topic, newest first.")
+    @app_commands.describe(query="What to look for (3–500 characters)")
+    @app_commands.allowed_contexts(**EVERYWHERE)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def search(self, interaction: discord.Interaction, query: str) -> None:
+        query = clean_question(query)
+        self.bot.check_cooldown(interaction.user.id)
+        await interaction.response.defer(thinking=True)
+        hits = await self.bot.in_worker(self.bot.engine.search, query, k=10)
+        await interaction.followup.send(embed=search_embed(query, hits), allowed_mentions=NO_PINGS)
+
+    @app_commands.command(name="about", description="What the bot knows: articles, dates, last index build.")
+    @app_commands.allowed_contexts(**EVERYWHERE)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def about(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        stats = await self.bot.in_worker(self.bot.engine.stats)
+        job = self.bot.reindexer.current
+        running = progress_text(job.progress) if job else None
+        await interaction.followup.send(
+            embed=about_embed(stats, running=running), ephemeral=True, allowed_mentions=NO_PINGS
+        )
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, PolicyBotMixin)
+    await bot.add_cog(AskCog(bot))

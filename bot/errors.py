@@ -1,0 +1,74 @@
+"""One place that turns any failure into a short user-facing message with a reference id.
+
+Users see the message of a :class:`PolicybotError` (they are written for them); anything else
+is logged with its traceback under a short reference id that the user can quote to a moderator.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from index.errors import PolicybotError
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+class BotError(PolicybotError):
+    """A refusal or problem raised by the bot itself (shown to the user as it is)."""
+
+
+class NotModerator(app_commands.CheckFailure):
+    """Raised by the moderator check; its message is shown ephemerally."""
+
+
+class OnCooldown(BotError):
+    """The user asked again too soon."""
+
+
+def unwrap(error: BaseException) -> BaseException:
+    """The exception that actually went wrong, without discord.py's wrappers."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        return error.original
+    if isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
+        return error.__cause__
+    return error
+
+
+def describe(error: BaseException, *, where: str) -> str:
+    """The text to show; logs unexpected errors with a fresh reference id."""
+    error = unwrap(error)
+    if isinstance(error, PolicybotError | NotModerator):
+        return str(error) or "That did not work."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You cannot use this command here."
+    ref = secrets.token_hex(4)
+    log.error("unexpected error in %s (ref %s)", where, ref, exc_info=error)
+    return f"Something went wrong on my side. Reference: `{ref}`."
+
+
+async def send_interaction_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """Answer ephemerally whether or not the interaction was already acknowledged."""
+    name = interaction.command.qualified_name if interaction.command else "component"
+    text = describe(error, where=f"/{name}" if interaction.command else name)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("could not report an error to the user of %s", name, exc_info=True)
+
+
+async def reply_error(message: discord.Message, error: BaseException) -> None:
+    """The DM/mention counterpart of :func:`send_interaction_error`."""
+    text = describe(error, where="message")
+    try:
+        await message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+    except discord.HTTPException:
+        log.warning("could not report an error in channel %s", message.channel.id, exc_info=True)

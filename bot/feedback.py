@@ -1,0 +1,143 @@
+"""Answers and 👍/👎 votes in SQLite, in the data folder beside (not inside) the index versions.
+
+Each answer the bot sends is stored under a random id that its buttons carry in their
+``custom_id``; after a restart the buttons still find the question, the answer and its quotes.
+The evaluation harness can read the same table to learn from the votes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    user_id INTEGER,
+    guild_id INTEGER,
+    channel_id INTEGER,
+    question TEXT NOT NULL,
+    answerable INTEGER NOT NULL,
+    answer_json TEXT NOT NULL,
+    index_version TEXT
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    answer_id TEXT NOT NULL REFERENCES answers(id),
+    user_id INTEGER NOT NULL,
+    vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+    created_at REAL NOT NULL,
+    PRIMARY KEY (answer_id, user_id)
+);
+"""
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    id: str
+    question: str
+    answer: dict[str, Any]
+    user_id: int | None
+
+
+class FeedbackStore:
+    """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def save_answer(
+        self,
+        *,
+        question: str,
+        answer_json: dict[str, Any],
+        user_id: int | None,
+        guild_id: int | None,
+        channel_id: int | None,
+        index_version: str | None = None,
+    ) -> str:
+        record_id = secrets.token_hex(8)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record_id,
+                    time.time(),
+                    user_id,
+                    guild_id,
+                    channel_id,
+                    question,
+                    int(bool(answer_json.get("answerable"))),
+                    json.dumps(answer_json, ensure_ascii=False),
+                    index_version,
+                ),
+            )
+        return record_id
+
+    def get_answer(self, record_id: str) -> AnswerRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, question, answer_json, user_id FROM answers WHERE id = ?", (record_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return AnswerRecord(row[0], row[1], json.loads(row[2]), row[3])
+
+    def vote(self, record_id: str, user_id: int, vote: int) -> bool:
+        """Store (or change) one user's vote; False when the answer is unknown."""
+        with self._lock:
+            known = self._db.execute("SELECT 1 FROM answers WHERE id = ?", (record_id,)).fetchone()
+            if not known:
+                return False
+            self._db.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT(answer_id, user_id) "
+                "DO UPDATE SET vote = excluded.vote, created_at = excluded.created_at",
+                (record_id, user_id, 1 if vote > 0 else -1, time.time()),
+            )
+        return True
+
+    def votes(self) -> list[dict[str, Any]]:
+        """Every vote with its question and answer (for evaluation)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.id, a.question, a.answer_json, f.user_id, f.vote, f.created_at "
+                "FROM feedback f JOIN answers a ON a.id = f.answer_id ORDER BY f.created_at"
+            ).fetchall()
+        return [
+            {
+                "answer_id": r[0],
+                "question": r[1],
+                "answer": json.loads(r[2]),
+                "user_id": r[3],
+                "vote": r[4],
+                "at": r[5],
+            }
+            for r in rows
+        ]
+
+    # async wrappers: SQLite may wait on its file lock, which must not stall the event loop
+    async def asave_answer(self, **kwargs: Any) -> str:
+        return await asyncio.to_thread(lambda: self.save_answer(**kwargs))
+
+    async def aget_answer(self, record_id: str) -> AnswerRecord | None:
+        return await asyncio.to_thread(self.get_answer, record_id)
+
+    async def avote(self, record_id: str, user_id: int, vote: int) -> bool:
+        return await asyncio.to_thread(self.vote, record_id, user_id, vote)

@@ -1,0 +1,150 @@
+"""Adding and removing corpus articles (for ``/index add`` and ``/index remove``).
+
+Nothing reaches the corpus folder unless the engine's own loader can parse it, files appear
+atomically (a build never reads half a file), and removal moves the file to a trash folder
+instead of deleting it, so a mistaken removal can be undone by moving it back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import date
+from pathlib import Path, PurePath
+from urllib.parse import urlsplit
+
+import yaml
+
+from index.corpus import SUFFIXES, article_id_for, iter_corpus_files, parse_article
+from index.errors import ArticleError
+
+MAX_NAME = 80
+
+
+def safe_filename(filename: str) -> str:
+    """A plain, lower-case file name (no folders, no hidden files) keeping the suffix."""
+    name = PurePath(filename.replace("\\", "/")).name
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ArticleError(f"unsupported file type {suffix or '(none)'!r}; use .md, .txt or .html")
+    stem = slugify(name[: -len(suffix)])
+    if not stem:
+        raise ArticleError("the file name has no usable characters")
+    return stem + suffix
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:MAX_NAME].rstrip("-")
+
+
+def _existing_ids(corpus_dir: Path) -> set[str]:
+    return {article_id_for(p) for p in iter_corpus_files(corpus_dir)} if corpus_dir.is_dir() else set()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # hidden: the loader skips it
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # unlike rename, a hard link never replaces an existing file
+        except FileExistsError as exc:
+            raise ArticleError(f"an article file named {path.name} already exists") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def add_article(corpus_dir: Path, filename: str, data: bytes) -> Path:
+    """Validate ``data`` as the article file ``filename`` and write it into the corpus.
+
+    Raises ArticleError (bad type, unparsable content, or an article with that id exists).
+    """
+    name = safe_filename(filename)
+    target = corpus_dir / name
+    article_id = article_id_for(target)
+    if article_id in _existing_ids(corpus_dir):
+        raise ArticleError(f"an article with id {article_id!r} already exists; remove it first")
+    parse_article(data, target)  # the same parser the build uses
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(target, data)
+    return target
+
+
+def html_to_markdown(url: str, html: str) -> tuple[str, str]:
+    """``(suggested file stem, Markdown with front matter)`` from a fetched page, via trafilatura."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+    if doc is None:
+        raise ArticleError("no article text found on that page")
+    meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    text = str(meta.get("text") or "").strip()
+    title = " ".join(str(meta.get("title") or "").split())
+    lines = text.splitlines()
+    if title and lines and lines[0].strip() == title:
+        text = "\n".join(lines[1:]).strip()
+    if len(text.split()) < 5:
+        raise ArticleError("no article text found on that page")
+    front: dict[str, object] = {
+        "title": title or lines[0][:200],
+        "source": meta.get("sitename") or urlsplit(url).hostname or "unknown",
+        "url": url,
+    }
+    published = _iso_date(meta.get("date"))
+    if published:
+        front["published"] = published
+    if meta.get("author"):
+        front["authors"] = [a.strip() for a in str(meta["author"]).split(";") if a.strip()]
+    header = yaml.safe_dump(front, allow_unicode=True, sort_keys=False).strip()
+    paragraphs = "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+    stem = slugify(str(front["title"])) or slugify(urlsplit(url).path) or "article"
+    return stem, f"---\n{header}\n---\n{paragraphs}\n"
+
+
+def _iso_date(value: object) -> str | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+def add_article_from_html(corpus_dir: Path, url: str, html: str) -> Path:
+    """Extract the article from a web page and add it as Markdown (a free name is chosen)."""
+    stem, markdown = html_to_markdown(url, html)
+    existing = _existing_ids(corpus_dir)
+    name, n = stem, 2
+    while name in existing:
+        name = f"{stem}-{n}"
+        n += 1
+    return add_article(corpus_dir, f"{name}.md", markdown.encode())
+
+
+def remove_article(corpus_dir: Path, article_id: str, trash_dir: Path) -> Path:
+    """Move the article's file into ``trash_dir`` (time-stamped); returns its new path."""
+    if not article_id or "/" in article_id or "\\" in article_id or article_id.startswith("."):
+        raise ArticleError(f"not an article id: {article_id!r}")
+    matches = (
+        [p for p in iter_corpus_files(corpus_dir) if article_id_for(p) == article_id] if corpus_dir.is_dir() else []
+    )
+    if not matches:
+        raise ArticleError(f"no article {article_id!r} in the corpus")
+    trash_dir.mkdir(parents=True, exist_ok=True)
+    source = matches[0]
+    target = trash_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{source.name}"
+    n = 2
+    while target.exists():
+        target = trash_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{n}-{source.name}"
+        n += 1
+    try:
+        os.replace(source, target)
+    except OSError:  # another file system: copy then unlink, still never a plain delete first
+        import shutil
+
+        shutil.move(str(source), str(target))
+    return target

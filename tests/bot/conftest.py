@@ -1,0 +1,229 @@
+"""Fixtures for the bot: a network guard, the fake Discord, the real engine over a small index.
+
+The model is loaded once per session and the base index is built once; each test gets its own
+copy of the corpus and data folder, so tests that add, remove or reindex never see each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import shutil
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiohttp.abc
+import aiohttp.connector
+import aiohttp.resolver
+import discord
+import discord.gateway
+import discord.http
+import pytest
+import yarl
+
+from bot.app import PolicyBotMixin, create_bot
+from bot.config import BotSettings
+from index.config import Settings
+from index.engine import Engine
+from index.models import BuildProgress, BuildReport
+from tests.bot.fakediscord import FakeDiscord
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
+
+
+# ---- no traffic leaves the machine ------------------------------------------------------------
+class LoopbackOnlyResolver(aiohttp.abc.AbstractResolver):
+    """Refuses every host name except loopback, so a missed redirect fails at name lookup."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
+        if host not in LOOPBACK_NAMES:
+            raise OSError(f"network guard: refusing to resolve {host!r} in tests")
+        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}]
+
+    async def close(self) -> None:
+        pass
+
+
+def _is_loopback(address: Any) -> bool:
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
+    except (ValueError, IndexError, TypeError):
+        return False
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every aiohttp resolver and every socket connect is limited to 127.0.0.1 / ::1."""
+    for module in (aiohttp.connector, aiohttp.resolver, aiohttp):
+        monkeypatch.setattr(module, "DefaultResolver", LoopbackOnlyResolver)
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def check(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise OSError(f"network guard: refusing to connect to {address!r} in tests")
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        check(sock, address)
+        real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+# ---- the real engine ----------------------------------------------------------------------------
+@dataclass
+class Base:
+    embedder: Any
+    root: Path
+
+
+@pytest.fixture(scope="session")
+def base_index(tmp_path_factory: pytest.TempPathFactory) -> Base:
+    """Load MiniLM once (one torch thread: faster under load, no oversubscription) and build once."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from index.embedder import Embedder
+
+    embedder = Embedder(threads=1)
+    root = tmp_path_factory.mktemp("base")
+    shutil.copytree(CORPUS, root / "corpus")
+    Engine(Settings(data_dir=root / "data", corpus_dir=root / "corpus"), embedder=embedder).rebuild()
+    return Base(embedder, root)
+
+
+@dataclass
+class Workspace:
+    corpus: Path
+    data: Path
+    embedder: Any
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data, corpus_dir=self.corpus)
+
+
+@pytest.fixture
+def workspace(base_index: Base, tmp_path: Path) -> Workspace:
+    import torch
+
+    torch.set_num_threads(1)
+    shutil.copytree(base_index.root / "corpus", tmp_path / "corpus")
+    shutil.copytree(base_index.root / "data", tmp_path / "data")
+    return Workspace(tmp_path / "corpus", tmp_path / "data", base_index.embedder)
+
+
+class GatedEngine(Engine):
+    """The real Engine; a build can be held at one stage until the test releases it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate_stage: str | None = None
+        self.reached = threading.Event()
+        self.release = threading.Event()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def ask(self, question: str, **kwargs: Any) -> Any:
+        self.calls.append((question, kwargs))
+        return super().ask(question, **kwargs)
+
+    def rebuild(self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None) -> BuildReport:
+        def gated(p: BuildProgress) -> None:
+            if progress:
+                progress(p)
+            if self.gate_stage == p.stage and not self.reached.is_set():
+                self.reached.set()
+                if not self.release.wait(30):
+                    raise RuntimeError("test never released the build gate")
+
+        return super().rebuild(full=full, progress=gated)
+
+
+@pytest.fixture
+def engine(workspace: Workspace) -> GatedEngine:
+    return GatedEngine(workspace.settings(), embedder=workspace.embedder)
+
+
+# ---- the fake Discord and the bot ---------------------------------------------------------------
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord()
+    await server.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", server.api)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
+    yield server
+    await server.stop()
+
+
+StartBot = Callable[..., Awaitable[PolicyBotMixin]]
+
+
+def bot_settings(workspace: Workspace, **overrides: Any) -> BotSettings:
+    values: dict[str, Any] = {
+        "data_dir": workspace.data,
+        "corpus_dir": workspace.corpus,
+        "cooldown_seconds": 0,
+        "progress_interval": 0,
+        "fetch_allow_private": True,
+        "moderator_role": "Policy Moderators",
+        "dm_memory_seconds": 600,
+    }
+    values.update(overrides)
+    return BotSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def start_bot(fake: FakeDiscord, workspace: Workspace, engine: GatedEngine) -> AsyncIterator[StartBot]:
+    """Start the real bot against the fake (as a test would restart it, it can be called twice)."""
+    running: list[tuple[PolicyBotMixin, asyncio.Task[None]]] = []
+
+    async def start(*, engine_: Any = None, **overrides: Any) -> PolicyBotMixin:
+        settings = bot_settings(workspace, **overrides)
+        bot = create_bot(engine_ or engine, settings, guild_ready_timeout=0.05, identify_delay=0)
+        await bot.login(fake.token)
+        task = asyncio.create_task(bot.connect(reconnect=False))
+        running.append((bot, task))
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait({ready, task}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            if task.done():
+                task.result()
+            raise AssertionError("bot did not become ready")
+        return bot
+
+    yield start
+    engine.release.set()
+    for bot, task in running:
+        await bot.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 5)
+        await bot.reindexer.wait()
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot) -> PolicyBotMixin:
+    return await start_bot()
+
+
+@pytest.fixture
+def no_pings_everywhere(fake: FakeDiscord) -> Iterator[None]:
+    """After the test: every message body the bot sent pings nobody and says so explicitly."""
+    yield
+    for payload in fake.all_payloads():
+        if payload.get("content") or payload.get("embeds"):
+            assert payload.get("allowed_mentions", {}).get("parse") == [], payload
+            assert not payload["allowed_mentions"].get("replied_user"), payload

@@ -1,0 +1,133 @@
+"""End to end at the edges: sharding, gateway upkeep, logging without the token, the real entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import ShardedPolicyBot
+from bot.runner import configure_logging
+from tests.bot.conftest import Workspace
+from tests.bot.fakediscord import FakeDiscord
+
+REPO = Path(__file__).resolve().parents[2]
+SHIM = Path(__file__).resolve().parent / "shim"
+
+
+async def test_sharded_bot_asks_for_shards_and_serves_each(fake: FakeDiscord, start_bot: Any) -> None:
+    fake.shard_count = 2
+    second = fake.add_guild("Second Guild", shard=1 - fake.shard_of(fake.guild["id"]))
+    assert fake.shard_of(second["id"]) != fake.shard_of(fake.guild["id"])
+    bot = await start_bot(sharded=True)
+    assert isinstance(bot, ShardedPolicyBot) and bot.shard_count == 2
+    assert any(r.path == "/gateway/bot" for r in fake.requests)
+    assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(0, 2), (1, 2)]
+    assert {g.id for g in bot.guilds} == {int(fake.guild["id"]), int(second["id"])}
+    asks = [
+        await fake.slash("ask", {"question": "When was the Cyber Resilience Act adopted?"}, guild=g)
+        for g in (fake.guild, second)
+    ]
+    await fake.wait_for(lambda: all(a.messages() for a in asks))
+    assert all("policywire.example.com" in a.texts() for a in asks)
+
+
+async def test_heartbeats_and_resume_after_reconnect_request(fake: FakeDiscord, bot: Any) -> None:
+    await fake.wait_for(lambda: fake.gateways and fake.gateways[-1].heartbeats >= 2)
+    await fake.send_op(7)  # RECONNECT: the client must come back and RESUME its session
+    await fake.wait_for(lambda: fake.resumes and any(g.identified and g.heartbeats for g in fake.gateways))
+    assert fake.resumes[0]["token"] == fake.token and fake.resumes[0]["session_id"].startswith("session-")
+    assert len(fake.identifies) == 1  # resumed, not identified again
+    inter = await fake.slash("ask", {"question": "When was the Cyber Resilience Act adopted?"})
+    await fake.wait_for(inter.messages)
+    assert "policywire.example.com" in inter.texts()
+
+
+async def test_token_never_appears_in_logs(fake: FakeDiscord, start_bot: Any) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    old_level, old_handlers = root.level, list(root.handlers)
+    old_formatters = [h.formatter for h in old_handlers]
+    handler = configure_logging("DEBUG", secrets=[fake.token], stream=stream)
+    try:
+        bot = await start_bot(discord_token=fake.token)
+        inter = await fake.slash("ask", {"question": "When was the Cyber Resilience Act adopted?"})
+        await fake.wait_for(inter.messages)
+        logging.getLogger("bot.test").info("settings: %r, token %s", bot.settings, fake.token)
+        try:
+            raise RuntimeError(f"failure mentioning {fake.token}")
+        except RuntimeError:
+            logging.getLogger("bot.test").exception("traceback")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        for h, f in zip(old_handlers, old_formatters, strict=True):
+            h.setFormatter(f)
+    text = stream.getvalue()
+    assert "POST" in text or "discord" in text  # discord.py's own debug lines went through
+    assert fake.token not in text and fake.token.split(".")[0] not in text
+    assert "[redacted]" in text and "discord_token=SecretStr('**********')" in text
+
+
+def test_run_without_token_falls_back_to_console_chat(
+    workspace: Workspace,
+    engine: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    import index.cli
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env file here
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setattr(index.cli, "make_engine", lambda args: engine)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("When must agencies disconnect Ivanti VPN appliances?\nquit\n"))
+    assert main(["run", "--data", str(workspace.data), "--corpus", str(workspace.corpus)]) == 0
+    out = capsys.readouterr()
+    assert "DISCORD_TOKEN is not set" in out.err
+    assert "February 2, 2024" in out.out
+
+
+async def test_policybot_run_as_its_own_process(fake: FakeDiscord, workspace: Workspace, tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("policybot")
+    cmd = [str(script), "run"] if script.exists() else [sys.executable, "-m", "bot", "run"]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("POLICYBOT_", "DISCORD_"))},
+        "PYTHONPATH": os.pathsep.join([str(SHIM), str(REPO)]),
+        "FAKE_DISCORD_API": fake.api,
+        "FAKE_DISCORD_GATEWAY": fake.gateway_url,
+        "DISCORD_TOKEN": fake.token,
+        "POLICYBOT_DATA": str(workspace.data),
+        "POLICYBOT_CORPUS": str(workspace.corpus),
+        "POLICYBOT_LOG_LEVEL": "DEBUG",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "OMP_NUM_THREADS": "1",
+    }
+    log_path = tmp_path / "bot.log"
+    with open(log_path, "wb") as log:
+        proc = await asyncio.create_subprocess_exec(*cmd, cwd=tmp_path, env=env, stdout=log, stderr=log)
+        try:
+            await fake.wait_for(lambda: fake.commands and any(g.identified for g in fake.gateways), timeout=60)
+            inter = await fake.slash("ask", {"question": "Who led the counter ransomware summit meeting?"})
+            await fake.wait_for(inter.messages, timeout=60)
+            assert "Neuberger" in inter.texts()
+            proc.send_signal(signal.SIGINT)
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    output = log_path.read_text(errors="replace")
+    assert "logged in as policybot" in output
+    assert fake.token not in output
+    assert not shutil.which("nonexistent-binary-for-path-sanity")

@@ -1,0 +1,230 @@
+"""Unit tests of the bot's pieces that need no Discord: limits, stores, background builds, settings."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.app import PolicyBot, ShardedPolicyBot, clean_question, create_bot
+from bot.audit import AuditLog
+from bot.config import BotSettings
+from bot.feedback import FeedbackStore
+from bot.fetch import FetchError, check_url
+from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
+from bot.reindex import Reindexer, ReindexJob, ReindexRunning
+from bot.runner import RedactingFormatter
+from index.errors import BuildError, QuestionError
+from index.models import BuildProgress, BuildReport
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_cooldown_per_user_and_retry_time() -> None:
+    clock = Clock()
+    cd = Cooldown(10, clock)
+    assert cd.hit(1) is None
+    clock.t += 4
+    assert cd.hit(1) == pytest.approx(6)
+    assert cd.hit(2) is None  # per user
+    clock.t += 6
+    assert cd.hit(1) is None
+    assert Cooldown(0).hit(1) is None
+    assert retry_timestamp(5.2, now=lambda: 100.0) == "<t:106:R>"
+
+
+def test_conversation_memory_expires() -> None:
+    clock = Clock()
+    memory = ConversationMemory(60, clock)
+    memory.set(7, "first question")
+    assert memory.get(7) == "first question" and memory.get(8) is None
+    clock.t += 61
+    assert memory.get(7) is None
+
+
+def test_clean_question_limits() -> None:
+    assert clean_question("  what   happened? ") == "what happened?"
+    for bad in ("", "ab", "???", "x" * 501):
+        with pytest.raises(QuestionError):
+            clean_question(bad)
+
+
+def test_feedback_store_round_trip(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite")
+    rid = store.save_answer(
+        question="q?", answer_json={"answerable": True, "sources": []}, user_id=1, guild_id=None, channel_id=2
+    )
+    assert len(rid) == 16 and store.get_answer(rid).question == "q?"  # type: ignore[union-attr]
+    assert store.vote(rid, 5, 1) and store.vote(rid, 5, -1) and store.vote(rid, 6, 1)
+    assert not store.vote("0" * 16, 5, 1)
+    assert sorted((v["user_id"], v["vote"]) for v in store.votes()) == [(5, -1), (6, 1)]
+    store.close()
+    assert FeedbackStore(tmp_path / "data" / "feedback.sqlite").get_answer(rid) is not None  # persists
+
+
+def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.write(action="article added", user_id=1, user="mod", guild_id=2, article="a")
+    log.write(action="article removed", user_id=1, user="mod", guild_id=2, article="a")
+    lines = (tmp_path / "audit.jsonl").read_text().splitlines()
+    assert [json.loads(line)["action"] for line in lines] == ["article added", "article removed"]
+    assert all("at" in json.loads(line) for line in lines)
+
+
+class FakeRebuilder:
+    """Stands in for Engine.rebuild: emits progress, then returns or raises."""
+
+    def __init__(self, steps: int = 100, fail: Exception | None = None) -> None:
+        self.steps, self.fail = steps, fail
+        self.go = threading.Event()
+        self.calls = 0
+
+    def rebuild(self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None) -> BuildReport:
+        self.calls += 1
+        self.go.wait(10)
+        for i in range(self.steps):
+            assert progress is not None
+            progress(BuildProgress("embedding", i + 1, self.steps))
+        if self.fail:
+            raise self.fail
+        return BuildReport("v2", 5, 1, 0, 0, 4, 10, 2, 0.1)
+
+
+async def test_reindexer_throttles_progress_and_reports_the_end() -> None:
+    engine = FakeRebuilder(steps=200)
+    seen: list[tuple[bool, BuildProgress | None]] = []
+
+    async def listener(job: ReindexJob) -> None:
+        seen.append((job.finished, job.progress))
+
+    reindexer = Reindexer(engine, interval=3600)  # at most one edit per hour, except the final one
+    job = reindexer.start(full=False, requested_by="mod", listener=listener)
+    with pytest.raises(ReindexRunning, match="already running"):
+        reindexer.start(full=True, requested_by="other")
+    engine.go.set()
+    await reindexer.wait()
+    assert job.ok and job.report and job.report.version == "v2"
+    assert len(seen) <= 2 and seen[-1][0] is True and seen[-1][1] == BuildProgress("embedding", 200, 200)
+    assert reindexer.last is job and not reindexer.running
+
+
+async def test_reindexer_failure_and_queued_rebuild() -> None:
+    engine = FakeRebuilder(steps=1, fail=BuildError("corpus folder is gone"))
+    reindexer = Reindexer(engine, interval=0)
+    job = reindexer.start(full=True, requested_by="mod")
+    assert reindexer.start_or_queue(requested_by="mod") is None  # queued behind the running one
+    engine.go.set()
+    await asyncio.wait_for(reindexer.wait(), 10)
+    assert job.error == "corpus folder is gone" and not job.ok
+    assert engine.calls == 2 and reindexer.last is not job and reindexer.last.full is False  # type: ignore[union-attr]
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("POLICYBOT_MODERATOR_ROLE=Mods\nPOLICYBOT_COOLDOWN_SECONDS=3\n")
+    monkeypatch.setenv("DISCORD_TOKEN", "secret-token-value")
+    monkeypatch.setenv("POLICYBOT_MAX_CONCURRENT", "2")
+    monkeypatch.setenv("POLICYBOT_DEV_GUILD", "123")
+    monkeypatch.setenv("POLICYBOT_SHARDED", "true")
+    s = BotSettings()
+    assert s.token() == "secret-token-value" and "secret-token-value" not in repr(s)
+    assert (s.moderator_role, s.cooldown_seconds, s.max_concurrent, s.dev_guild) == ("Mods", 3, 2, 123)
+    assert s.use_sharding and s.feedback_db == Path("data/feedback.sqlite")
+
+
+def test_factory_picks_plain_or_sharded(tmp_path: Path) -> None:
+    plain = create_bot(object(), BotSettings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
+    sharded = create_bot(object(), BotSettings(_env_file=None, data_dir=tmp_path, shard_count=3))  # type: ignore[call-arg]
+    assert type(plain) is PolicyBot and isinstance(sharded, ShardedPolicyBot) and sharded.shard_count == 3
+    assert plain.allowed_mentions is not None and plain.allowed_mentions.to_dict() == {"parse": []}
+    plain.feedback.close()
+    sharded.feedback.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://example.org/a", True),
+        ("ftp://example.org/a", False),
+        ("file:///etc/passwd", False),
+        ("http://169.254.169.254/latest/meta-data", False),
+        ("http://10.0.0.1/x", False),
+        ("http://127.0.0.1:8080/x", False),
+        ("not a url", False),
+    ],
+)
+def test_fetch_url_checks(url: str, allowed: bool) -> None:
+    if allowed:
+        assert check_url(url, allow_private=False).host == "example.org"
+    else:
+        with pytest.raises(FetchError):
+            check_url(url, allow_private=False)
+    assert check_url("http://127.0.0.1:8080/x", allow_private=True).port == 8080
+
+
+def test_redacting_formatter_hides_secrets_in_messages_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(message)s", ["tok.en.123"]))
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    try:
+        logger.warning("token=%s", "tok.en.123")
+        try:
+            raise ValueError("bad tok.en.123")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "tok.en.123" not in stream.getvalue() and stream.getvalue().count("[redacted]") >= 2
+
+
+def test_cli_has_run_and_engine_commands() -> None:
+    from bot.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["run", "--data", "d", "--sharded"])
+    assert args.command == "run" and args.data == "d" and args.sharded
+    assert parser.parse_args(["stats"]).command == "stats"
+
+
+async def test_engine_work_is_bounded_and_off_the_loop(tmp_path: Path) -> None:
+    import time as _time
+
+    bot = create_bot(object(), BotSettings(_env_file=None, data_dir=tmp_path, max_concurrent=2))  # type: ignore[call-arg]
+    lock = threading.Lock()
+    running, peak = 0, 0
+    loop_thread = threading.get_ident()
+    gate = threading.Event()
+
+    def work() -> int:
+        nonlocal running, peak
+        assert threading.get_ident() != loop_thread  # never on the event loop's thread
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        gate.wait(5)
+        _time.sleep(0.01)
+        with lock:
+            running -= 1
+        return 1
+
+    tasks = [asyncio.create_task(bot.in_worker(work)) for _ in range(6)]
+    while running < 2:  # wait (no fixed sleep) until two are inside, held by the gate
+        await asyncio.sleep(0.005)
+    gate.set()
+    assert sum(await asyncio.gather(*tasks)) == 6
+    assert peak <= 2
+    bot.feedback.close()
