@@ -129,15 +129,16 @@ class Engine:
         query = contextualize(question, previous)
         vector = self.embedder.encode_query(query)
         terms = content_terms(query)
+        time_hint = parse_time(query, self.settings.reference_date())
         ranked = Retriever(snap, self.tuning).articles(
             vector,
             terms,
             filters=Filters(source, since, until),
-            time=parse_time(query, self.settings.reference_date()),
+            time=time_hint,
             limit=max(k, self.answer_tuning.candidate_articles),
         )
         answer = Composer(snap, self.answer_tuning).compose(
-            question, vector, terms, ranked, question_type(question), spacy_loader.get()
+            question, vector, terms, ranked, question_type(question), spacy_loader.get(), time_hint
         )
         return _with_ms(answer, started)
 
