@@ -25,12 +25,11 @@ from bot.fetch import make_session
 from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
 from bot.reindex import Reindexer
 from bot.views import SourcesButton, VoteButton
-from index.errors import IndexMissingError, QuestionError
+from index.errors import IndexMissingError
 from index.models import Answer
 
 log = logging.getLogger(__name__)
 
-MIN_QUESTION, MAX_QUESTION = 3, 500
 COGS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.dm")
 
 
@@ -39,16 +38,6 @@ class PolicyTree(app_commands.CommandTree[Any]):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await send_interaction_error(interaction, error)
-
-
-def clean_question(text: str) -> str:
-    """The question with whitespace collapsed, or a QuestionError explaining the length rule."""
-    question = " ".join((text or "").split())
-    if len(question) < MIN_QUESTION or not any(ch.isalnum() for ch in question):
-        raise QuestionError(f"Please ask a question of at least {MIN_QUESTION} characters.")
-    if len(question) > MAX_QUESTION:
-        raise QuestionError(f"Please keep questions under {MAX_QUESTION} characters (yours has {len(question)}).")
-    return question
 
 
 class PolicyBotMixin(commands.Bot):

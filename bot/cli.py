@@ -48,9 +48,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         args.data, args.corpus = str(settings.data_dir), str(settings.corpus_dir)
         return int(index_cli.cmd_chat(args))
+    _build_if_missing(args, settings.data_dir, settings.corpus_dir)
     from bot import runner
 
     return runner.run(settings, model=args.model)
+
+
+def _build_if_missing(args: argparse.Namespace, data_dir: object, corpus_dir: object) -> None:
+    """A fresh checkout has no index yet: build it once before connecting, with a progress bar."""
+    from index import versions
+    from index.build import build_index
+    from index.config import Settings
+
+    settings = Settings.from_env(data_dir=str(data_dir), corpus_dir=str(corpus_dir), model=args.model)
+    if versions.current_version(settings.data_dir) is None:
+        print(f"No index yet in {settings.data_dir}: building it from {settings.corpus_dir} ...", file=sys.stderr)
+        report = index_cli.run_build_with_bar(lambda progress: build_index(settings, progress=progress))
+        print(index_cli.format_report(report), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

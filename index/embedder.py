@@ -45,7 +45,9 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+        # Process-wide torch setting; POLICYBOT_THREADS lowers it on machines shared with other work,
+        # where oversubscribed threads make a one-question encode many times slower.
+        torch.set_num_threads(threads or int(os.environ.get("POLICYBOT_THREADS", "0")) or max(1, os.cpu_count() or 1))
         self.name = model
         self.batch_size = batch_size
         self._model = SentenceTransformer(resolve_model_path(model), device="cpu")

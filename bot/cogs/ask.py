@@ -9,10 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import PolicyBotMixin, clean_question
+from bot.app import PolicyBotMixin
 from bot.errors import NO_PINGS
 from bot.render import about_embed, answer_parts, progress_text, search_embed
 from bot.views import answer_view
+from index.engine import check_question
 from index.models import Answer
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class AskCog(commands.Cog):
     @app_commands.allowed_contexts(**EVERYWHERE)
     @app_commands.allowed_installs(guilds=True, users=True)
     async def ask(self, interaction: discord.Interaction, question: str, private: bool = False) -> None:
-        question = clean_question(question)
+        question = check_question(question)
         self.bot.check_cooldown(interaction.user.id)
         await interaction.response.defer(ephemeral=private, thinking=True)
         answer, record_id = await self.bot.answer(
@@ -58,7 +59,7 @@ class AskCog(commands.Cog):
     @app_commands.allowed_contexts(**EVERYWHERE)
     @app_commands.allowed_installs(guilds=True, users=True)
     async def search(self, interaction: discord.Interaction, query: str) -> None:
-        query = clean_question(query)
+        query = check_question(query)
         self.bot.check_cooldown(interaction.user.id)
         await interaction.response.defer(thinking=True)
         hits = await self.bot.in_worker(self.bot.engine.search, query, k=10)

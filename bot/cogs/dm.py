@@ -12,10 +12,11 @@ import re
 import discord
 from discord.ext import commands
 
-from bot.app import PolicyBotMixin, clean_question
+from bot.app import PolicyBotMixin
 from bot.errors import NO_PINGS, reply_error
 from bot.render import answer_parts
 from bot.views import answer_view
+from index.engine import check_question
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class DirectCog(commands.Cog):
 
     async def handle(self, message: discord.Message, *, remember: bool) -> None:
         try:
-            question = clean_question(self.question_from(message))
+            question = check_question(self.question_from(message))
             self.bot.check_cooldown(message.author.id)
             channel_id = message.channel.id
             previous = self.bot.memory.get(channel_id) if remember else None
