@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import PolicyBot, ShardedPolicyBot, clean_question, create_bot
+from bot.app import PolicyBot, ShardedPolicyBot, create_bot
 from bot.audit import AuditLog
 from bot.config import BotSettings
 from bot.feedback import FeedbackStore
@@ -20,6 +20,7 @@ from bot.fetch import FetchError, check_url
 from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
 from bot.reindex import Reindexer, ReindexJob, ReindexRunning
 from bot.runner import RedactingFormatter
+from index.engine import check_question as clean_question
 from index.errors import BuildError, QuestionError
 from index.models import BuildProgress, BuildReport
 
