@@ -5,7 +5,12 @@ Negatives: the set's unanswerable questions, plus every answerable question aske
 gold article(s) hidden from retrieval ("leave the answer out"): in-domain questions whose answer
 is not in the corpus, which is exactly what the bot must learn to decline.
 
-    python benchmarks/calibrate_abstention.py benchmarks/questions.jsonl --corpus corpus
+    python benchmarks/calibrate_abstention.py benchmarks/questions.jsonl --corpus corpus \
+        --squad-data data/eval-corpora/squad-v1 --squad-sample 400
+
+(--squad-data is a data folder holding the SQuAD v1.1 index that `policybot eval squad-v1` built;
+it adds SQuAD's answerable questions and their leave-the-paragraph-out twins to the fit, so the
+model does not learn that only this corpus's phrasing is answerable.)
 
 Prints the fitted weights, the threshold's precision/recall on the real unanswerable questions,
 and a line to paste into index/answer.py.
@@ -59,6 +64,18 @@ def collect(engine: Engine, questions: list[dict]) -> tuple[np.ndarray, np.ndarr
     return np.array(rows), np.array(labels), np.array(real_negative)
 
 
+def squad_sample(n: int) -> list[dict]:
+    """A seeded sample of SQuAD v1.1 dev questions in the question-set format."""
+    import random
+
+    from index.evaluation.sets.squad import load_squad
+
+    root = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
+    _, questions = load_squad(root, "squad-v1")
+    picked = random.Random(5).sample(list(questions), n)
+    return [{"question": q.question, "article": list(q.articles)} for q in picked]
+
+
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 20000) -> tuple[np.ndarray, float]:
     """Class-balanced L2 logistic regression by gradient descent (small data, no extra dependency)."""
     xb = np.hstack([x, np.ones((len(x), 1))])
@@ -76,12 +93,20 @@ def main() -> None:
     parser.add_argument("questions")
     parser.add_argument("--corpus", default="corpus")
     parser.add_argument("--data", help="index folder (default: a temporary one)")
+    parser.add_argument("--squad-data", help="data folder of a built SQuAD v1.1 eval index")
+    parser.add_argument("--squad-sample", type=int, default=400)
     args = parser.parse_args()
     questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env(data_dir=args.data or tmp, corpus_dir=args.corpus)
         build_index(settings)
         x, y, real_negative = collect(Engine(settings), questions)
+    if args.squad_data:
+        # SQuAD adds positives only: its leave-out twins are too close to its answerables to teach
+        # anything but "abstain more" (measured: 11% vs 16% of SQuAD answerables declined at 0.35).
+        sx, sy, sreal = collect(Engine(Settings.from_env(data_dir=args.squad_data)), squad_sample(args.squad_sample))
+        keep = sy == 1
+        x, y, real_negative = np.vstack([x, sx[keep]]), np.r_[y, sy[keep]], np.r_[real_negative, sreal[keep]]
     weights, bias = fit(x, y)
     z = x @ weights + bias
     names = list(Evidence.__dataclass_fields__)
