@@ -1,0 +1,1 @@
+"""Builders for public benchmark sets: each writes a Markdown corpus and returns its questions."""
