@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import re
-import weakref
 from dataclasses import astuple, dataclass
 from typing import Any
 
 import numpy as np
 
 from index.entities import OTHER, answer_type_score, mark
+from index.idf import idf_table
 from index.models import Answer, Source
 from index.retrieval import RankedArticle
 from index.store import Snapshot
@@ -197,19 +197,3 @@ def _time_mismatch(time: TimeHint | None, published: Any, body: str) -> float:
         return 0.0
     years = {str(y) for y in range(time.start.year, time.end.year + 1)}
     return 0.0 if any(re.search(rf"\b{y}\b", body) for y in years) else 1.0
-
-
-_IDF_CACHE: weakref.WeakKeyDictionary[Snapshot, dict[str, float]] = weakref.WeakKeyDictionary()
-
-
-def idf_table(snap: Snapshot) -> dict[str, float]:
-    """Stemmed-token IDF over chunks, computed once per snapshot on first use."""
-    table = _IDF_CACHE.get(snap)
-    if table is None:
-        df: dict[str, int] = {}
-        for text in snap.chunk_text:
-            for t in {stem(t) for t in tokens(text)}:
-                df[t] = df.get(t, 0) + 1
-        n = max(len(snap.chunk_text), 1)
-        table = _IDF_CACHE[snap] = {t: math.log(1 + n / c) for t, c in df.items()}
-    return table

@@ -89,6 +89,7 @@ def bench(
         again = build_index(settings, embedder=embedder)
 
         engine = Engine(settings, embedder=embedder)
+        engine.warm()  # as the bot and chat do before the first question (NER model, IDF table)
         asked = synthetic.questions(queries + 20)
         for q in asked[:20]:
             engine.ask(q)

@@ -45,9 +45,10 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        # Process-wide torch setting; POLICYBOT_THREADS lowers it on machines shared with other work,
-        # where oversubscribed threads make a one-question encode many times slower.
-        torch.set_num_threads(threads or int(os.environ.get("POLICYBOT_THREADS", "0")) or max(1, os.cpu_count() or 1))
+        self._torch = torch
+        # Batches (builds) use every core, or POLICYBOT_THREADS; a question is encoded on one thread:
+        # it is too short to gain from more, and on a busy machine extra threads spin and wait.
+        self.threads = threads or int(os.environ.get("POLICYBOT_THREADS", "0")) or max(1, os.cpu_count() or 1)
         self.name = model
         self.batch_size = batch_size
         self._model = SentenceTransformer(resolve_model_path(model), device="cpu")
@@ -82,6 +83,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            self._set_threads(1 if len(texts) <= 4 else self.threads)
             vectors = self._model.encode(
                 list(texts),
                 batch_size=self.batch_size,
@@ -90,6 +92,11 @@ class Embedder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _set_threads(self, n: int) -> None:
+        """torch's thread count is process-wide; callers hold ``_lock``, so no encode runs meanwhile."""
+        if self._torch.get_num_threads() != n:
+            self._torch.set_num_threads(n)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
@@ -121,6 +128,7 @@ class Embedder:
 
         tokenizer: Any = self._model[0].tokenizer
         with self._lock:
+            self._set_threads(self.threads)
             features = tokenizer(
                 texts,
                 padding=True,

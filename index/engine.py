@@ -23,6 +23,7 @@ from index.embedder import Embedder
 from index.entities import question_type, spacy_loader
 from index.errors import IndexCorruptError, IndexMissingError, QuestionError
 from index.followup import contextualize
+from index.idf import idf_table
 from index.models import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
 from index.retrieval import Filters, RankedArticle, Retriever, Tuning
 from index.store import Snapshot
@@ -80,7 +81,7 @@ class Engine:
         """Load the model, the index and (in the background) the NER model before the first question."""
         spacy_loader.start()
         self.embedder.encode_query("warm up")
-        self.snapshot()
+        idf_table(self.snapshot())
         spacy_loader.get(wait=30.0)
 
     def snapshot(self) -> Snapshot:

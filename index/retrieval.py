@@ -12,6 +12,7 @@ from datetime import date
 
 import numpy as np
 
+from index.idf import selective_terms
 from index.store import Snapshot
 from index.terms import fts_query
 from index.timeparse import TimeHint
@@ -96,7 +97,7 @@ class Retriever:
                 top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
                 dense_ids = top[np.isfinite(scores[top])]
         bm25: dict[int, float] = {}
-        match = fts_query(terms) if mode != "dense" else None
+        match = fts_query(selective_terms(snap, terms)) if mode != "dense" else None
         if match:
             for cid, score in snap.fts(match, n * (4 if chunk_ok is not None else 1)):
                 if chunk_ok is None or chunk_ok[cid]:

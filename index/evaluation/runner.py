@@ -192,7 +192,7 @@ def summarize(results: Sequence[Result], modes: Sequence[str] = MODES) -> dict[s
                 "n": len(group),
                 "hybrid_hits@1": retrieval["hybrid"]["hits@1"] if retrieval["n"] else None,
                 "hybrid_mrr@10": retrieval["hybrid"]["mrr@10"] if retrieval["n"] else None,
-                **{f"answer_{k}": v for k, v in _answers(group).items() if k != "n"},
+                **{f"answer_{k}": _answers(group)[k] for k in ("fact_recall", "exact_rate")},
                 "abstained": sum(r.abstained for r in group) / len(group),
             }
     return {
