@@ -87,10 +87,14 @@ class Reindexer:
         return None
 
     async def wait(self) -> ReindexJob | None:
-        """Wait for the running build (and any queued one) to finish."""
-        while self.current is not None and self.current.task is not None:
+        """Wait for the running build (and any queued one) to finish and report its end.
+
+        ``current`` is cleared as soon as the build ends, before the listeners have had the final
+        report, so the last job's task is awaited too.
+        """
+        while (job := self.current or self.last) is not None and job.task is not None and not job.task.done():
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self.current.task)
+                await asyncio.shield(job.task)
         return self.last
 
     async def _run(self, job: ReindexJob, listeners: list[Listener]) -> None:
@@ -139,12 +143,15 @@ class Reindexer:
         while True:
             await changed.wait()
             changed.clear()
+            # Decide before the listeners run: the job can finish while a progress edit is in
+            # flight, and then one more round must deliver the final report (``changed`` is set).
+            final = job.finished
             for listener in listeners:
                 try:
                     await listener(job)
                 except Exception:
                     log.warning("reindex progress listener failed", exc_info=True)
-            if job.finished:
+            if final:
                 return
             if self.interval > 0:  # throttle, but never hold back the final report
                 with contextlib.suppress(TimeoutError):

@@ -121,6 +121,33 @@ async def test_reindexer_throttles_progress_and_reports_the_end() -> None:
     assert reindexer.last is job and not reindexer.running
 
 
+@pytest.mark.parametrize("interval", [0, 3600])
+async def test_reindexer_reports_the_end_when_it_finishes_during_a_progress_edit(interval: float) -> None:
+    """Regression: a build that ended while a progress edit was in flight never got its final edit."""
+    engine = FakeRebuilder(steps=1, fail=BuildError("corpus folder is gone"))
+    in_flight, release = asyncio.Event(), asyncio.Event()
+    seen: list[bool] = []
+
+    async def listener(job: ReindexJob) -> None:
+        seen.append(job.finished)
+        if len(seen) == 1:  # the first progress edit is slow: the build ends meanwhile
+            in_flight.set()
+            await release.wait()
+
+    async def until(condition: Callable[[], bool]) -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    reindexer = Reindexer(engine, interval=interval)
+    job = reindexer.start(full=True, requested_by="mod", listener=listener)
+    engine.go.set()
+    await asyncio.wait_for(in_flight.wait(), 10)
+    await asyncio.wait_for(until(lambda: job.finished), 10)
+    release.set()
+    await asyncio.wait_for(reindexer.wait(), 10)
+    assert seen == [False, True] and job.error == "corpus folder is gone"
+
+
 async def test_reindexer_failure_and_queued_rebuild() -> None:
     engine = FakeRebuilder(steps=1, fail=BuildError("corpus folder is gone"))
     reindexer = Reindexer(engine, interval=0)
