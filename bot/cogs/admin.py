@@ -129,7 +129,16 @@ class AdminCog(commands.Cog):
         job = self.bot.reindexer.start(
             full=full, requested_by=str(interaction.user), listener=self._status_listener(interaction)
         )
-        await self._audit(interaction, "reindex started", job=job.id, full=full)
+        # Written before the job's task first runs (no await in between), so "started" always
+        # precedes "finished"/"failed" in the log; one short append is cheap enough for the loop.
+        self.bot.audit.write(
+            action="reindex started",
+            user_id=interaction.user.id,
+            user=str(interaction.user),
+            guild_id=interaction.guild_id,
+            job=job.id,
+            full=full,
+        )
 
     # ---- /index status -----------------------------------------------------------------
     @index.command(name="status", description="The live index and any reindex in progress.")
