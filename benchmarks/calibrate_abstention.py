@@ -55,10 +55,8 @@ def collect(engine: Engine, questions: list[dict]) -> tuple[np.ndarray, np.ndarr
         for case_ranked, label in cases:
             if not case_ranked:
                 continue
-            top = case_ranked[: engine.answer_tuning.candidate_articles]
-            best = composer.score_sentences(vector, terms, top, question_type(text))[0]
-            primary = next(r for r in top if r.idx == best.article)
-            rows.append(composer.evidence(terms, best, primary, time).as_array())
+            _, evidence = composer.assess(vector, terms, case_ranked, question_type(text), time)
+            rows.append(evidence.as_array())
             labels.append(label)
             real_negative.append(bool(q.get("unanswerable")))
     return np.array(rows), np.array(labels), np.array(real_negative)

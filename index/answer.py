@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from index.entities import OTHER, answer_type_score, mark
-from index.idf import idf_table
+from index.idf import idf_table, unseen_idf
 from index.models import Answer, Source
 from index.retrieval import RankedArticle
 from index.store import Snapshot
@@ -73,7 +73,7 @@ class Composer:
         self.snap = snap
         self.tuning = tuning or AnswerTuning()
         self.idf = idf_table(snap)
-        self.idf_missing = math.log(1 + max(len(snap.chunk_text), 1))
+        self.idf_missing = unseen_idf(snap)
 
     def compose(
         self,
@@ -88,10 +88,9 @@ class Composer:
         if not ranked:
             return Answer(question, False, NOT_FOUND)
         tuning = self.tuning
-        scored = self.score_sentences(vector, terms, ranked[: tuning.candidate_articles], qtype)
+        scored, evidence = self.assess(vector, terms, ranked, qtype, time)
         best = scored[0]
-        primary = next(r for r in ranked if r.idx == best.article)
-        confidence = self.confidence(self.evidence(terms, best, primary, time))
+        confidence = self.confidence(evidence)
         if confidence < tuning.abstain_threshold:
             return Answer(question, False, NOT_FOUND, confidence=confidence)
 
@@ -130,6 +129,18 @@ class Composer:
                 )
             )
         return Answer(question, True, " ".join(parts), tuple(sources), confidence=confidence)
+
+    def assess(
+        self, vector: np.ndarray, terms: list[str], ranked: list[RankedArticle], qtype: str, time: TimeHint | None
+    ) -> tuple[list[ScoredSentence], Evidence]:
+        """Candidate sentences best first, and the evidence the abstention model judges.
+
+        One method for compose() and the calibration script, so the model is fitted on exactly
+        what it later sees.
+        """
+        scored = self.score_sentences(vector, terms, ranked[: self.tuning.candidate_articles], qtype)
+        primary = next(r for r in ranked if r.idx == scored[0].article)
+        return scored, self.evidence(terms, scored[0], primary, time)
 
     def score_sentences(
         self, vector: np.ndarray, terms: list[str], top: list[RankedArticle], qtype: str

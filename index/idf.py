@@ -27,14 +27,18 @@ def idf_table(snap: Snapshot) -> dict[str, float]:
     return table
 
 
+def unseen_idf(snap: Snapshot) -> float:
+    """The weight of a word no chunk contains: as specific as a word can be."""
+    return math.log(1 + max(len(snap.chunk_text), 1))
+
+
 def selective_terms(snap: Snapshot, terms: list[str], max_share: float = 0.2, keep: int = 2) -> list[str]:
     """The terms worth a full-text lookup: words in more than ``max_share`` of chunks add little to
     BM25's ranking but make SQLite score most of the table, so they are left out (the rarest
     ``keep`` always stay)."""
     table = idf_table(snap)
-    n = max(len(snap.chunk_text), 1)
     floor = math.log(1 + 1 / max_share)
-    unseen = math.log(1 + n)
+    unseen = unseen_idf(snap)
     weighted = [(table.get(stem(t), unseen), t) for t in terms]
     rarest = {t for _, t in sorted(weighted, reverse=True)[:keep]}
     return [t for w, t in weighted if w >= floor or t in rarest]
