@@ -10,7 +10,9 @@ import asyncio
 import hashlib
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
@@ -25,10 +27,13 @@ from bot.fetch import make_session
 from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
 from bot.reindex import Reindexer
 from bot.views import SourcesButton, VoteButton
+from index.engine import Engine, Filters
 from index.errors import IndexMissingError
 from index.models import Answer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 COGS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.dm")
 
@@ -43,7 +48,7 @@ class PolicyTree(app_commands.CommandTree[Any]):
 class PolicyBotMixin(commands.Bot):
     """Everything except the choice between one connection and automatic sharding."""
 
-    def __init__(self, engine: Any, settings: BotSettings, **options: Any) -> None:
+    def __init__(self, engine: Engine, settings: BotSettings, **options: Any) -> None:
         self.identify_delay: float = float(options.pop("identify_delay", 5.0))
         options.setdefault("intents", discord.Intents.default())
         options.setdefault("allowed_mentions", NO_PINGS)
@@ -73,11 +78,8 @@ class PolicyBotMixin(commands.Bot):
 
     async def _warm(self) -> None:
         """Load the model and index before the first question, without delaying the login."""
-        warm = getattr(self.engine, "warm", None)
-        if warm is None:
-            return
         try:
-            await asyncio.to_thread(warm)
+            await asyncio.to_thread(self.engine.warm)
         except IndexMissingError as exc:
             log.warning("%s", exc)
         except Exception:
@@ -130,7 +132,7 @@ class PolicyBotMixin(commands.Bot):
         if wait is not None:
             raise OnCooldown(f"You are asking too quickly. Try again {retry_timestamp(wait)}.")
 
-    async def in_worker(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    async def in_worker(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run blocking engine work in a thread, at most ``max_concurrent`` at a time."""
         async with self.work:
             return await asyncio.to_thread(fn, *args, **kwargs)
@@ -143,15 +145,23 @@ class PolicyBotMixin(commands.Bot):
         guild_id: int | None,
         channel_id: int | None,
         previous: str | None = None,
+        filters: Filters | None = None,
+        asked_on: date | None = None,
     ) -> tuple[Answer, str]:
-        """Ask the engine and store the answer; returns it with the record id its buttons use."""
-        answer: Answer = await self.in_worker(self.engine.ask, question, previous=previous)
+        """Ask the engine and store the answer; returns it with the record id its buttons use.
+
+        ``asked_on`` is the day of the message or interaction: "this week" means that week.
+        """
+        answer = await self.in_worker(
+            self.engine.ask, question, previous=previous, filters=filters, asked_on=asked_on
+        )
         record_id = await self.feedback.asave_answer(
             question=question,
             answer_json=answer.to_json(),
             user_id=user_id,
             guild_id=guild_id,
             channel_id=channel_id,
+            index_version=answer.index_version,
         )
         return answer, record_id
 
@@ -164,7 +174,7 @@ class ShardedPolicyBot(PolicyBotMixin, commands.AutoShardedBot):
     """Asks Discord (``GET /gateway/bot``) how many shards to run, unless ``shard_count`` is set."""
 
 
-def create_bot(engine: Any, settings: BotSettings, **client_options: Any) -> PolicyBotMixin:
+def create_bot(engine: Engine, settings: BotSettings, **client_options: Any) -> PolicyBotMixin:
     """The bot for these settings; ``client_options`` go to discord.py (connector=, intents=, …)."""
     if settings.use_sharding:
         if settings.shard_count is not None:

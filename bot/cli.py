@@ -1,74 +1,115 @@
-"""``policybot``: the engine's commands (from ``index.cli``) plus ``run``, which starts the bot.
+"""``policybot``: the one console command. Its parser is composed here, once.
 
-Without ``DISCORD_TOKEN``, ``run`` says so and opens the engine's console chat instead, so a
-fresh checkout can be tried without a Discord application.
+The entry point owns the process's set-up: it reads the settings once (arguments, then the
+environment, then ``.env``), configures logging once with every secret redacted, and hands the
+settings to the chosen subcommand. Every subcommand module is imported directly, so a broken
+import fails loudly instead of hiding a command.
+
+Without ``DISCORD_TOKEN``, ``run`` says so and opens the console chat instead, so a fresh checkout
+can be tried without a Discord application.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 
-from index import cli as index_cli
+from bot.config import BotSettings
+from index import cli as engine_cli
+from index.engine import Engine
+from index.errors import PolicybotError
+from index.logs import setup_logging
+from index.measure import bench as bench_cli
+from index.measure import cli as eval_cli
 
-
-def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    raise RuntimeError("index.cli.build_parser() has no subcommands")
+ARGUMENT_SETTINGS = {"data": "data_dir", "corpus": "corpus_dir", "model": "model"}
+"""Command-line options that override a setting (the flag wins over the environment)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = index_cli.build_parser()
-    run = _subparsers(parser).add_parser("run", help="start the Discord bot (console chat without DISCORD_TOKEN)")
-    run.add_argument("--data", help="index folder (env POLICYBOT_DATA, default ./data)")
-    run.add_argument("--corpus", help="articles folder (env POLICYBOT_CORPUS, default ./corpus)")
-    run.add_argument("--model", help="sentence-transformers model name or path (env POLICYBOT_MODEL)")
-    run.add_argument("--sharded", action="store_true", help="run with automatic sharding (env POLICYBOT_SHARDED)")
+    parser = argparse.ArgumentParser(prog="policybot", description="Answers questions about cybersecurity-policy news.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (INFO)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    engine_cli.add_subcommands(sub)
+    eval_cli.add_subparser(sub)
+    bench_cli.add_subparser(sub)
+
+    run = sub.add_parser("run", help="start the Discord bot (console chat without DISCORD_TOKEN)")
+    engine_cli.add_common(run)
+    run.add_argument("--sharded", action="store_true", default=None, help="automatic sharding (env POLICYBOT_SHARDED)")
     run.set_defaults(func=cmd_run)
+
+    feedback = sub.add_parser("feedback", help="print the 👍/👎 votes as JSON lines (question, answer, index version)")
+    engine_cli.add_common(feedback, corpus=False)
+    feedback.set_defaults(func=cmd_feedback)
     return parser
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from bot.config import BotSettings
+def read_settings(args: argparse.Namespace) -> BotSettings:
+    """The one read of the settings for this process; flags given on the command line win."""
+    overrides = {field: getattr(args, flag, None) for flag, field in ARGUMENT_SETTINGS.items()}
+    overrides["sharded"] = getattr(args, "sharded", None)
+    return BotSettings.load(**overrides)
 
-    overrides: dict[str, object] = {}
-    if args.data:
-        overrides["data_dir"] = args.data
-    if args.corpus:
-        overrides["corpus_dir"] = args.corpus
-    if args.sharded:
-        overrides["sharded"] = True
-    settings = BotSettings(**overrides)  # type: ignore[arg-type]
+
+def log_level(args: argparse.Namespace, settings: BotSettings) -> str:
+    if args.verbose:
+        return "INFO"
+    return settings.log_level or ("INFO" if args.command == "run" else "WARNING")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = read_settings(args)
+    except ValueError as exc:  # pydantic's ValidationError: a malformed POLICYBOT_* value
+        print(f"error: bad setting: {exc}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    setup_logging(log_level(args, settings), secrets=settings.secrets())
+    try:
+        return int(args.func(args, settings))
+    except PolicybotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_run(args: argparse.Namespace, settings: BotSettings) -> int:
+    engine = Engine(settings)
     if settings.token() is None:
         print(
             "DISCORD_TOKEN is not set, so the Discord bot cannot start. Opening the console chat instead.",
             file=sys.stderr,
         )
-        args.data, args.corpus = str(settings.data_dir), str(settings.corpus_dir)
-        return int(index_cli.cmd_chat(args))
-    _build_if_missing(args, settings.data_dir, settings.corpus_dir)
-    from bot import runner
+        engine_cli.build_if_missing(engine, sys.stdout)
+        return engine_cli.chat_loop(engine, sys.stdin, sys.stdout)
+    engine_cli.build_if_missing(engine)
+    from bot import runner  # imported here: discord.py is only needed for the real bot
 
-    return runner.run(settings, model=args.model)
-
-
-def _build_if_missing(args: argparse.Namespace, data_dir: object, corpus_dir: object) -> None:
-    """A fresh checkout has no index yet: build it once before connecting, with a progress bar."""
-    from index import versions
-    from index.build import build_index
-    from index.config import Settings
-
-    settings = Settings.from_env(data_dir=str(data_dir), corpus_dir=str(corpus_dir), model=args.model)
-    if versions.current_version(settings.data_dir) is None:
-        print(f"No index yet in {settings.data_dir}: building it from {settings.corpus_dir} ...", file=sys.stderr)
-        report = index_cli.run_build_with_bar(lambda progress: build_index(settings, progress=progress))
-        print(index_cli.format_report(report), file=sys.stderr)
+    return runner.run(settings, engine)
 
 
-def main(argv: list[str] | None = None) -> int:
-    return index_cli.dispatch(build_parser(), argv)
+def cmd_feedback(args: argparse.Namespace, settings: BotSettings) -> int:
+    from bot.feedback import FeedbackStore
+
+    if not settings.feedback_db.exists():
+        print(f"error: no feedback yet ({settings.feedback_db} does not exist)", file=sys.stderr)
+        return 1
+    store = FeedbackStore(settings.feedback_db)
+    try:
+        for vote in store.votes():
+            print(json.dumps(vote, ensure_ascii=False))
+    finally:
+        store.close()
+    return 0
 
 
 if __name__ == "__main__":

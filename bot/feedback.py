@@ -114,23 +114,31 @@ class FeedbackStore:
         return True
 
     def votes(self) -> list[dict[str, Any]]:
-        """Every vote with its question and answer (for evaluation)."""
+        """Every vote with its question, answer and index version, oldest first.
+
+        Shaped to become evaluation questions (``policybot feedback``); who voted is left out.
+        """
         with self._lock:
             rows = self._db.execute(
-                "SELECT a.id, a.question, a.answer_json, f.user_id, f.vote, f.created_at "
+                "SELECT a.id, a.question, a.answer_json, a.index_version, f.vote, f.created_at "
                 "FROM feedback f JOIN answers a ON a.id = f.answer_id ORDER BY f.created_at"
             ).fetchall()
-        return [
-            {
-                "answer_id": r[0],
-                "question": r[1],
-                "answer": json.loads(r[2]),
-                "user_id": r[3],
-                "vote": r[4],
-                "at": r[5],
-            }
-            for r in rows
-        ]
+        out = []
+        for answer_id, question, answer_json, version, vote, at in rows:
+            answer = json.loads(answer_json)
+            out.append(
+                {
+                    "answer_id": answer_id,
+                    "question": question,
+                    "answer": answer.get("answer", ""),
+                    "answerable": bool(answer.get("answerable")),
+                    "articles": [s.get("article_id") for s in answer.get("sources", []) if isinstance(s, dict)],
+                    "index_version": version,
+                    "vote": vote,
+                    "at": at,
+                }
+            )
+        return out
 
     # async wrappers: SQLite may wait on its file lock, which must not stall the event loop
     async def asave_answer(self, **kwargs: Any) -> str:

@@ -26,7 +26,7 @@ Listener = Callable[["ReindexJob"], Awaitable[None]]
 
 
 class Rebuilder(Protocol):
-    def rebuild(
+    def build(
         self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None
     ) -> BuildReport: ...
 
@@ -112,7 +112,7 @@ class Reindexer:
         pump = asyncio.create_task(self._pump(job, listeners, changed, ended))
         log.info("reindex %s started by %s (full=%s)", job.id, job.requested_by, job.full)
         try:
-            job.report = await asyncio.to_thread(self.engine.rebuild, full=job.full, progress=on_progress)
+            job.report = await asyncio.to_thread(self.engine.build, full=job.full, progress=on_progress)
             log.info("reindex %s finished: %s", job.id, job.report)
         except PolicybotError as exc:
             job.error = str(exc)

@@ -13,7 +13,7 @@ from datetime import date
 
 import discord
 
-from index.models import Answer, ArticleHit, BuildProgress, IndexStats, Source
+from index.models import Answer, ArticleHit, BuildProgress, IndexStats, Source, Span
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 CONTENT_MAX = 2000
@@ -87,6 +87,24 @@ def safe_url(url: str) -> str | None:
     return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
+def escape_markdown(text: str) -> str:
+    """Article text must never turn into formatting (``*``, ``_``, ``~``, backticks, spoilers, quotes)."""
+    return re.sub(r"([*_~`|\\>#\[\]])", r"\\\1", text)
+
+
+def markdown_with_spans(text: str, spans: Sequence[Span]) -> str:
+    """Plain answer text as Discord Markdown: every span in bold, everything else escaped."""
+    out, pos = [], 0
+    for span in sorted(spans, key=lambda s: s.start):
+        if span.start < pos or span.end > len(text):
+            continue
+        out.append(escape_markdown(text[pos : span.start]))
+        out.append("**" + escape_markdown(text[span.start : span.end]) + "**")
+        pos = span.end
+    out.append(escape_markdown(text[pos:]))
+    return "".join(out)
+
+
 def fmt_date(value: date | None) -> str:
     return value.isoformat() if value else "undated"
 
@@ -157,7 +175,10 @@ def pack(embeds: Iterable[discord.Embed]) -> list[Part]:
 
 # ---- answers ---------------------------------------------------------------------------------
 def source_lines(sources: Sequence[Source]) -> list[str]:
-    return [citation(n, s.title, s.source, s.published, s.url, limit=FIELD_VALUE_MAX) for n, s in enumerate(sources, 1)]
+    return [
+        citation(n, c.title, c.source, c.published, c.url, limit=FIELD_VALUE_MAX)
+        for n, c in enumerate((s.citation for s in sources), 1)
+    ]
 
 
 def fields_from_lines(name: str, lines: Sequence[str]) -> list[tuple[str, str]]:
@@ -179,7 +200,7 @@ def answer_parts(answer: Answer, *, title: str | None = None, footer: str | None
     """The answer text (split over several embeds when long) and its numbered sources."""
     heading = trim(title or answer.question, TITLE_MAX)
     # Leave room in each description for nothing else: the sources go into fields of the last embed.
-    pieces = split_text(answer.text or "(empty answer)", DESCRIPTION_MAX)
+    pieces = split_text(markdown_with_spans(answer.text, answer.spans) or "(empty answer)", DESCRIPTION_MAX)
     embeds: list[discord.Embed] = []
     for i, piece in enumerate(pieces):
         embed = discord.Embed(
@@ -228,11 +249,12 @@ def search_embed(query: str, hits: Sequence[ArticleHit]) -> discord.Embed:
     if not hits:
         embed.description = "No matching articles."
         return embed
-    ordered = sorted(hits, key=lambda h: (h.published is not None, h.published or date.min), reverse=True)
+    cited = [h.citation for h in hits]
+    ordered = sorted(cited, key=lambda c: (c.published is not None, c.published or date.min), reverse=True)
     lines: list[str] = []
     size = 0
-    for n, h in enumerate(ordered, 1):
-        line = citation(n, h.title, h.source, h.published, h.url, limit=400)
+    for n, c in enumerate(ordered, 1):
+        line = citation(n, c.title, c.source, c.published, c.url, limit=400)
         if size + len(line) + 1 > DESCRIPTION_MAX - 50:
             break
         lines.append(line)

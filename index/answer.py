@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from index.entities import OTHER, answer_type_score, mark
+from index.entities import OTHER, SPAN_KINDS, answer_type_score, entity_spans
 from index.idf import idf_table, unseen_idf
-from index.models import Answer, Source
+from index.models import Answer, Source, Span
+from index.query import Query
 from index.retrieval import RankedArticle
 from index.store import Snapshot
 from index.terms import stem, tokens
@@ -36,7 +37,7 @@ class AnswerTuning:
     max_sentences: int = 4
     extra_article_margin: float = 0.03
     # Abstention: a logistic model over the Evidence fields (sentence cosine, chunk cosine, coverage,
-    # missing idf, time mismatch), fitted by benchmarks/calibrate_abstention.py on the project's
+    # missing idf, time mismatch), fitted by index/measure/calibrate.py on the project's
     # question set (answerable, unanswerable, and leave-the-answer-out twins) plus 400 answerable
     # SQuAD v1.1 questions, so that encyclopedic phrasing is not mistaken for "not in the corpus".
     abstain_weights: tuple[float, ...] = (0.641, 0.575, 1.956, -1.711, -0.918)
@@ -75,24 +76,21 @@ class Composer:
         self.idf = idf_table(snap)
         self.idf_missing = unseen_idf(snap)
 
-    def compose(
-        self,
-        question: str,
-        vector: np.ndarray,
-        terms: list[str],
-        ranked: list[RankedArticle],
-        qtype: str,
-        nlp: Any = None,
-        time: TimeHint | None = None,
-    ) -> Answer:
+    def compose(self, query: Query, ranked: list[RankedArticle], nlp: Any = None) -> Answer:
+        """The answer to ``query`` from the ranked articles, or a "not found" answer.
+
+        ``text`` is plain: quoted sentences with ``[n]`` markers; ``spans`` mark what answers the
+        question (names, dates, numbers) for the front ends to emphasise.
+        """
+        version = self.snap.version
         if not ranked:
-            return Answer(question, False, NOT_FOUND)
+            return Answer(query.text, False, NOT_FOUND, index_version=version)
         tuning = self.tuning
-        scored, evidence = self.assess(vector, terms, ranked, qtype, time)
+        scored, evidence = self.assess(query, ranked)
         best = scored[0]
         confidence = self.confidence(evidence)
         if confidence < tuning.abstain_threshold:
-            return Answer(question, False, NOT_FOUND, confidence=confidence)
+            return Answer(query.text, False, NOT_FOUND, confidence=confidence, index_version=version)
 
         chosen = [best]
         for s in scored[1:]:
@@ -112,35 +110,37 @@ class Composer:
             None,
         )
         groups = [(best.article, chosen)] + ([(extra.article, [extra])] if extra else [])
-        parts, sources = [], []
+        text, spans, sources = "", [], []
+        kind = SPAN_KINDS.get(query.qtype, "")
         for number, (article_idx, sentences) in enumerate(groups, 1):
-            text = " ".join(mark(self.snap.sentence_text[s.sid], qtype, nlp) for s in sentences)
-            parts.append(f"{text} [{number}]")
-            row = self.snap.articles[article_idx]
+            for s in sentences:
+                sentence = self.snap.sentence_text[s.sid]
+                if text:
+                    text += " "
+                spans += [Span(len(text) + a, len(text) + b, kind) for a, b in entity_spans(sentence, query.qtype, nlp)]
+                text += sentence
+            text += f" [{number}]"
             sources.append(
                 Source(
-                    article_id=row.id,
-                    title=row.title,
-                    source=row.source,
-                    url=row.url,
-                    published=row.published,
+                    citation=self.snap.articles[article_idx].citation,
                     quote=" ".join(self.snap.sentence_text[s.sid] for s in sentences),
                     score=max(s.score for s in sentences),
                 )
             )
-        return Answer(question, True, " ".join(parts), tuple(sources), confidence=confidence)
+        return Answer(
+            query.text, True, text, tuple(spans), tuple(sources), confidence=confidence, index_version=version
+        )
 
-    def assess(
-        self, vector: np.ndarray, terms: list[str], ranked: list[RankedArticle], qtype: str, time: TimeHint | None
-    ) -> tuple[list[ScoredSentence], Evidence]:
+    def assess(self, query: Query, ranked: list[RankedArticle]) -> tuple[list[ScoredSentence], Evidence]:
         """Candidate sentences best first, and the evidence the abstention model judges.
 
         One method for compose() and the calibration script, so the model is fitted on exactly
         what it later sees.
         """
-        scored = self.score_sentences(vector, terms, ranked[: self.tuning.candidate_articles], qtype)
+        terms = list(query.terms)
+        scored = self.score_sentences(query.vector, terms, ranked[: self.tuning.candidate_articles], query.qtype)
         primary = next(r for r in ranked if r.idx == scored[0].article)
-        return scored, self.evidence(terms, scored[0], primary, time)
+        return scored, self.evidence(terms, scored[0], primary, query.time)
 
     def score_sentences(
         self, vector: np.ndarray, terms: list[str], top: list[RankedArticle], qtype: str
@@ -185,7 +185,7 @@ class Composer:
         the most specific question word it lacks, and whether it is from another time than asked."""
         row = self.snap.articles[primary.idx]
         body = " ".join(  # outlet included: questions often name it ("the TechCrunch article")
-            [row.title, row.source, *self.snap.sentence_text[row.sentence_start : row.sentence_start + row.sentence_count]]
+            [row.citation.title, row.citation.source, *self.snap.sentence_text[row.sentence_start : row.sentence_start + row.sentence_count]]
         )
         wanted = {stem(t) for t in terms}
         present = {stem(t) for t in tokens(body)} & wanted

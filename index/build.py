@@ -13,11 +13,11 @@ import numpy as np
 
 from index import versions
 from index.chunking import DraftChunk, chunk_article, embedding_text
-from index.config import Settings
 from index.corpus import load_corpus
 from index.embedder import EncodedChunk, Span
 from index.errors import BuildError, IndexCorruptError, IndexMissingError, PolicybotError
 from index.models import Article, BuildProgress, BuildReport
+from index.settings import Settings
 from index.store import ArticleRow, Snapshot, VersionWriter
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, setting
     if embedder is None:
         from index.embedder import Embedder
 
-        return Embedder(settings.model, settings.batch_size)
+        return Embedder(settings.model, settings.batch_size, settings.threads)
     if hasattr(embedder, "encode_chunks"):
         return embedder  # type: ignore[return-value]
     return embedder()

@@ -1,36 +1,31 @@
-"""The engine's command line: build, ask, chat, stats (plus eval and bench when present).
+"""The engine's subcommands: build, ask, chat, stats.
 
-``bot.cli`` adds ``run`` on top of this parser; this module never imports ``bot``.
+The ``policybot`` parser is composed once, in ``bot.cli``; this module only registers its commands
+there (it never imports ``bot``). Every handler takes ``(args, settings)``: the settings object is
+read once by the entry point and handed down.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
 import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TextIO
 
-from index.config import Settings
+from index.engine import Engine
 from index.errors import PolicybotError, QuestionError
 from index.models import Answer, BuildProgress, BuildReport
+from index.query import Filters
+from index.settings import Settings
 
-Handler = Callable[[argparse.Namespace], int]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="policybot", description="Answers questions about cybersecurity-policy news.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_subcommands(sub)
-    return parser
+Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def _common(p: argparse.ArgumentParser, corpus: bool = False) -> None:
+def add_common(p: argparse.ArgumentParser, corpus: bool = True) -> None:
+    """The options every command that touches an index shares (they win over the environment)."""
     p.add_argument("--data", help="index folder (env POLICYBOT_DATA, default ./data)")
     p.add_argument("--model", help="sentence-transformers model name or path (env POLICYBOT_MODEL)")
     if corpus:
@@ -38,86 +33,49 @@ def _common(p: argparse.ArgumentParser, corpus: bool = False) -> None:
 
 
 def add_subcommands(sub: Any) -> None:
-    """Register the engine's subcommands on an ``add_subparsers()`` object."""
+    """Register build, ask, chat and stats on the main parser's ``add_subparsers()`` object."""
     p = sub.add_parser("build", help="index the corpus (incremental unless --full)")
-    _common(p, corpus=True)
+    add_common(p)
     p.add_argument("--full", action="store_true", help="re-embed every article")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("ask", help="answer one question, or JSON lines from stdin with --jsonl")
-    _common(p, corpus=True)
+    add_common(p)
     p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.add_argument("--jsonl", action="store_true", help='read {"id", "question"} lines on stdin')
+    p.add_argument("--jsonl", action="store_true", help='read {"id", "question"[, "date"]} lines on stdin')
     p.add_argument("-k", type=int, default=5, help="articles to consider (default 5)")
     p.add_argument("--source", help="only articles whose outlet contains this text")
     p.add_argument("--since", type=date.fromisoformat, help="only articles published on or after (YYYY-MM-DD)")
     p.add_argument("--until", type=date.fromisoformat, help="only articles published on or before (YYYY-MM-DD)")
+    p.add_argument("--date", type=date.fromisoformat, help="the day the question is asked (YYYY-MM-DD)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="a console session over the index (builds it first if missing)")
-    _common(p, corpus=True)
+    add_common(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("stats", help="what the live index holds")
-    _common(p)
+    add_common(p, corpus=False)
     p.set_defaults(func=cmd_stats)
-
-    for module in ("index.evaluation.cli", "index.bench"):
-        try:
-            register = __import__(module, fromlist=["add_subparser"]).add_subparser
-        except (ImportError, AttributeError):
-            continue
-        register(sub)
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
-        data_dir=getattr(args, "data", None),
-        corpus_dir=getattr(args, "corpus", None),
-        model=getattr(args, "model", None),
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    return dispatch(parser, argv)
-
-
-def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
-    """Parse, run the subcommand, and turn engine errors into one short line and exit code 1."""
-    args = parser.parse_args(argv)
-    configure_logging(args.verbose)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    try:
-        return int(args.func(args))
-    except PolicybotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 # ---- build ---------------------------------------------------------------------------------
-def cmd_build(args: argparse.Namespace) -> int:
-    from index.build import build_index
-
-    settings = settings_from(args)
-    report = run_build_with_bar(lambda progress: build_index(settings, full=args.full, progress=progress))
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine(settings)
+    report = run_build_with_bar(lambda progress: engine.build(full=args.full, progress=progress))
     print(format_report(report))
     return 0
+
+
+def build_if_missing(engine: Engine, out: TextIO = sys.stderr) -> None:
+    """A fresh checkout has no index yet: build it once, with a progress bar."""
+    if engine.has_index():
+        return
+    s = engine.settings
+    print(f"No index yet in {s.data_dir}: building it from {s.corpus_dir} ...", file=out)
+    report = run_build_with_bar(lambda progress: engine.build(progress=progress))
+    print(format_report(report), file=out)
 
 
 def run_build_with_bar(run: Callable[[Callable[[BuildProgress], None]], BuildReport]) -> BuildReport:
@@ -156,30 +114,28 @@ def format_report(r: BuildReport) -> str:
 
 
 # ---- ask -----------------------------------------------------------------------------------
-def make_engine(args: argparse.Namespace) -> Any:
-    from index.engine import Engine
-
-    return Engine(settings_from(args))
-
-
-def cmd_ask(args: argparse.Namespace) -> int:
-    engine = make_engine(args)
-    options = {"k": args.k, "source": args.source, "since": args.since, "until": args.until}
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine(settings)
+    filters = Filters(args.source, args.since, args.until)
     if args.jsonl:
-        return ask_jsonl(engine, sys.stdin, sys.stdout, options)
+        return ask_jsonl(engine, sys.stdin, sys.stdout, filters=filters, k=args.k)
     if not args.question:
         raise QuestionError("Give a question, or --jsonl to read questions from stdin.")
     engine.warm()
-    answer = engine.ask(args.question, **options)
+    answer = engine.ask(args.question, filters=filters, asked_on=args.date, k=args.k)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer))
+        print(format_answer(answer, bold=sys.stdout.isatty()))
     return 0
 
 
-def ask_jsonl(engine: Any, stdin: TextIO, stdout: TextIO, options: dict[str, Any]) -> int:
-    """The stable machine interface: one JSON line out for every line in, errors included."""
+def ask_jsonl(engine: Engine, stdin: TextIO, stdout: TextIO, *, filters: Filters | None = None, k: int = 5) -> int:
+    """The stable machine interface: one JSON line out for every line in, errors included.
+
+    A line may carry ``"date"`` (YYYY-MM-DD): the day the question was asked, which "last week"
+    and "latest" refer to.
+    """
     engine.warm()
     for number, line in enumerate(stdin, 1):
         if not line.strip():
@@ -192,13 +148,15 @@ def ask_jsonl(engine: Any, stdin: TextIO, stdout: TextIO, options: dict[str, Any
             if not isinstance(item, dict) or not isinstance(item.get("question"), str):
                 raise ValueError('expected an object with a "question" string')
             qid, question = item.get("id", number), item["question"]
-            out = {"id": qid, **engine.ask(question, **options).to_json()}
+            asked_on = date.fromisoformat(str(item["date"])[:10]) if item.get("date") else None
+            out = {"id": qid, **engine.ask(question, filters=filters, asked_on=asked_on, k=k).to_json()}
         except (ValueError, PolicybotError) as exc:
             out = {
                 "id": qid if qid is not None else number,
                 "question": question,
                 "answerable": False,
                 "answer": "",
+                "spans": [],
                 "sources": [],
                 "ms": round((time.perf_counter() - started) * 1000, 1),
                 "error": str(exc) if isinstance(exc, PolicybotError) else f"line {number}: {exc}",
@@ -208,30 +166,40 @@ def ask_jsonl(engine: Any, stdin: TextIO, stdout: TextIO, options: dict[str, Any
     return 0
 
 
-def format_answer(answer: Answer) -> str:
-    lines = [answer.text]
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def emphasise(answer: Answer, *, bold: bool) -> str:
+    """The answer text for a terminal: spans in bold when it is one, plain otherwise."""
+    if not bold:
+        return answer.text
+    out, pos = [], 0
+    for span in answer.spans:
+        out += [answer.text[pos : span.start], BOLD, answer.text[span.start : span.end], RESET]
+        pos = span.end
+    out.append(answer.text[pos:])
+    return "".join(out)
+
+
+def format_answer(answer: Answer, *, bold: bool = False) -> str:
+    lines = [emphasise(answer, bold=bold)]
     for n, s in enumerate(answer.sources, 1):
-        when = s.published.isoformat() if s.published else "undated"
-        lines.append(f"  [{n}] {s.title} — {s.source}, {when}  {s.url}".rstrip())
+        c = s.citation
+        when = c.published.isoformat() if c.published else "undated"
+        lines.append(f"  [{n}] {c.title} — {c.source}, {when}  {c.url}".rstrip())
     if answer.answerable:
-        lines.append(f"  ({answer.ms:.0f} ms, confidence {answer.confidence:.2f})")
+        lines.append(f"  ({answer.ms:.0f} ms, confidence {answer.confidence:.2f}, index {answer.index_version})")
     return "\n".join(lines)
 
 
 # ---- chat ----------------------------------------------------------------------------------
-def cmd_chat(args: argparse.Namespace) -> int:
-    from index import versions
-    from index.build import build_index
-
-    settings = settings_from(args)
-    engine = make_engine(args)
-    if versions.current_version(settings.data_dir) is None:
-        print(f"No index yet in {settings.data_dir}: building it from {settings.corpus_dir} ...")
-        print(format_report(run_build_with_bar(lambda p: build_index(settings, progress=p))))
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine(settings)
+    build_if_missing(engine, sys.stdout)
     return chat_loop(engine, sys.stdin, sys.stdout)
 
 
-def chat_loop(engine: Any, stdin: TextIO, stdout: TextIO) -> int:
+def chat_loop(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
     """Read questions until EOF or 'quit'; a short follow-up uses the previous question."""
     engine.warm()
     stats = engine.stats()
@@ -258,28 +226,21 @@ def chat_loop(engine: Any, stdin: TextIO, stdout: TextIO) -> int:
         except PolicybotError as exc:
             stdout.write(f"{exc}\n")
             continue
-        stdout.write(format_answer(answer) + "\n\n")
+        stdout.write(format_answer(answer, bold=interactive and stdout.isatty()) + "\n\n")
         stdout.flush()
         previous = question
     return 0
 
 
 # ---- stats ---------------------------------------------------------------------------------
-def cmd_stats(args: argparse.Namespace) -> int:
-    from index import versions
-
-    engine = make_engine(args)
-    s = engine.stats()
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    s = Engine(settings).stats()
     print(f"index version   {s.version} (built {s.built_at})")
     print(f"articles        {s.articles} ({s.oldest_published} .. {s.newest_published})")
     print(f"chunks          {s.chunks}")
     print(f"sentences       {s.sentences}")
     print(f"model           {s.model}")
     print(f"data folder     {s.data_dir}")
-    if versions.read_progress(engine.settings.data_dir):
-        print(f"build running   {versions.read_progress_text(engine.settings.data_dir)}")
+    if s.build_running:
+        print(f"build running   {s.build_running}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,18 +8,14 @@ instead of deleting it, so a mistaken removal can be undone by moving it back.
 from __future__ import annotations
 
 import os
-import re
 import time
 from datetime import date
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
-import yaml
-
 from index.corpus import SUFFIXES, article_id_for, iter_corpus_files, parse_article
+from index.corpus_write import free_stem, render_markdown, slugify, write_new
 from index.errors import ArticleError
-
-MAX_NAME = 80
 
 
 def safe_filename(filename: str) -> str:
@@ -34,28 +30,8 @@ def safe_filename(filename: str) -> str:
     return stem + suffix
 
 
-def slugify(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:MAX_NAME].rstrip("-")
-
-
 def _existing_ids(corpus_dir: Path) -> set[str]:
     return {article_id_for(p) for p in iter_corpus_files(corpus_dir)} if corpus_dir.is_dir() else set()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # hidden: the loader skips it
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # unlike rename, a hard link never replaces an existing file
-        except FileExistsError as exc:
-            raise ArticleError(f"an article file named {path.name} already exists") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def add_article(corpus_dir: Path, filename: str, data: bytes) -> Path:
@@ -69,9 +45,7 @@ def add_article(corpus_dir: Path, filename: str, data: bytes) -> Path:
     if article_id in _existing_ids(corpus_dir):
         raise ArticleError(f"an article with id {article_id!r} already exists; remove it first")
     parse_article(data, target)  # the same parser the build uses
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomically(target, data)
-    return target
+    return write_new(target, data)
 
 
 def html_to_markdown(url: str, html: str) -> tuple[str, str]:
@@ -89,27 +63,24 @@ def html_to_markdown(url: str, html: str) -> tuple[str, str]:
         text = "\n".join(lines[1:]).strip()
     if len(text.split()) < 5:
         raise ArticleError("no article text found on that page")
-    front: dict[str, object] = {
-        "title": title or lines[0][:200],
-        "source": meta.get("sitename") or urlsplit(url).hostname or "unknown",
-        "url": url,
-    }
-    published = _iso_date(meta.get("date"))
-    if published:
-        front["published"] = published
-    if meta.get("author"):
-        front["authors"] = [a.strip() for a in str(meta["author"]).split(";") if a.strip()]
-    header = yaml.safe_dump(front, allow_unicode=True, sort_keys=False).strip()
-    paragraphs = "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
-    stem = slugify(str(front["title"])) or slugify(urlsplit(url).path) or "article"
-    return stem, f"---\n{header}\n---\n{paragraphs}\n"
+    title = title or lines[0][:200]
+    markdown = render_markdown(
+        title=title,
+        source=str(meta.get("sitename") or urlsplit(url).hostname or "unknown"),
+        url=url,
+        published=_iso_date(meta.get("date")),
+        authors=[a.strip() for a in str(meta.get("author") or "").split(";") if a.strip()],
+        body="\n\n".join(line.strip() for line in text.splitlines() if line.strip()),
+    )
+    stem = slugify(title) or slugify(urlsplit(url).path) or "article"
+    return stem, markdown
 
 
-def _iso_date(value: object) -> str | None:
+def _iso_date(value: object) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(str(value)[:10]).isoformat()
+        return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
 
@@ -117,11 +88,7 @@ def _iso_date(value: object) -> str | None:
 def add_article_from_html(corpus_dir: Path, url: str, html: str) -> Path:
     """Extract the article from a web page and add it as Markdown (a free name is chosen)."""
     stem, markdown = html_to_markdown(url, html)
-    existing = _existing_ids(corpus_dir)
-    name, n = stem, 2
-    while name in existing:
-        name = f"{stem}-{n}"
-        n += 1
+    name = free_stem(corpus_dir, stem, _existing_ids(corpus_dir))
     return add_article(corpus_dir, f"{name}.md", markdown.encode())
 
 

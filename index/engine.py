@@ -1,8 +1,11 @@
-"""The engine's one front door: ask, search, stats, rebuild, over the live index version.
+"""The engine's one front door: every caller (the bot, the command line, the evaluation) uses it.
 
 An :class:`Engine` follows the data folder's ``CURRENT`` pointer: when another process (or a
 reindex in this one) publishes a new version, the next call loads it and switches, without a
 restart, while calls already running finish on the snapshot they started with.
+
+A question goes: :meth:`Engine.ask` → :func:`index.query.build_query` (one model call) →
+:meth:`index.retrieval.Retriever.articles` → :meth:`index.answer.Composer.compose` → :class:`Answer`.
 """
 
 from __future__ import annotations
@@ -11,41 +14,41 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
+from typing import Protocol
 
 import faiss
 
-from index import versions
+from index import corpus_edit, versions
 from index.answer import AnswerTuning, Composer
-from index.build import build_index
-from index.config import Settings
+from index.build import ChunkEncoder, build_index
 from index.embedder import Embedder
-from index.entities import question_type, spacy_loader
-from index.errors import IndexCorruptError, IndexMissingError, QuestionError
-from index.followup import contextualize
+from index.entities import spacy_loader
+from index.errors import IndexCorruptError, IndexMissingError
 from index.idf import idf_table
 from index.models import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
-from index.retrieval import Filters, RankedArticle, Retriever, Tuning
+from index.query import Filters, Query, QueryEncoder, build_query, check_question
+from index.retrieval import RankedArticle, Retriever, Tuning
+from index.settings import Settings
 from index.store import Snapshot
-from index.terms import content_terms
-from index.timeparse import parse_time
+
+__all__ = ["Engine", "Filters", "check_question"]
 
 log = logging.getLogger(__name__)
-
-MIN_QUESTION, MAX_QUESTION = 3, 500
 
 # One thread per search: FAISS's OpenMP pool costs more than a flat scan of a few 10k vectors.
 faiss.omp_set_num_threads(1)
 
+ProgressFn = Callable[[BuildProgress], None]
 
-def check_question(question: str) -> str:
-    """The stripped question, or a QuestionError saying what is wrong with it."""
-    text = " ".join((question or "").split())
-    if len(text) < MIN_QUESTION or not any(ch.isalnum() for ch in text):
-        raise QuestionError(f"Please ask a question of at least {MIN_QUESTION} characters.")
-    if len(text) > MAX_QUESTION:
-        raise QuestionError(f"Please keep questions under {MAX_QUESTION} characters (yours has {len(text)}).")
-    return text
+
+class EngineEncoder(ChunkEncoder, QueryEncoder, Protocol):
+    """What the engine needs from a model: chunk encoding for builds, one vector per question.
+
+    :class:`index.embedder.Embedder` is the real one; tests pass a deterministic fake.
+    """
 
 
 class Engine:
@@ -55,26 +58,37 @@ class Engine:
         self,
         settings: Settings,
         *,
-        embedder: Embedder | None = None,
+        embedder: EngineEncoder | None = None,
         tuning: Tuning | None = None,
         answer_tuning: AnswerTuning | None = None,
     ) -> None:
         self.settings = settings
         self.tuning = tuning or Tuning()
         self.answer_tuning = answer_tuning or AnswerTuning()
-        self._embedder = embedder
+        self._embedder: EngineEncoder | None = embedder
         self._embedder_lock = threading.Lock()
         self._snap: Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
         self._snap_lock = threading.Lock()
+        log.info(
+            "engine settings: model=%s today=%s threads=%s batch_size=%d data=%s corpus=%s",
+            settings.model,
+            settings.today or "(the real date)",
+            settings.threads or "all",
+            settings.batch_size,
+            settings.data_dir,
+            settings.corpus_dir,
+        )
 
     # ---- loading -------------------------------------------------------------------------
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> EngineEncoder:
+        """The model, loaded on first use (a no-change rebuild never loads it)."""
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    self._embedder = Embedder(self.settings.model, self.settings.batch_size)
+                    s = self.settings
+                    self._embedder = Embedder(s.model, s.batch_size, s.threads)
         return self._embedder
 
     def warm(self) -> None:
@@ -114,63 +128,64 @@ class Engine:
             return snap
 
     # ---- questions -----------------------------------------------------------------------
+    def query(
+        self,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        previous: str | None = None,
+        asked_on: date | None = None,
+    ) -> Query:
+        """The question, checked and understood once (raises QuestionError when unusable)."""
+        return build_query(
+            question,
+            self.embedder,
+            asked_on=asked_on or self.settings.reference_date(),
+            filters=filters,
+            previous=previous,
+        )
+
     def ask(
         self,
         question: str,
         *,
-        k: int = 5,
-        source: str | None = None,
-        since: date | None = None,
-        until: date | None = None,
+        filters: Filters | None = None,
         previous: str | None = None,
+        asked_on: date | None = None,
+        k: int = 5,
     ) -> Answer:
+        """Answer a question with quoted, cited sentences, or say it is not in the index.
+
+        ``previous`` is the last question of the conversation (for follow-ups); ``asked_on`` is
+        the day it was asked (default: ``POLICYBOT_TODAY`` or today).
+        """
         started = time.perf_counter()
-        question = check_question(question)
         snap = self.snapshot()
-        query = contextualize(question, previous)
-        vector = self.embedder.encode_query(query)
-        terms = content_terms(query)
-        time_hint = parse_time(query, self.settings.reference_date())
-        ranked = Retriever(snap, self.tuning).articles(
-            vector,
-            terms,
-            filters=Filters(source, since, until),
-            time=time_hint,
-            limit=max(k, self.answer_tuning.candidate_articles),
-        )
-        answer = Composer(snap, self.answer_tuning).compose(
-            question, vector, terms, ranked, question_type(question), spacy_loader.get(), time_hint
-        )
-        return _with_ms(answer, started)
+        query = self.query(question, filters=filters, previous=previous, asked_on=asked_on)
+        ranked = self.rank(snap, query, limit=max(k, self.answer_tuning.candidate_articles))
+        answer = Composer(snap, self.answer_tuning).compose(query, ranked, spacy_loader.get())
+        return replace(answer, ms=(time.perf_counter() - started) * 1000)
+
+    def rank(self, snap: Snapshot, query: Query, *, mode: str = "hybrid", limit: int = 10) -> list[RankedArticle]:
+        """Articles for a query, best first (shared by ``ask``, ``search`` and the calibration)."""
+        return Retriever(snap, self.tuning).articles(query, mode=mode, limit=limit)
 
     def search(
         self,
-        query: str,
+        text: str,
         *,
+        filters: Filters | None = None,
+        asked_on: date | None = None,
         k: int = 10,
-        source: str | None = None,
-        since: date | None = None,
-        until: date | None = None,
         mode: str = "hybrid",
     ) -> list[ArticleHit]:
-        query = check_question(query)
+        """Articles matching ``text``, best first; ``mode`` bm25/dense gives the evaluation baselines."""
         snap = self.snapshot()
-        vector = self.embedder.encode_query(query)
-        ranked = Retriever(snap, self.tuning).articles(
-            vector,
-            content_terms(query),
-            mode=mode,
-            filters=Filters(source, since, until),
-            time=parse_time(query, self.settings.reference_date()) if mode == "hybrid" else None,
-            limit=k,
-        )
-        return [self._hit(snap, r) for r in ranked]
-
-    def _hit(self, snap: Snapshot, ranked: RankedArticle) -> ArticleHit:
-        row = snap.articles[ranked.idx]
-        return ArticleHit(
-            row.id, row.title, row.source, row.url, row.published, ranked.score, snap.chunk_text[ranked.chunk]
-        )
+        query = self.query(text, filters=filters, asked_on=asked_on)
+        return [
+            ArticleHit(snap.articles[r.idx].citation, r.score, snap.chunk_text[r.chunk])
+            for r in self.rank(snap, query, mode=mode, limit=k)
+        ]
 
     # ---- the index -----------------------------------------------------------------------
     def stats(self) -> IndexStats:
@@ -187,24 +202,50 @@ class Engine:
             built_at=snap.manifest.get("built_at", ""),
             model=snap.manifest.get("model", ""),
             data_dir=str(self.settings.data_dir),
+            build_running=versions.read_progress_text(self.settings.data_dir)
+            if versions.read_progress(self.settings.data_dir)
+            else "",
         )
 
     def articles(self) -> list[ArticleHit]:
         """Every indexed article, newest first (undated last)."""
         snap = self.snapshot()
-        hits = [ArticleHit(a.id, a.title, a.source, a.url, a.published, 0.0) for a in snap.articles]
-        return sorted(hits, key=lambda h: (h.published is not None, h.published or date.min), reverse=True)
+        hits = [ArticleHit(a.citation, 0.0) for a in snap.articles]
+        return sorted(
+            hits, key=lambda h: (h.citation.published is not None, h.citation.published or date.min), reverse=True
+        )
 
-    def rebuild(
-        self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None
-    ) -> BuildReport:
+    def sources(self) -> list[str]:
+        """The outlets in the live index, most articles first (for ``/ask source:`` completion)."""
+        counts: dict[str, int] = {}
+        for a in self.snapshot().articles:
+            counts[a.citation.source] = counts.get(a.citation.source, 0) + 1
+        return sorted(counts, key=lambda s: (-counts[s], s.casefold()))
+
+    def has_index(self) -> bool:
+        return versions.current_version(self.settings.data_dir) is not None
+
+    def build(self, *, full: bool = False, progress: ProgressFn | None = None) -> BuildReport:
         """Build a new version from the corpus; this engine switches to it once it is published."""
         report = build_index(self.settings, full=full, progress=progress, embedder=lambda: self.embedder)
         self.snapshot()
         return report
 
+    def ensure_built(self, progress: ProgressFn | None = None) -> BuildReport | None:
+        """Build the index when there is none yet (a fresh checkout); None when one exists."""
+        if self.has_index():
+            return None
+        return self.build(progress=progress)
 
-def _with_ms(answer: Answer, started: float) -> Answer:
-    from dataclasses import replace
+    # ---- corpus edits (the caller reindexes afterwards) -------------------------------------
+    def add_file(self, filename: str, data: bytes) -> Path:
+        """Validate an article file (.md/.txt/.html) with the build's own parser and add it."""
+        return corpus_edit.add_article(self.settings.corpus_dir, filename, data)
 
-    return replace(answer, ms=(time.perf_counter() - started) * 1000)
+    def add_page(self, url: str, html: str) -> Path:
+        """Extract the article from a fetched web page and add it as Markdown."""
+        return corpus_edit.add_article_from_html(self.settings.corpus_dir, url, html)
+
+    def remove_article(self, article_id: str) -> Path:
+        """Move an article's file to the trash folder (never deleted); returns where it went."""
+        return corpus_edit.remove_article(self.settings.corpus_dir, article_id, self.settings.trash_dir)

@@ -1,7 +1,7 @@
 """What a question asks for (who / when / how many / where) and where that sits in a sentence.
 
-Scoring uses cheap patterns (every candidate sentence, every question); marking the final answer
-uses spaCy's NER when it is installed and loaded, since it names people and organisations far
+Scoring uses cheap patterns (every candidate sentence, every question); finding the spans to
+emphasise in the final answer uses spaCy's NER when it is installed and loaded, since it names people and organisations far
 better than capitalisation does. spaCy loads in the background so no question waits for it.
 """
 
@@ -43,7 +43,8 @@ _TITLE = re.compile(
 
 
 def question_type(question: str) -> str:
-    q = question.lower().strip()
+    """who / when / count / where / other; a follow-up's leading "and", "but"… does not hide it."""
+    q = re.sub(r"^(?:and|but|so|also|then|ok|okay)\b[\s,]*", "", question.lower().strip())
     if re.match(r"(who|whom|whose)\b", q) or re.search(
         r"\b(which|what) (companies|company|firms?|organi[sz]ations?|groups?|gang|countries|country|people|officials?|agency|agencies|executives?|ceos?)\b",
         q,
@@ -119,8 +120,15 @@ class _SpacyLoader:
 spacy_loader = _SpacyLoader()
 
 
-def mark(sentence: str, qtype: str, nlp: Any = None) -> str:
-    """``sentence`` as Markdown, with what answers a who/when/how-many question in bold."""
+SPAN_KINDS = {WHO: "name", WHEN: "date", COUNT: "number", WHERE: "place"}
+"""What an emphasised span holds, by question type (the front ends may style them differently)."""
+
+
+def entity_spans(sentence: str, qtype: str, nlp: Any = None) -> list[tuple[int, int]]:
+    """Character spans of what answers a who/when/how-many/where question, sorted, not overlapping.
+
+    spaCy's entities when the model is loaded, else cheap patterns; none for other questions.
+    """
     spans: list[tuple[int, int]] = []
     if qtype in _SPACY_LABELS:
         if nlp is not None:
@@ -131,17 +139,9 @@ def mark(sentence: str, qtype: str, nlp: Any = None) -> str:
             first_word = re.match(r"^\W*\w+", sentence)
             skip = first_word.end() if first_word and pattern is _NAME else 0
             spans = [m.span() for m in pattern.finditer(sentence, skip)]
-    out, pos = [], 0
+    out: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        if start < pos:
+        if start >= end or (out and start < out[-1][1]):
             continue
-        out.append(escape_markdown(sentence[pos:start]))
-        out.append("**" + escape_markdown(sentence[start:end]) + "**")
-        pos = end
-    out.append(escape_markdown(sentence[pos:]))
-    return "".join(out)
-
-
-def escape_markdown(text: str) -> str:
-    """Keep article text from turning into formatting (``*``, ``_``, ``~``, backticks, spoilers)."""
-    return re.sub(r"([*_~`|\\])", r"\\\1", text)
+        out.append((start, end))
+    return out

@@ -22,6 +22,10 @@ class Article:
     tags: tuple[str, ...] = ()
     content_hash: str = ""
 
+    @property
+    def citation(self) -> Citation:
+        return Citation(self.id, self.title, self.source, self.url, self.published)
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -36,43 +40,77 @@ class Chunk:
 
 
 @dataclass(frozen=True)
-class Source:
-    """Where an answer came from: enough to cite it and to check the quote."""
+class Citation:
+    """What identifies an article to a reader; one type for answers, search hits and the store."""
 
     article_id: str
     title: str
     source: str
     url: str
     published: date | None
-    quote: str
-    score: float
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["published"] = self.published.isoformat() if self.published else None
-        data["score"] = round(self.score, 4)
         return data
 
 
 @dataclass(frozen=True)
+class Span:
+    """A stretch of an answer's plain text worth emphasising: ``kind`` is name, date, number or place.
+
+    The engine never writes markup; each front end (Discord Markdown, the console) renders spans
+    its own way.
+    """
+
+    start: int
+    end: int
+    kind: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an answer came from: the article, and the sentences quoted from it."""
+
+    citation: Citation
+    quote: str
+    score: float
+
+    @property
+    def article_id(self) -> str:
+        return self.citation.article_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.citation.to_json(), "quote": self.quote, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An extractive answer: ``text`` marks key names, dates and numbers with ``**bold**``."""
+    """An extractive answer: plain ``text`` with ``[n]`` citation markers, spans to emphasise,
+    the sources the markers point at, and the index version it was read from."""
 
     question: str
     answerable: bool
     text: str
+    spans: tuple[Span, ...] = ()
     sources: tuple[Source, ...] = ()
     confidence: float = 0.0
     ms: float = 0.0
+    index_version: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answerable": self.answerable,
             "answer": self.text,
+            "spans": [s.to_json() for s in self.spans],
             "sources": [s.to_json() for s in self.sources],
             "confidence": round(self.confidence, 4),
             "ms": round(self.ms, 1),
+            "index_version": self.index_version,
         }
 
 
@@ -80,13 +118,13 @@ class Answer:
 class ArticleHit:
     """One article ranked for a query (``/search``, evaluation baselines)."""
 
-    article_id: str
-    title: str
-    source: str
-    url: str
-    published: date | None
+    citation: Citation
     score: float
     snippet: str = ""
+
+    @property
+    def article_id(self) -> str:
+        return self.citation.article_id
 
 
 @dataclass(frozen=True)
@@ -102,6 +140,7 @@ class IndexStats:
     built_at: str
     model: str
     data_dir: str
+    build_running: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ tokens (names, CVE ids, bill numbers) without hurting paraphrased questions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 
 from index.idf import selective_terms
+from index.query import Filters, Query
 from index.store import Snapshot
 from index.terms import fts_query
 from index.timeparse import TimeHint
@@ -33,18 +33,6 @@ class Tuning:
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Hard filters from the user (``--source``, ``--since``, ``--until``)."""
-
-    source: str | None = None
-    since: date | None = None
-    until: date | None = None
-
-    def active(self) -> bool:
-        return bool(self.source or self.since or self.until)
-
-
-@dataclass(frozen=True)
 class RankedArticle:
     """An article ranked for a query; ``dense`` is its best chunk's raw cosine (for abstention)."""
 
@@ -53,6 +41,16 @@ class RankedArticle:
     dense: float
     chunk: int
     duplicates: tuple[int, ...] = ()
+
+
+def fuse(cosine: np.ndarray, bm25: np.ndarray, bm25_weight: float) -> np.ndarray:
+    """Weighted sum of raw cosine and BM25 scaled by the best BM25 score among the candidates.
+
+    Cosine stays on its own scale (comparable across questions, so a date boost means the same
+    everywhere); BM25 has no fixed scale, so it is divided by the best match's score.
+    """
+    top = bm25.max() if len(bm25) else 0.0
+    return (1 - bm25_weight) * cosine + bm25_weight * (bm25 / top if top > 0 else bm25)
 
 
 class Retriever:
@@ -70,21 +68,20 @@ class Retriever:
         mask = np.ones(len(snap.articles), dtype=bool)
         if filters.source:
             wanted = filters.source.casefold()
-            mask &= np.array([wanted in a.source.casefold() for a in snap.articles], dtype=bool)
+            mask &= np.array([wanted in a.citation.source.casefold() for a in snap.articles], dtype=bool)
         if filters.since:
             mask &= snap.published_ordinal >= filters.since.toordinal()
         if filters.until:
             mask &= (snap.published_ordinal <= filters.until.toordinal()) & (snap.published_ordinal > 0)
         return mask
 
-    def chunk_scores(
-        self, vector: np.ndarray, terms: list[str], mode: str, filters: Filters
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def chunk_scores(self, query: Query, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate chunk ids with their fused score and raw cosine."""
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}")
         snap, n = self.snap, self.tuning.candidates
-        allowed = self.allowed_articles(filters)
+        vector = query.vector
+        allowed = self.allowed_articles(query.filters)
         chunk_ok = None if allowed is None else allowed[snap.chunk_article]
 
         dense_ids = np.zeros(0, dtype=np.int64)
@@ -97,7 +94,7 @@ class Retriever:
                 top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
                 dense_ids = top[np.isfinite(scores[top])]
         bm25: dict[int, float] = {}
-        match = fts_query(selective_terms(snap, terms)) if mode != "dense" else None
+        match = fts_query(selective_terms(snap, list(query.terms))) if mode != "dense" else None
         if match:
             for cid, score in snap.fts(match, n * (4 if chunk_ok is not None else 1)):
                 if chunk_ok is None or chunk_ok[cid]:
@@ -114,25 +111,13 @@ class Retriever:
         elif mode == "bm25":
             fused = lexical
         else:
-            w = self.tuning.bm25_weight
-            # Cosine stays on its own scale (comparable across questions, and a date boost means the
-            # same everywhere); BM25 has no fixed scale, so it is divided by the best match's score.
-            fused = (1 - w) * cosine + w * (lexical / lexical.max() if lexical.max() > 0 else lexical)
+            fused = fuse(cosine, lexical, self.tuning.bm25_weight)
         return ids, fused, cosine
 
-    def articles(
-        self,
-        vector: np.ndarray,
-        terms: list[str],
-        *,
-        mode: str = "hybrid",
-        filters: Filters | None = None,
-        time: TimeHint | None = None,
-        limit: int = 10,
-    ) -> list[RankedArticle]:
+    def articles(self, query: Query, *, mode: str = "hybrid", limit: int = 10) -> list[RankedArticle]:
         """Articles best first, scored by their best chunk, adjusted for time, duplicates folded."""
         snap, tuning = self.snap, self.tuning
-        ids, fused, cosine = self.chunk_scores(vector, terms, mode, filters or Filters())
+        ids, fused, cosine = self.chunk_scores(query, mode)
         if len(ids) == 0:
             return []
         best: dict[int, tuple[float, float, int]] = {}
@@ -147,7 +132,7 @@ class Retriever:
         if mode == "hybrid":
             counts = np.array([snap.articles[a].chunk_count for a in article_ids])
             scores = scores - tuning.length_penalty * np.log1p(counts)
-            scores = scores + self._time_boost(article_ids, time)
+            scores = scores + self._time_boost(article_ids, query.time)
         order = np.argsort(-scores, kind="stable")
         ranked = [
             RankedArticle(int(article_ids[i]), float(scores[i]), best[int(article_ids[i])][1], best[int(article_ids[i])][2])

@@ -22,7 +22,7 @@ import numpy as np
 
 from index.chunking import DraftChunk
 from index.errors import IndexCorruptError, IndexMissingError
-from index.models import Article
+from index.models import Article, Citation
 
 FORMAT = 1
 DB = "store.sqlite"
@@ -51,12 +51,8 @@ class ArticleRow:
     """An indexed article's metadata plus where its sentences and chunks sit in the arrays."""
 
     idx: int
-    id: str
+    citation: Citation
     path: str
-    title: str
-    source: str
-    url: str
-    published: date | None
     authors: tuple[str, ...]
     tags: tuple[str, ...]
     content_hash: str
@@ -64,6 +60,14 @@ class ArticleRow:
     sentence_count: int
     chunk_start: int
     chunk_count: int
+
+    @property
+    def id(self) -> str:
+        return self.citation.article_id
+
+    @property
+    def published(self) -> date | None:
+        return self.citation.published
 
 
 class VersionWriter:
@@ -244,8 +248,9 @@ class Snapshot:
 
 def _article_row(r: tuple[Any, ...]) -> ArticleRow:
     return ArticleRow(
-        idx=r[0], id=r[1], path=r[2] or "", title=r[3], source=r[4] or "", url=r[5] or "",
-        published=date.fromisoformat(r[6]) if r[6] else None,
+        idx=r[0],
+        citation=Citation(r[1], r[3], r[4] or "", r[5] or "", date.fromisoformat(r[6]) if r[6] else None),
+        path=r[2] or "",
         authors=tuple(json.loads(r[7] or "[]")), tags=tuple(json.loads(r[8] or "[]")),
         content_hash=r[9], sentence_start=r[10], sentence_count=r[11], chunk_start=r[12], chunk_count=r[13],
     )

@@ -21,7 +21,6 @@ from bot.fetch import fetch_page
 from bot.permissions import interaction_is_moderator
 from bot.reindex import Listener, ReindexJob, ReindexRunning
 from bot.render import progress_text, trim
-from index import corpus_edit
 from index.errors import IndexMissingError, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -181,7 +180,7 @@ class AdminCog(commands.Cog):
             if file.size > settings.fetch_max_bytes:
                 raise BotError(f"That file is larger than {settings.fetch_max_bytes // 1000} kB.")
             data = await file.read()
-            path = await asyncio.to_thread(corpus_edit.add_article, settings.corpus_dir, file.filename, data)
+            path = await asyncio.to_thread(self.bot.engine.add_file, file.filename, data)
             origin = f"attachment {file.filename}"
         else:
             assert url is not None and self.bot.fetch_session is not None
@@ -191,7 +190,7 @@ class AdminCog(commands.Cog):
                 max_bytes=settings.fetch_max_bytes,
                 allow_private=settings.fetch_allow_private,
             )
-            path = await asyncio.to_thread(corpus_edit.add_article_from_html, settings.corpus_dir, final_url, html)
+            path = await asyncio.to_thread(self.bot.engine.add_page, final_url, html)
             origin = final_url
         article_id = path.stem
         await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
@@ -202,8 +201,7 @@ class AdminCog(commands.Cog):
     @app_commands.describe(article="The article's id")
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        settings = self.bot.settings
-        moved = await asyncio.to_thread(corpus_edit.remove_article, settings.corpus_dir, article, settings.trash_dir)
+        moved = await asyncio.to_thread(self.bot.engine.remove_article, article)
         await self._audit(interaction, "article removed", article=article, trash=str(moved))
         await self._reindex_after_change(interaction, f"Removed `{article}` (kept in the trash as `{moved.name}`).\n")
 
@@ -220,12 +218,13 @@ class AdminCog(commands.Cog):
         needle = current.casefold().strip()
         choices = []
         for h in hits:
-            if needle and needle not in h.article_id.casefold() and needle not in h.title.casefold():
+            c = h.citation
+            if needle and needle not in c.article_id.casefold() and needle not in c.title.casefold():
                 continue
-            if len(h.article_id) > 100:
+            if len(c.article_id) > 100:
                 continue  # Discord caps choice values at 100 characters
-            label = trim(f"{h.title} ({h.published or 'undated'})", 100)
-            choices.append(app_commands.Choice(name=label, value=h.article_id))
+            label = trim(f"{c.title} ({c.published or 'undated'})", 100)
+            choices.append(app_commands.Choice(name=label, value=c.article_id))
             if len(choices) == 25:
                 break
         return choices

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 import discord
@@ -10,10 +11,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.errors import NO_PINGS
-from bot.render import about_embed, answer_parts, progress_text, search_embed
+from bot.errors import NO_PINGS, BotError
+from bot.render import about_embed, answer_parts, progress_text, search_embed, trim
 from bot.views import answer_view
-from index.engine import check_question
+from index.engine import Filters, check_question
+from index.errors import PolicybotError
 from index.models import Answer
 
 log = logging.getLogger(__name__)
@@ -34,16 +36,41 @@ async def send_answer(interaction: discord.Interaction, answer: Answer, record_i
         )
 
 
+def parse_day(value: str | None, name: str) -> date | None:
+    """A YYYY-MM-DD option, or a clear error naming the option."""
+    if not value or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise BotError(f"`{name}` must be a date like 2024-03-01.") from None
+
+
 class AskCog(commands.Cog):
     def __init__(self, bot: PolicyBotMixin) -> None:
         self.bot = bot
 
     @app_commands.command(name="ask", description="Ask about cybersecurity-policy news; the answer cites its sources.")
-    @app_commands.describe(question="Your question (3–500 characters)", private="Only you will see the answer")
+    @app_commands.describe(
+        question="Your question (3–500 characters)",
+        private="Only you will see the answer",
+        source="Only articles from this outlet",
+        since="Only articles published on or after this day (YYYY-MM-DD)",
+        until="Only articles published on or before this day (YYYY-MM-DD)",
+    )
     @app_commands.allowed_contexts(**EVERYWHERE)
     @app_commands.allowed_installs(guilds=True, users=True)
-    async def ask(self, interaction: discord.Interaction, question: str, private: bool = False) -> None:
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: str,
+        private: bool = False,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> None:
         question = check_question(question)
+        filters = Filters(source.strip() or None if source else None, parse_day(since, "since"), parse_day(until, "until"))
         self.bot.check_cooldown(interaction.user.id)
         await interaction.response.defer(ephemeral=private, thinking=True)
         answer, record_id = await self.bot.answer(
@@ -51,8 +78,26 @@ class AskCog(commands.Cog):
             user_id=interaction.user.id,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
+            filters=filters,
+            asked_on=interaction.created_at.date(),
         )
         await send_answer(interaction, answer, record_id, ephemeral=private)
+
+    @ask.autocomplete("source")
+    async def source_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Outlets in the live index that contain what was typed (at most Discord's 25)."""
+        try:
+            outlets = await self.bot.in_worker(self.bot.engine.sources)
+        except PolicybotError:
+            return []
+        needle = current.casefold().strip()
+        return [
+            app_commands.Choice(name=trim(o, 100), value=o[:100])
+            for o in outlets
+            if o and (not needle or needle in o.casefold())
+        ][:25]
 
     @app_commands.command(name="search", description="Find articles about a topic, newest first.")
     @app_commands.describe(query="What to look for (3–500 characters)")

@@ -56,6 +56,7 @@ class DirectCog(commands.Cog):
                     guild_id=message.guild.id if message.guild else None,
                     channel_id=channel_id,
                     previous=previous,
+                    asked_on=message.created_at.date(),
                 )
             if remember:
                 self.bot.memory.set(channel_id, question)

@@ -30,9 +30,9 @@ import yarl
 
 from bot.app import PolicyBotMixin, create_bot
 from bot.config import BotSettings
-from index.config import Settings
 from index.engine import Engine
 from index.models import BuildProgress, BuildReport
+from index.settings import Settings
 from tests.bot.fakediscord import FakeDiscord
 
 HERE = Path(__file__).resolve().parent
@@ -102,7 +102,7 @@ def base_index(tmp_path_factory: pytest.TempPathFactory) -> Base:
     embedder = Embedder(threads=1)
     root = tmp_path_factory.mktemp("base")
     shutil.copytree(CORPUS, root / "corpus")
-    Engine(Settings(data_dir=root / "data", corpus_dir=root / "corpus"), embedder=embedder).rebuild()
+    Engine(Settings(_env_file=None, data_dir=root / "data", corpus_dir=root / "corpus"), embedder=embedder).build()
     return Base(embedder, root)
 
 
@@ -113,7 +113,7 @@ class Workspace:
     embedder: Any
 
     def settings(self) -> Settings:
-        return Settings(data_dir=self.data, corpus_dir=self.corpus)
+        return Settings(_env_file=None, data_dir=self.data, corpus_dir=self.corpus)
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ class GatedEngine(Engine):
         self.calls.append((question, kwargs))
         return super().ask(question, **kwargs)
 
-    def rebuild(self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None) -> BuildReport:
+    def build(self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None) -> BuildReport:
         def gated(p: BuildProgress) -> None:
             if progress:
                 progress(p)
@@ -149,7 +149,7 @@ class GatedEngine(Engine):
                 if not self.release.wait(30):
                     raise RuntimeError("test never released the build gate")
 
-        return super().rebuild(full=full, progress=gated)
+        return super().build(full=full, progress=gated)
 
 
 @pytest.fixture

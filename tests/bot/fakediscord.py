@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 TOKEN = "fake-token.NOT-A-REAL-TOKEN.abcdefghijklmnop"
+DISCORD_EPOCH_MS = 1_420_070_400_000
 APP_ID = 1 << 22 | 1
 PERM_MANAGE_GUILD = 1 << 5
 PERM_ADMIN = 1 << 3
@@ -216,7 +217,9 @@ class FakeDiscord:
         self.heartbeat_ms = heartbeat_ms
         self.interaction_deadline = interaction_deadline
         self.privileged_intents = privileged_intents
-        self._ids = itertools.count(1000)
+        # Snowflakes carry their creation time (ms since Discord's 2015 epoch) above bit 22, as on
+        # Discord: a message's created_at is then today, and consecutive ids alternate shards.
+        self._ids = itertools.count(int(time.time() * 1000) - DISCORD_EPOCH_MS)
         self.requests: list[Request] = []
         self.rejected: list[tuple[str, list[str]]] = []
         self.unknown_routes: list[str] = []

@@ -13,6 +13,8 @@ from index import versions
 from tests.bot.conftest import GatedEngine, Workspace
 from tests.bot.fakediscord import EPHEMERAL, Attachment, FakeDiscord, Interaction
 
+pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
+
 NEW_ARTICLE = """---
 title: Agency publishes software bill of materials rules
 source: Supply Chain Daily

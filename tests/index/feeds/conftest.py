@@ -1,0 +1,121 @@
+"""A real HTTP server on 127.0.0.1 (aiohttp, in a background thread) whose routes each test sets.
+
+The code under test is synchronous (it runs in worker threads in the bot), so the server gets its
+own event loop in a thread and the tests stay plain functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from index.feeds.store import FeedStore
+from index.fetch import FetchOptions
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class LocalServer:
+    """Routes by path; every request is logged as ``(path, headers)``."""
+
+    base: str = ""
+    routes: dict[str, Handler] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def hits(self, path: str) -> int:
+        return sum(1 for p, _ in self.requests if p == path)
+
+    def text(self, path: str, body: str | bytes, content_type: str = "text/html", **headers: str) -> None:
+        """Serve a fixed body at ``path``."""
+        data = body.encode() if isinstance(body, str) else body
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return web.Response(body=data, headers={"Content-Type": content_type, **headers})
+
+        self.routes[path] = handler
+
+
+@contextlib.contextmanager
+def run_server(ssl_context: ssl.SSLContext | None = None) -> Iterator[LocalServer]:
+    """Start an aiohttp server on 127.0.0.1 (a free port) in its own thread and event loop."""
+    state = LocalServer()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    runner_box: list[web.AppRunner] = []
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        state.requests.append((request.path, dict(request.headers)))
+        handler = state.routes.get(request.path)
+        if handler is None:
+            return web.Response(status=404, text="not found")
+        return await handler(request)
+
+    async def start() -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", dispatch)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+        await site.start()
+        port = runner.addresses[0][1]
+        state.base = f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
+        runner_box.append(runner)
+        ready.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
+    thread.start()
+    assert ready.wait(10), "local server did not start"
+    try:
+        yield state
+    finally:
+        asyncio.run_coroutine_threadsafe(runner_box[0].cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        pending = asyncio.all_tasks(loop)  # handlers still sleeping (the slow-feed tests)
+        for task in pending:
+            task.cancel()
+        if pending:
+
+            async def drain() -> None:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+            loop.run_until_complete(drain())
+        loop.close()
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with run_server() as state:
+        yield state
+
+
+@pytest.fixture
+def opts() -> FetchOptions:
+    """Local tests reach 127.0.0.1, so private addresses are allowed; limits are short."""
+    return FetchOptions(allow_private=True, connect_timeout=2, read_timeout=2, deadline=5, max_bytes=200_000)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[FeedStore]:
+    s = FeedStore.open(tmp_path / "data")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus"
+    path.mkdir()
+    return path

@@ -1,0 +1,386 @@
+"""The whole ingestion path against a real local feed and page server."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from aiohttp import web
+
+from index.corpus import load_corpus
+from index.errors import ArticleError
+from index.feeds.poll import add_url, ingest_url, poll_due, poll_feed
+from index.feeds.store import FeedError, FeedStore
+from index.fetch import FetchError, FetchOptions
+
+from .conftest import LocalServer
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+STORY = [
+    "The Cybersecurity and Infrastructure Security Agency on Thursday ordered federal civilian agencies to "
+    "disconnect Ivanti Connect Secure and Policy Secure appliances within 48 hours, after reports that several "
+    "vulnerabilities were being exploited by multiple threat actors.",
+    "Agencies must rebuild the devices from clean images and reset credentials before reconnecting them, the "
+    "agency said in a supplemental direction to its emergency directive.",
+    "Officials said the order covered roughly two dozen agencies that run the affected products, and that CISA "
+    "would help smaller agencies that lack the staff to do the work.",
+]
+WIRE_COPY = [
+    "WASHINGTON (Reuters) - " + STORY[0].replace("ordered", "told"),
+    STORY[2],
+    STORY[1],
+    "Reporting by Jane Doe; Editing by John Smith",
+]
+OTHER_STORY = [
+    "European lawmakers reached a provisional agreement on the Cyber Resilience Act, which will require makers of "
+    "connected products to handle vulnerabilities for the expected lifetime of the product.",
+    "Manufacturers must report actively exploited flaws to the EU cybersecurity agency within 24 hours, and the "
+    "rules cover everything from baby monitors to industrial control software.",
+    "Negotiators said manufacturers will have three years to comply once the act enters into force, after talks "
+    "that ran late into the night in Brussels.",
+]
+
+
+def page(title: str, paragraphs: list[str], byline: str = "By Jane Roe") -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<html><head><title>{title} | Test News</title><meta name='author' content='Jane Roe'>"
+        f"<meta property='article:published_time' content='2024-04-30T08:00:00Z'></head><body>"
+        f"<nav><a href='/'>Home</a> | <a href='/world'>World</a></nav><article><h1>{title}</h1>"
+        f"<p class='byline'>{byline}</p>{body}<figure><img src='x.jpg'><figcaption>CISA headquarters in "
+        f"Arlington, Virginia.</figcaption></figure></article><footer>Copyright Test News</footer></body></html>"
+    )
+
+
+def rss(title: str, items: list[tuple[str, str, str, str]]) -> str:
+    """items: (guid, link, title, summary)."""
+    date = format_datetime(datetime(2024, 4, 30, 8, tzinfo=UTC), usegmt=True)
+    entries = "".join(
+        f"<item><guid isPermaLink='false'>{g}</guid><link>{link}</link><title>{t}</title>"
+        f"<pubDate>{date}</pubDate><description>{s}</description></item>"
+        for g, link, t, s in items
+    )
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>{title}</title><link>http://x/</link>{entries}</channel></rss>"
+
+
+def serve_feed(server: LocalServer, path: str, xml: str, etag: str = '"v1"') -> None:
+    """A feed that answers 304 to a matching If-None-Match, like a real server."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(
+            text=xml,
+            content_type="application/rss+xml",
+            headers={"ETag": etag, "Last-Modified": "Tue, 30 Apr 2024 08:00:00 GMT"},
+        )
+
+    server.routes[path] = handler
+
+
+def front(path: Path) -> dict[str, object]:
+    text = path.read_text()
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert isinstance(meta, dict)
+    return meta
+
+
+def md_files(corpus: Path) -> list[Path]:
+    return sorted(corpus.rglob("*.md"))
+
+
+def test_rss_poll_writes_articles_then_304(
+    server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions
+) -> None:
+    server.text("/clean", page("CISA orders Ivanti disconnect", STORY))
+    server.text("/broken", "<html><body><div><p>Loading<<<>>></div", content_type="text/html")
+    server.text("/huge", "<html><body>" + "<p>word </p>" * 40_000 + "</body></html>")
+    summary = "The agency said appliances must be disconnected. Officials described the order in detail."
+    serve_feed(
+        server,
+        "/feed.xml",
+        rss(
+            "Test Wire",
+            [
+                ("g1", server.url("/clean?utm_source=rss"), "CISA orders Ivanti disconnect", "Short teaser."),
+                ("g2", server.url("/broken"), "EU agrees Cyber Resilience Act", summary),
+                ("g3", server.url("/huge"), "An oversized page", summary + " Oversized."),
+            ],
+        ),
+    )
+    store.add_feed(server.url("/feed.xml"), name="Test Wire", every_minutes=30, now=T0)
+    report = poll_due(store, corpus, now=T0, options=opts)
+
+    (feed_report,) = report.feeds
+    assert feed_report.status == "ok" and feed_report.error is None and not report.errors
+    assert report.changed and len(report.new_articles) == 3
+    by_title = {a.title: a for a in report.new_articles}
+    clean = by_title["CISA orders Ivanti disconnect"]
+    assert clean.path.parent == corpus / "feeds" / "test-wire"
+    assert clean.url == server.url("/clean") and not clean.summary_only
+    meta = front(clean.path)
+    assert meta["source"] == "Test Wire" and meta["url"] == server.url("/clean")
+    assert meta["published"] == "2024-04-30" and meta["authors"] == ["Jane Roe"]
+    assert meta["feed"] == "Test Wire" and meta["guid"] == "g1" and meta["summary_only"] is False
+    assert meta["fetched_at"] == T0.isoformat()
+    text = clean.path.read_text()
+    assert "By Jane Roe" in text and "CISA headquarters in Arlington" in text  # byline and caption are content
+    assert "Home" not in text and "Copyright" not in text
+    for title in ("EU agrees Cyber Resilience Act", "An oversized page"):
+        assert by_title[title].summary_only
+        assert front(by_title[title].path)["summary_only"] is True
+    assert summary in by_title["EU agrees Cyber Resilience Act"].path.read_text()
+
+    articles, errors = load_corpus(corpus)  # the build's own loader reads every file
+    assert errors == [] and len(articles) == 3
+
+    state = store.get_feed("Test Wire")
+    assert state is not None
+    assert state.etag == '"v1"' and state.last_success == T0 and state.last_error is None
+    assert state.items_seen == 3 and state.articles_added == 3
+    assert state.next_due == T0 + timedelta(minutes=30)
+
+    assert poll_due(store, corpus, now=T0 + timedelta(minutes=10), options=opts).feeds == []  # not due yet
+    later = poll_due(store, corpus, now=T0 + timedelta(minutes=31), options=opts)
+    assert later.feeds[0].status == "not_modified" and not later.changed
+    assert server.requests[-1][1]["If-None-Match"] == '"v1"'
+    assert len(md_files(corpus)) == 3 and server.hits("/clean") == 1
+
+
+def test_atom_feed(server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions) -> None:
+    server.text("/n/1", page("EU agrees Cyber Resilience Act", OTHER_STORY))
+    atom = (
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>Agency</title>"
+        "<id>urn:a</id><updated>2024-03-01T00:00:00Z</updated><entry><title>EU agrees Cyber Resilience Act</title>"
+        f"<id>urn:a:1</id><link rel='alternate' href='{server.url('/n/1')}'/><published>2024-03-01T09:30:00Z</published>"
+        "<summary>Short.</summary></entry></feed>"
+    )
+    server.text("/atom", atom, content_type="application/atom+xml")
+    store.add_feed(server.url("/atom"), name="Agency", now=T0)
+    report = poll_due(store, corpus, now=T0, options=opts)
+    (article,) = report.new_articles
+    assert front(article.path)["published"] == "2024-03-01" and front(article.path)["guid"] == "urn:a:1"
+
+
+def test_duplicate_item_and_wire_copy_folded(
+    server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions
+) -> None:
+    server.text("/story", page("CISA orders Ivanti disconnect", STORY))
+    server.text("/wire/ivanti", page("US tells agencies to unplug Ivanti devices", WIRE_COPY, byline="By Jane Doe"))
+    server.text("/cra", page("EU agrees Cyber Resilience Act", OTHER_STORY))
+    serve_feed(server, "/one.xml", rss("One", [("o1", server.url("/story"), "CISA orders Ivanti disconnect", "")]))
+    serve_feed(
+        server,
+        "/two.xml",
+        rss(
+            "Two",
+            [
+                ("t1", server.url("/story?utm_medium=social#top"), "Same story, tracked link", ""),  # exact duplicate
+                ("t2", server.url("/wire/ivanti"), "US tells agencies to unplug Ivanti devices", ""),  # wire copy
+                ("t3", server.url("/cra"), "EU agrees Cyber Resilience Act", ""),  # same day, different story
+            ],
+        ),
+    )
+    store.add_feed(server.url("/one.xml"), name="One", now=T0)
+    first = poll_due(store, corpus, now=T0, options=opts)
+    (original,) = first.new_articles
+    store.add_feed(server.url("/two.xml"), name="Reuters Wire", now=T0)
+    second = poll_due(store, corpus, now=T0 + timedelta(minutes=1), options=opts)
+
+    (report,) = second.feeds
+    assert report.duplicates == 1
+    assert [a.title for a in report.new] == ["EU agrees Cyber Resilience Act"]
+    (folded,) = report.folded
+    assert folded.path == original.path and folded.url == server.url("/wire/ivanti") and folded.score >= 0.4
+    assert front(original.path)["also_published_by"] == [{"source": "Reuters Wire", "url": server.url("/wire/ivanti")}]
+    assert len(md_files(corpus)) == 2
+    assert server.hits("/story") == 1  # the tracked duplicate was never fetched
+
+    # The same item again (feed changed, so no 304): nothing new, nothing folded twice.
+    serve_feed(server, "/two.xml", rss("Two", [("t2", server.url("/wire/ivanti"), "x", "")]), etag='"v2"')
+    third = poll_due(store, corpus, now=T0 + timedelta(hours=2), options=opts)
+    assert not third.changed and len(front(original.path)["also_published_by"]) == 1  # type: ignore[arg-type]
+    articles, errors = load_corpus(corpus)
+    assert errors == [] and len(articles) == 2
+
+
+def test_state_survives_restart(server: LocalServer, tmp_path: Path, corpus: Path, opts: FetchOptions) -> None:
+    server.text("/story", page("CISA orders Ivanti disconnect", STORY))
+    serve_feed(server, "/feed.xml", rss("F", [("g1", server.url("/story"), "CISA orders Ivanti disconnect", "")]))
+    with FeedStore.open(tmp_path / "data") as store:
+        store.add_feed(server.url("/feed.xml"), name="F", every_minutes=15, now=T0)
+        poll_due(store, corpus, now=T0, options=opts)
+    serve_feed(
+        server, "/feed.xml", rss("F", [("g1", server.url("/story"), "CISA orders Ivanti disconnect", "")]), etag='"v2"'
+    )
+    with FeedStore.open(tmp_path / "data") as store:
+        state = store.get_feed("F")
+        assert state is not None
+        assert (state.etag, state.last_success, state.items_seen, state.articles_added) == ('"v1"', T0, 1, 1)
+        assert state.next_due == T0 + timedelta(minutes=15)
+        report = poll_due(store, corpus, now=T0 + timedelta(minutes=20), options=opts)
+        assert report.feeds[0].status == "ok" and not report.changed
+    assert len(md_files(corpus)) == 1 and server.hits("/story") == 1
+
+
+def test_failing_feed_backs_off_and_keeps_last_good_state(
+    server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions
+) -> None:
+    serve_feed(server, "/feed.xml", rss("F", []))
+    store.add_feed(server.url("/feed.xml"), name="F", every_minutes=60, now=T0)
+    poll_due(store, corpus, now=T0, options=opts)
+
+    async def broken(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=503, text="down")
+
+    server.routes["/feed.xml"] = broken
+    now = T0 + timedelta(hours=1)
+    delays = []
+    for _ in range(6):
+        report = poll_due(store, corpus, now=now, options=opts)
+        assert report.feeds[0].status == "failed" and report.errors == ["F: HTTP 503"]
+        state = store.get_feed("F")
+        assert state is not None
+        delays.append(state.next_due - now)
+        assert poll_due(store, corpus, now=state.next_due - timedelta(seconds=1), options=opts).feeds == []
+        now = state.next_due
+    assert delays == [timedelta(hours=h) for h in (2, 4, 8, 16, 24, 24)]  # doubled, capped at 24 h
+    assert state is not None
+    assert state.consecutive_failures == 6 and state.last_error == "HTTP 503" and state.last_error_at is not None
+    assert state.etag == '"v1"' and state.last_success == T0  # the last good state is kept
+
+    serve_feed(server, "/feed.xml", rss("F", []))
+    poll_due(store, corpus, now=now, options=opts)
+    state = store.get_feed("F")
+    assert state is not None and state.consecutive_failures == 0 and state.last_error is None
+
+
+def test_slow_feed_and_hostile_feed_fail_cleanly(server: LocalServer, store: FeedStore, corpus: Path) -> None:
+    async def slow(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(2)
+        return web.Response(text=rss("S", []), content_type="application/rss+xml")
+
+    server.routes["/slow.xml"] = slow
+    server.text(
+        "/laughs.xml",
+        "<?xml version='1.0'?><!DOCTYPE rss [<!ENTITY a 'aaaaaaaa'><!ENTITY b '&a;&a;&a;&a;'>]>"
+        "<rss version='2.0'><channel><title>&b;</title></channel></rss>",
+        content_type="application/rss+xml",
+    )
+    store.add_feed(server.url("/slow.xml"), name="Slow", now=T0)
+    store.add_feed(server.url("/laughs.xml"), name="Laughs", now=T0)
+    short = FetchOptions(allow_private=True, read_timeout=0.3, deadline=1)
+    report = poll_due(store, corpus, now=T0, options=short)
+    errors = {f.feed: f.error for f in report.feeds}
+    assert errors["Slow"] is not None and "took too long" in errors["Slow"]
+    assert errors["Laughs"] is not None and "declares XML entities" in errors["Laughs"]
+    assert md_files(corpus) == []
+
+
+def test_crash_between_write_and_record_never_writes_twice(
+    server: LocalServer, tmp_path: Path, corpus: Path, opts: FetchOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.text("/story", page("CISA orders Ivanti disconnect", STORY))
+    serve_feed(server, "/feed.xml", rss("F", [("g1", server.url("/story"), "CISA orders Ivanti disconnect", "")]))
+    real_record = FeedStore.record_item
+
+    def crash(self: FeedStore, **kwargs: object) -> None:
+        if kwargs.get("status") == "added":
+            raise KeyboardInterrupt("power cut after the file was written")
+        real_record(self, **kwargs)  # type: ignore[arg-type]
+
+    store = FeedStore.open(tmp_path / "data")
+    store.add_feed(server.url("/feed.xml"), name="F", now=T0)
+    monkeypatch.setattr(FeedStore, "record_item", crash)
+    with pytest.raises(KeyboardInterrupt):
+        poll_due(store, corpus, now=T0, options=opts)
+    store.close()
+    monkeypatch.setattr(FeedStore, "record_item", real_record)
+    (orphan,) = md_files(corpus)  # written, not recorded
+    assert list(corpus.rglob(".*.tmp")) == []
+
+    with FeedStore.open(tmp_path / "data") as store:
+        state = store.get_feed("F")
+        assert state is not None and state.etag is None  # the poll never finished: still due, no validators
+        report = poll_due(store, corpus, now=T0 + timedelta(minutes=1), options=opts)
+        assert report.feeds[0].status == "ok" and not report.changed
+        assert store.item_seen("F", "g1")
+        state = store.get_feed("F")
+        assert state is not None and state.articles_added == 1
+    assert md_files(corpus) == [orphan]
+    assert server.hits("/story") == 1  # recognised from its front matter, not fetched again
+
+
+def test_add_url_same_path_as_feeds(server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions) -> None:
+    server.text("/story", page("CISA orders Ivanti disconnect", STORY))
+    server.text("/wire", page("US tells agencies to unplug Ivanti devices", WIRE_COPY))
+    server.text("/empty", "<html><body><p>Nothing here.</p></body></html>")
+    path = add_url(server.url("/story?fbclid=abc"), corpus, store, options=opts, now=T0)
+    assert path.parent == corpus / "added" and path.suffix == ".md"
+    meta = front(path)
+    assert meta["url"] == server.url("/story") and meta["title"] == "CISA orders Ivanti disconnect"
+    assert meta["source"] == "127.0.0.1" and meta["published"] == "2024-04-30"
+    assert add_url(server.url("/story"), corpus, store, options=opts) == path  # duplicate: the existing file
+    result = ingest_url(server.url("/wire"), corpus, store, options=opts)
+    assert result.status == "folded" and result.path == path
+    assert ingest_url(server.url("/wire"), corpus, store, options=opts).status == "duplicate"
+    assert len(md_files(corpus)) == 1
+    with pytest.raises(ArticleError, match="no article text"):
+        add_url(server.url("/empty"), corpus, store, options=opts)
+    with pytest.raises(FetchError, match="loopback"):
+        add_url(server.url("/other"), corpus, store, options=FetchOptions())
+
+
+def test_hand_written_articles_take_part_in_dedup(
+    server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions
+) -> None:
+    from index.corpus_write import render_markdown
+
+    (corpus / "cisa-ivanti.md").write_text(
+        render_markdown(
+            title="CISA Ivanti directive", body="\n\n".join(STORY), source="policybot sample", url="https://x.example/a"
+        )
+    )
+    server.text("/wire", page("US tells agencies to unplug Ivanti devices", WIRE_COPY))
+    serve_feed(server, "/feed.xml", rss("F", [("g1", server.url("/wire"), "US tells agencies", "")]))
+    store.add_feed(server.url("/feed.xml"), name="F", now=T0)
+    report = poll_due(store, corpus, now=T0, options=opts)
+    assert [c.path.name for c in report.folded] == ["cisa-ivanti.md"] and report.new_articles == []
+
+
+def test_feed_store_commands(store: FeedStore) -> None:
+    a = store.add_feed("https://a.example/feed", name="A", every_minutes=30, now=T0)
+    assert a.enabled and a.next_due == T0 and a.as_dict()["items_seen"] == 0
+    with pytest.raises(FeedError, match="exists"):
+        store.add_feed("https://a.example/feed", name="Other", now=T0)
+    with pytest.raises(FeedError, match="exists"):
+        store.add_feed("https://b.example/feed", name="A", now=T0)
+    with pytest.raises(FeedError, match="at least"):
+        store.add_feed("https://c.example/feed", name="C", every_minutes=1)
+    store.add_feed("https://b.example/feed", name="B", enabled=False, now=T0)
+    assert [f.name for f in store.list_feeds()] == ["A", "B"]
+    assert [f.name for f in store.due_feeds(T0)] == ["A"]
+    assert store.update_feed("b", enabled=True, now=T0).enabled  # names match case-insensitively
+    assert store.remove_feed("https://a.example/feed").name == "A"
+    with pytest.raises(FeedError, match="no feed"):
+        store.remove_feed("A")
+    with pytest.raises(FeedError, match="no feed"):
+        poll_feed(store, "A", Path("/nonexistent"))
+
+
+def test_feed_removed_while_being_polled(
+    server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions
+) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        store.remove_feed("F")  # a moderator's /feeds remove arrives mid-poll
+        return web.Response(text=rss("F", []), content_type="application/rss+xml")
+
+    server.routes["/feed.xml"] = handler
+    store.add_feed(server.url("/feed.xml"), name="F", now=T0)
+    assert poll_due(store, corpus, now=T0, options=opts).feeds[0].status == "ok"
+    assert store.list_feeds() == []

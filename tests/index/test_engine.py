@@ -1,0 +1,159 @@
+"""The engine's front door and its parts, on the fast deterministic model (no torch needed).
+
+Covers: the Query value, score fusion, sentence selection, the abstention model, the typed
+corpus edits and "build if missing", and the date a question was asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.answer import AnswerTuning, Composer, Evidence
+from index.engine import Engine, Filters
+from index.errors import ArticleError, IndexMissingError, QuestionError
+from index.query import build_query
+from index.retrieval import fuse
+from index.settings import Settings
+from tests.conftest import write_article
+from tests.fakes import FakeEncoder
+
+STORIES = {
+    "riverside": ("2023-09-01", "Ransomware hits Riverside hospital",
+                  "A ransomware attack forced Riverside Hospital to divert ambulances on Tuesday. "
+                  "The hospital said 1,200 patient records were exposed. "
+                  "Staff went back to paper charts for days."),
+    "lakeside": ("2023-03-01", "Ransomware hits Lakeside hospital",
+                 "A ransomware attack forced Lakeside Hospital to cancel surgeries on Monday. "
+                 "The hospital said 48,000 patient records were exposed. "
+                 "The attackers demanded two million dollars."),
+    "summit": ("2021-06-16", "Leaders meet in Geneva",
+               "President Elena Marsh met Premier Viktor Aldane in Geneva to discuss ransomware. "
+               "Also attending were ministers Ana Ruiz and Piotr Zalewski. "
+               "They agreed to hold expert talks on critical infrastructure."),
+}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    for name, (published, title, body) in STORIES.items():
+        write_article(tmp_path / "corpus", name, body, title=title, published=published, source=f"{name} wire")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus")
+    return Engine(settings, embedder=FakeEncoder())
+
+
+# ---- the Query value ---------------------------------------------------------------------------
+def test_query_is_built_once_with_everything_retrieval_and_answers_need() -> None:
+    encoder = FakeEncoder()
+    q = build_query(
+        "  and who else   was there? ",
+        encoder,
+        asked_on=date(2024, 2, 5),
+        filters=Filters(source="AFP"),
+        previous="Who met in Geneva last week?",
+    )
+    assert q.text == "and who else was there?"  # whitespace collapsed, the question as asked
+    assert q.retrieval_text.startswith("Who met in Geneva last week?")  # a follow-up borrows the context
+    assert "geneva" in q.terms and q.qtype == "who"
+    assert q.time is not None and q.time.start == date(2024, 1, 22) and q.time.end == date(2024, 2, 5)
+    assert q.filters.source == "AFP" and q.asked_on == date(2024, 2, 5)
+    assert encoder.calls == 1 and q.vector.shape == (encoder.dim,)
+    with pytest.raises(QuestionError):
+        build_query("?!", encoder, asked_on=date(2024, 1, 1))
+
+
+# ---- fusion ------------------------------------------------------------------------------------
+def test_fusion_keeps_cosine_scale_and_normalises_bm25_by_the_best_match() -> None:
+    cosine = np.array([0.5, 0.7, 0.2])
+    bm25 = np.array([10.0, 0.0, 5.0])
+    fused = fuse(cosine, bm25, 0.2)
+    np.testing.assert_allclose(fused, 0.8 * cosine + 0.2 * np.array([1.0, 0.0, 0.5]))
+    np.testing.assert_allclose(fuse(cosine, np.zeros(3), 0.2), 0.8 * cosine)  # no lexical match at all
+    np.testing.assert_allclose(fuse(cosine, bm25, 0.0), cosine)
+
+
+# ---- the abstention model ----------------------------------------------------------------------
+def test_abstention_model_moves_the_right_way_with_each_piece_of_evidence(engine: Engine) -> None:
+    engine.build()
+    composer = Composer(engine.snapshot(), AnswerTuning())
+    strong = Evidence(sentence_cosine=0.7, chunk_cosine=0.7, coverage=1.0, missing_idf=0.0, time_mismatch=0.0)
+    base = composer.confidence(strong)
+    assert base > AnswerTuning().abstain_threshold
+    assert composer.confidence(replace(strong, coverage=0.2)) < base
+    assert composer.confidence(replace(strong, missing_idf=1.0)) < base
+    assert composer.confidence(replace(strong, time_mismatch=1.0)) < base
+    assert composer.confidence(replace(strong, sentence_cosine=0.1, chunk_cosine=0.1)) < base
+    assert 0.0 < composer.confidence(replace(strong, coverage=-1e9)) < 1e-6  # clipped, never overflows
+
+
+# ---- sentence selection and the answer's structure -----------------------------------------------
+def test_answer_quotes_the_best_article_in_plain_text_with_spans_and_citations(engine: Engine) -> None:
+    engine.build()
+    answer = engine.ask("How many patient records were exposed at Lakeside Hospital?")
+    assert answer.answerable and answer.sources[0].article_id == "lakeside"
+    assert "48,000" in answer.text and answer.text.endswith("[1]")
+    assert "**" not in answer.text
+    assert answer.index_version == engine.stats().version
+    quoted = answer.sources[0].quote
+    assert quoted in STORIES["lakeside"][2]  # verbatim sentences of the article
+    assert len([s for s in STORIES["lakeside"][2].split(". ") if s.rstrip(".") in quoted]) <= AnswerTuning().max_sentences
+    for span in answer.spans:
+        assert 0 <= span.start < span.end <= len(answer.text) and span.kind == "number"
+    assert any(answer.text[s.start : s.end] == "48,000" for s in answer.spans)
+
+
+def test_unrelated_question_is_declined_with_no_sources(engine: Engine) -> None:
+    engine.build()
+    answer = engine.ask("What is the best recipe for banana bread?")
+    assert not answer.answerable and answer.sources == () and answer.spans == ()
+
+
+def test_filters_are_one_value(engine: Engine) -> None:
+    engine.build()
+    hits = engine.search("ransomware hospital", filters=Filters(since=date(2023, 6, 1)))
+    assert [h.article_id for h in hits] == ["riverside"]
+    assert engine.search("ransomware hospital", filters=Filters(source="lakeside"))[0].article_id == "lakeside"
+    assert engine.sources()[0].endswith("wire")
+
+
+def test_the_day_a_question_was_asked_decides_what_last_week_means(engine: Engine) -> None:
+    engine.build()
+    question = "Which hospital was hit by ransomware last week?"
+    september = engine.search(question, asked_on=date(2023, 9, 6))
+    march = engine.search(question, asked_on=date(2023, 3, 5))
+    assert september[0].article_id == "riverside" and march[0].article_id == "lakeside"
+
+
+# ---- the index and the corpus through the engine ------------------------------------------------
+def test_ensure_built_builds_only_when_there_is_no_index(engine: Engine) -> None:
+    assert not engine.has_index()
+    with pytest.raises(IndexMissingError):
+        engine.ask("Who met in Geneva?")
+    report = engine.ensure_built()
+    assert report is not None and report.added == 3
+    assert engine.ensure_built() is None  # an index exists: nothing to do
+
+
+def test_corpus_edits_go_through_the_engine(engine: Engine) -> None:
+    engine.build()
+    path = engine.add_file("Water Utility.md", b"---\ntitle: Water utility breach\n---\nA water utility in Ohio reported a breach of its billing system.\n")
+    assert path.name == "water-utility.md" and path.parent == engine.settings.corpus_dir
+    with pytest.raises(ArticleError):
+        engine.add_file("evil.exe", b"MZ")
+    page = engine.add_page(
+        "https://news.example/port",
+        "<html><head><title>Port hit</title></head><body><article><h1>Port hit</h1>"
+        "<p>The port of Harbourline stopped loading ships after hackers encrypted its terminal systems on Friday.</p>"
+        "<p>Officials said cargo would be delayed for several days while the systems were restored.</p>"
+        "</article></body></html>",
+    )
+    assert page.suffix == ".md" and "https://news.example/port" in page.read_text()
+    report = engine.build()
+    assert report.added == 2
+    moved = engine.remove_article("water-utility")
+    assert moved.parent == engine.settings.trash_dir and moved.exists() and not path.exists()
+    assert engine.build().removed == 1

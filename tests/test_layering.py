@@ -1,0 +1,59 @@
+"""The package boundaries the design promises, checked on the source (no imports run).
+
+``index`` never imports ``bot``; the Discord side reaches the engine only through its front door
+(the engine, its dataclasses, errors and settings), so a question can be followed from ``/ask``
+to the answer through typed calls. The entry point ``bot/cli.py`` composes the command line and
+may import the engine's command modules too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FRONT_DOOR = {"index.engine", "index.models", "index.errors", "index.settings"}
+ENTRY_POINT = {"bot/cli.py", "bot/__main__.py"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names if node.module == "index")
+    return names
+
+
+def test_index_never_imports_bot() -> None:
+    offenders = {
+        str(p.relative_to(REPO)): sorted(m for m in imported_modules(p) if m == "bot" or m.startswith("bot."))
+        for p in (REPO / "index").rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_bot_uses_only_the_engines_front_door() -> None:
+    offenders = {}
+    for path in (REPO / "bot").rglob("*.py"):
+        rel = str(path.relative_to(REPO))
+        if rel in ENTRY_POINT:
+            continue
+        used = {m for m in imported_modules(path) if m == "index" or m.startswith("index.")}
+        outside = sorted(m for m in used if m != "index" and m not in FRONT_DOOR)
+        if outside:
+            offenders[rel] = outside
+    assert offenders == {}
+
+
+def test_nothing_but_the_settings_reads_the_environment() -> None:
+    readers = []
+    for package in ("index", "bot"):
+        for path in (REPO / package).rglob("*.py"):
+            text = path.read_text()
+            if "os.environ.get(" in text or "os.getenv(" in text or "environ[" in text:
+                readers.append(str(path.relative_to(REPO)))
+    assert readers == []
