@@ -1,0 +1,51 @@
+"""The values the generation layer hands around: passages in, a checked written answer out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+PASSED = "passed"
+"""``Written.checker`` when the text may be sent; anything else is the reason it may not."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One numbered passage the model may quote from; ``number`` is what the model cites as [n].
+
+    The caller builds these from the extractive answer's quoted sentences plus a little context,
+    so the written answer can never draw on anything the extractive stage did not choose.
+    """
+
+    number: int
+    title: str
+    source: str
+    published: date | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of one attempt to write an answer.
+
+    ``generated`` is True only when ``text`` passed the checker and may be sent; otherwise
+    ``text`` is empty and the caller sends the extractive answer. ``checker`` is ``"passed"`` or
+    the reason for the fallback; ``draft`` keeps what the model wrote (for logs and evaluation,
+    never for users).
+    """
+
+    text: str
+    generated: bool
+    checker: str
+    citations: tuple[int, ...]
+    backend: str
+    ms: float
+    draft: str = ""
+
+
+class GenerationError(Exception):
+    """A backend could not produce text; ``reason`` is short, safe to log, and free of secrets."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
