@@ -35,6 +35,8 @@ class AnswerTuning:
     article_weight: float = 1.0
     support_margin: float = 0.3
     max_sentences: int = 4
+    quote_words: int = 200
+    short_items: int = 8
     extra_article_margin: float = 0.03
     # Abstention: a logistic model over the Evidence fields (sentence cosine, chunk cosine, coverage,
     # missing idf, time mismatch), fitted by index/measure/calibrate.py on the project's
@@ -79,25 +81,41 @@ class Composer:
     def compose(self, query: Query, ranked: list[RankedArticle], nlp: Any = None) -> Answer:
         """The answer to ``query`` from the ranked articles, or a "not found" answer.
 
-        ``text`` is plain: quoted sentences with ``[n]`` markers; ``spans`` mark what answers the
-        question (names, dates, numbers) for the front ends to emphasise.
+        ``text`` is plain: for who/when/where/how-many questions the short answer first (the
+        names, dates, places or numbers of the quoted sentences), then the quoted sentences with
+        ``[n]`` markers; ``spans`` mark what answers the question for the front ends to emphasise.
         """
         version = self.snap.version
         if not ranked:
             return Answer(query.text, False, NOT_FOUND, index_version=version)
-        tuning = self.tuning
         scored, evidence = self.assess(query, ranked)
-        best = scored[0]
         confidence = self.confidence(evidence)
-        if confidence < tuning.abstain_threshold:
+        if confidence < self.tuning.abstain_threshold:
             return Answer(query.text, False, NOT_FOUND, confidence=confidence, index_version=version)
+        groups = self.select(scored)
+        text, spans, sources = self._write(query, groups, nlp)
+        return Answer(
+            query.text, True, text, tuple(spans), tuple(sources), confidence=confidence, index_version=version
+        )
 
-        chosen = [best]
+    def select(self, scored: list[ScoredSentence]) -> list[tuple[int, list[ScoredSentence]]]:
+        """The sentences to quote, grouped by article (best article first, in reading order).
+
+        The best sentence, then its close seconds from the same article while they fit the word
+        budget (a short reply is read; a long one is skimmed), then one sentence of another article
+        only when it scores as well and says something different.
+        """
+        tuning = self.tuning
+        best = scored[0]
+        chosen, words = [best], self._words(best)
         for s in scored[1:]:
             if len(chosen) >= tuning.max_sentences:
                 break
             if s.article == best.article and s.score >= best.score - tuning.support_margin:
+                if words + self._words(s) > tuning.quote_words:
+                    continue
                 chosen.append(s)
+                words += self._words(s)
         chosen.sort(key=lambda s: s.sid)
         extra = next(
             (
@@ -106,18 +124,34 @@ class Composer:
                 if s.article != best.article
                 and s.score >= best.score - tuning.extra_article_margin
                 and self._adds_something(s, chosen)
+                and words + self._words(s) <= tuning.quote_words
             ),
             None,
         )
-        groups = [(best.article, chosen)] + ([(extra.article, [extra])] if extra else [])
-        text, spans, sources = "", [], []
+        return [(best.article, chosen)] + ([(extra.article, [extra])] if extra else [])
+
+    def _words(self, s: ScoredSentence) -> int:
+        return len(self.snap.sentence_text[s.sid].split())
+
+    def _write(
+        self, query: Query, groups: list[tuple[int, list[ScoredSentence]]], nlp: Any
+    ) -> tuple[str, list[Span], list[Source]]:
         kind = SPAN_KINDS.get(query.qtype, "")
+        quoted: list[tuple[str, list[tuple[int, int]]]] = [
+            (text, entity_spans(text, query.qtype, nlp))
+            for _, sentences in groups
+            for text in (self.snap.sentence_text[s.sid] for s in sentences)
+        ]
+        text, spans = self._short_answer(quoted, kind)
+        position = 0
+        sources = []
         for number, (article_idx, sentences) in enumerate(groups, 1):
-            for s in sentences:
-                sentence = self.snap.sentence_text[s.sid]
+            for _ in sentences:
+                sentence, found = quoted[position]
+                position += 1
                 if text:
                     text += " "
-                spans += [Span(len(text) + a, len(text) + b, kind) for a, b in entity_spans(sentence, query.qtype, nlp)]
+                spans += [Span(len(text) + a, len(text) + b, kind) for a, b in found]
                 text += sentence
             text += f" [{number}]"
             sources.append(
@@ -127,9 +161,32 @@ class Composer:
                     score=max(s.score for s in sentences),
                 )
             )
-        return Answer(
-            query.text, True, text, tuple(spans), tuple(sources), confidence=confidence, index_version=version
-        )
+        return text, spans, sources
+
+    def _short_answer(self, quoted: list[tuple[str, list[tuple[int, int]]]], kind: str) -> tuple[str, list[Span]]:
+        """"Sundar Pichai, Andy Jassy and Tim Cook." from the quoted sentences' marked spans.
+
+        Nothing for questions that ask for no name, date, place or number, or when the quote
+        marks none; the short answer only ever repeats words of the quoted sentences.
+        """
+        if not kind:
+            return "", []
+        items: list[str] = []
+        for sentence, found in quoted:
+            for a, b in found:
+                item = sentence[a:b].strip(" ,;:")
+                if item and item.casefold() not in {i.casefold() for i in items}:
+                    items.append(item)
+        items = items[: self.tuning.short_items]
+        if not items:
+            return "", []
+        text, spans = "", []
+        for i, item in enumerate(items):
+            if i:
+                text += " and " if i == len(items) - 1 else ", "
+            spans.append(Span(len(text), len(text) + len(item), kind))
+            text += item
+        return text + ".", spans
 
     def assess(self, query: Query, ranked: list[RankedArticle]) -> tuple[list[ScoredSentence], Evidence]:
         """Candidate sentences best first, and the evidence the abstention model judges.

@@ -7,12 +7,12 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from index import versions
-from index.chunking import DraftChunk, chunk_article, embedding_text
+from index.chunking import BODY, Chunked, DraftChunk, chunk_article, embedding_text, labelled
 from index.corpus import load_corpus
 from index.embedder import EncodedChunk, Span
 from index.errors import BuildError, IndexCorruptError, IndexMissingError, PolicybotError
@@ -29,6 +29,8 @@ class ChunkEncoder(Protocol):
 
     name: str
     dim: int
+
+    def signature(self) -> dict[str, Any]: ...
 
     def encode_chunks(
         self, texts: list[str], spans: list[list[Span]], progress: Callable[[int], None] | None = None
@@ -97,28 +99,23 @@ def _build(
     report("reading", 1, 1)
 
     previous = None if full else _previous_snapshot(settings)
-    reusable = _reusable(previous, settings)
-    plans = []
-    to_embed: list[tuple[Article, list[str], list[DraftChunk]]] = []
-    for article in articles:
-        old = reusable.get(article.id)
-        if old is not None and old.content_hash == article.content_hash:
-            plans.append(("reuse", article))
-        else:
-            sentences, chunks = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap)
-            if not chunks:
-                errors.append((article.id, "no sentences found"))
-                continue
-            to_embed.append((article, sentences, chunks))
-            plans.append(("embed", article))
-
+    plans, to_embed = _plan(articles, _reusable(previous, settings), settings, errors)
+    signature: dict[str, Any]
     if to_embed:
         encoder = _encoder(embedder, settings)
+        signature = encoder.signature()
+        reusing = any(how == "reuse" for how, _ in plans)
+        if previous is not None and reusing and previous.manifest.get("embedder") != signature:
+            # Same settings, another model underneath (new weights, another fake in tests): the old
+            # vectors are from another space, so nothing may be copied.
+            log.warning("the model differs from the one that built the live index: re-embedding everything")
+            errors = [e for e in errors if e[1] != "no sentences found"]
+            plans, to_embed = _plan(articles, {}, settings, errors)
         encoded = _embed(to_embed, encoder, report)
         dim = encoder.dim
     else:
         assert previous is not None  # nothing to embed means every article was reused
-        encoded, dim = {}, previous.dim
+        encoded, dim, signature = {}, previous.dim, previous.manifest.get("embedder", {})
 
     report("writing", 0, len(plans))
     writer = VersionWriter(
@@ -127,17 +124,19 @@ def _build(
         dim=dim,
         chunk_size=settings.chunk_sentences,
         chunk_overlap=settings.chunk_overlap,
+        embedder=signature,
+        options=settings.embedder_options(),
     )
     try:
-        drafts = {a.id: (s, c) for a, s, c in to_embed}
+        drafts = {a.id: c for a, c in to_embed}
         for n, (how, article) in enumerate(plans, 1):
             if how == "reuse":
                 assert previous is not None
                 _copy_article(writer, previous, article)
             else:
-                sentences, chunks = drafts[article.id]
+                chunked = drafts[article.id]
                 chunk_vectors, sentence_vectors = encoded[article.id]
-                writer.add(article, sentences, chunks, chunk_vectors, sentence_vectors)
+                writer.add(article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors, chunked.kinds)
             if n % 200 == 0:
                 report("writing", n, len(plans))
         writer.finish({"corpus": str(settings.corpus_dir), "skipped": [list(e) for e in errors]})
@@ -154,7 +153,7 @@ def _build(
 
     current_ids = {a.id for a in articles}
     old_ids = set(previous.by_id) if previous else set()
-    embedded_ids = {a.id for a, _, _ in to_embed}
+    embedded_ids = {a.id for a, _ in to_embed}
     return BuildReport(
         version=name,
         articles=len(plans),
@@ -162,9 +161,9 @@ def _build(
         changed=len(embedded_ids & old_ids),
         removed=len(old_ids - current_ids),
         unchanged=len(plans) - len(embedded_ids),
-        chunks_total=sum(len(c) for _, _, c in to_embed)
+        chunks_total=sum(len(c.chunks) for _, c in to_embed)
         + sum(previous.by_id[a.id].chunk_count for how, a in plans if how == "reuse" and previous),
-        chunks_embedded=sum(len(c) for _, _, c in to_embed),
+        chunks_embedded=sum(len(c.chunks) for _, c in to_embed),
         seconds=time.perf_counter() - started,
         errors=tuple(errors),
     )
@@ -181,13 +180,38 @@ def _previous_snapshot(settings: Settings) -> Snapshot | None:
         return None
 
 
+def _plan(
+    articles: list[Article], reusable: dict[str, ArticleRow], settings: Settings, errors: list[tuple[str, str]]
+) -> tuple[list[tuple[str, Article]], list[tuple[Article, Chunked]]]:
+    """Which articles are copied from the live version and which are chunked and embedded."""
+    plans: list[tuple[str, Article]] = []
+    to_embed: list[tuple[Article, Chunked]] = []
+    for article in articles:
+        old = reusable.get(article.id)
+        if old is not None and old.content_hash == article.content_hash:
+            plans.append(("reuse", article))
+            continue
+        chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap)
+        if not chunked.chunks:
+            errors.append((article.id, "no sentences found"))
+            continue
+        to_embed.append((article, chunked))
+        plans.append(("embed", article))
+    return plans, to_embed
+
+
 def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, ArticleRow]:
-    """Old articles whose vectors may be copied: same model and chunking, else none."""
+    """Old articles whose vectors may be copied: same model, model options and chunking, else none.
+
+    Decided from the settings alone, so a no-change rebuild never loads the model; the build
+    still compares the loaded model's signature before copying next to new vectors.
+    """
     if previous is None:
         return {}
     m = previous.manifest
     if (
         m.get("model") != settings.model
+        or m.get("options", {}) != settings.embedder_options()
         or m.get("chunk_size") != settings.chunk_sentences
         or m.get("chunk_overlap") != settings.chunk_overlap
     ):
@@ -200,22 +224,22 @@ def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, setting
     if embedder is None:
         from index.embedder import Embedder
 
-        return Embedder(settings.model, settings.batch_size, settings.threads)
+        return Embedder(settings.model, settings.batch_size, settings.threads, **settings.embedder_options())
     if hasattr(embedder, "encode_chunks"):
         return embedder  # type: ignore[return-value]
     return embedder()
 
 
 def _embed(
-    work: list[tuple[Article, list[str], list[DraftChunk]]],
+    work: list[tuple[Article, Chunked]],
     encoder: ChunkEncoder,
     report: _Reporter,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     texts: list[str] = []
     spans: list[list[Span]] = []
-    for article, sentences, chunks in work:
-        for chunk in chunks:
-            text, chunk_spans = _chunk_text_with_spans(article.title, sentences, chunk)
+    for article, chunked in work:
+        for chunk in chunked.chunks:
+            text, chunk_spans = _chunk_text_with_spans(article.title, chunked, chunk)
             texts.append(text)
             spans.append(chunk_spans)
     total = len(texts)
@@ -233,7 +257,8 @@ def _embed(
 
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     position = 0
-    for article, sentences, chunks in work:
+    for article, chunked in work:
+        sentences, chunks = chunked.sentences, chunked.chunks
         mine = results[position : position + len(chunks)]
         position += len(chunks)
         sentence_vectors = np.zeros((len(sentences), mine[0].vector.shape[0]), dtype=np.float32)
@@ -249,15 +274,18 @@ def _embed(
     return out
 
 
-def _chunk_text_with_spans(title: str, sentences: list[str], chunk: DraftChunk) -> tuple[str, list[Span]]:
-    """The embedded text of a chunk and where each of its sentences sits in it."""
+def _chunk_text_with_spans(title: str, chunked: Chunked, chunk: DraftChunk) -> tuple[str, list[Span]]:
+    """The embedded text of a chunk and where each sentence (without its kind's label) sits in it."""
     text = embedding_text(title, "")
     spans: list[Span] = []
     for i in range(chunk.first_sentence, chunk.last_sentence + 1):
         if spans:
             text += " "
-        spans.append((len(text), len(text) + len(sentences[i])))
-        text += sentences[i]
+        sentence, kind = chunked.sentences[i], chunked.kinds[i]
+        if kind != BODY:
+            text += labelled("", kind)
+        spans.append((len(text), len(text) + len(sentence)))
+        text += sentence
     return text, spans
 
 
@@ -279,6 +307,7 @@ def _copy_article(writer: VersionWriter, previous: Snapshot, article: Article) -
         chunks,
         previous.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count],
         previous.sentence_vectors[row.sentence_start : row.sentence_start + row.sentence_count],
+        previous.sentence_kind[row.sentence_start : row.sentence_start + row.sentence_count],
     )
 
 

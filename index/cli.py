@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from index.engine import Engine
 from index.errors import PolicybotError, QuestionError
@@ -22,6 +22,7 @@ from index.query import Filters
 from index.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+R = TypeVar("R")
 
 
 def add_common(p: argparse.ArgumentParser, corpus: bool = True) -> None:
@@ -49,15 +50,27 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("--since", type=date.fromisoformat, help="only articles published on or after (YYYY-MM-DD)")
     p.add_argument("--until", type=date.fromisoformat, help="only articles published on or before (YYYY-MM-DD)")
     p.add_argument("--date", type=date.fromisoformat, help="the day the question is asked (YYYY-MM-DD)")
+    add_answer_style(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="a console session over the index (builds it first if missing)")
     add_common(p)
+    add_answer_style(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("stats", help="what the live index holds")
     add_common(p, corpus=False)
     p.set_defaults(func=cmd_stats)
+
+
+def add_answer_style(p: argparse.ArgumentParser) -> None:
+    """``--written`` / ``--quoted``: force the answer style (default: ``POLICYBOT_ANSWERS``)."""
+    style = p.add_mutually_exclusive_group()
+    style.add_argument(
+        "--written", dest="written", action="store_const", const=True, default=None,
+        help="write the answer with the language model (POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF), checked against the quotes",
+    )
+    style.add_argument("--quoted", dest="written", action="store_const", const=False, help="quoted sentences only")
 
 
 # ---- build ---------------------------------------------------------------------------------
@@ -69,16 +82,16 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_if_missing(engine: Engine, out: TextIO = sys.stderr) -> None:
-    """A fresh checkout has no index yet: build it once, with a progress bar."""
-    if engine.has_index():
-        return
+    """A fresh checkout has no index yet (or an unusable one): build it once, with a progress bar."""
     s = engine.settings
-    print(f"No index yet in {s.data_dir}: building it from {s.corpus_dir} ...", file=out)
-    report = run_build_with_bar(lambda progress: engine.build(progress=progress))
-    print(format_report(report), file=out)
+    if not engine.has_index():
+        print(f"No index yet in {s.data_dir}: building it from {s.corpus_dir} ...", file=out)
+    report = run_build_with_bar(lambda progress: engine.ensure_built(progress=progress))
+    if report is not None:
+        print(format_report(report), file=out)
 
 
-def run_build_with_bar(run: Callable[[Callable[[BuildProgress], None]], BuildReport]) -> BuildReport:
+def run_build_with_bar(run: Callable[[Callable[[BuildProgress], None]], R]) -> R:
     """Run a build, drawing one tqdm bar per stage on stderr."""
     from tqdm import tqdm
 
@@ -118,11 +131,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(settings)
     filters = Filters(args.source, args.since, args.until)
     if args.jsonl:
-        return ask_jsonl(engine, sys.stdin, sys.stdout, filters=filters, k=args.k)
+        return ask_jsonl(engine, sys.stdin, sys.stdout, filters=filters, k=args.k, written=args.written)
     if not args.question:
         raise QuestionError("Give a question, or --jsonl to read questions from stdin.")
     engine.warm()
-    answer = engine.ask(args.question, filters=filters, asked_on=args.date, k=args.k)
+    answer = engine.ask(args.question, filters=filters, asked_on=args.date, k=args.k, written=args.written)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -130,7 +143,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def ask_jsonl(engine: Engine, stdin: TextIO, stdout: TextIO, *, filters: Filters | None = None, k: int = 5) -> int:
+def ask_jsonl(
+    engine: Engine,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    filters: Filters | None = None,
+    k: int = 5,
+    written: bool | None = None,
+) -> int:
     """The stable machine interface: one JSON line out for every line in, errors included.
 
     A line may carry ``"date"`` (YYYY-MM-DD): the day the question was asked, which "last week"
@@ -149,7 +170,8 @@ def ask_jsonl(engine: Engine, stdin: TextIO, stdout: TextIO, *, filters: Filters
                 raise ValueError('expected an object with a "question" string')
             qid, question = item.get("id", number), item["question"]
             asked_on = date.fromisoformat(str(item["date"])[:10]) if item.get("date") else None
-            out = {"id": qid, **engine.ask(question, filters=filters, asked_on=asked_on, k=k).to_json()}
+            answer = engine.ask(question, filters=filters, asked_on=asked_on, k=k, written=written)
+            out = {"id": qid, **answer.to_json()}
         except (ValueError, PolicybotError) as exc:
             out = {
                 "id": qid if qid is not None else number,
@@ -159,6 +181,9 @@ def ask_jsonl(engine: Engine, stdin: TextIO, stdout: TextIO, *, filters: Filters
                 "spans": [],
                 "sources": [],
                 "ms": round((time.perf_counter() - started) * 1000, 1),
+                "generated": False,
+                "checker": "off",
+                "quoted": "",
                 "error": str(exc) if isinstance(exc, PolicybotError) else f"line {number}: {exc}",
             }
         stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
@@ -187,8 +212,18 @@ def format_answer(answer: Answer, *, bold: bool = False) -> str:
         c = s.citation
         when = c.published.isoformat() if c.published else "undated"
         lines.append(f"  [{n}] {c.title} — {c.source}, {when}  {c.url}".rstrip())
+    if answer.generated:  # the written text is the model's: show what it was checked against
+        lines.append("  Quoted sentences:")
+        lines += [f"  [{n}] “{' '.join(s.quote.split())}”" for n, s in enumerate(answer.sources, 1)]
     if answer.answerable:
-        lines.append(f"  ({answer.ms:.0f} ms, confidence {answer.confidence:.2f}, index {answer.index_version})")
+        note = ""
+        if answer.generated:
+            note = ", written by a language model and checked against the quotes"
+        elif answer.checker not in ("", "off"):
+            note = f", quoted (written answer not used: {answer.checker})"
+        lines.append(
+            f"  ({answer.ms:.0f} ms, confidence {answer.confidence:.2f}, index {answer.index_version}{note})"
+        )
     return "\n".join(lines)
 
 
@@ -196,10 +231,10 @@ def format_answer(answer: Answer, *, bold: bool = False) -> str:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(settings)
     build_if_missing(engine, sys.stdout)
-    return chat_loop(engine, sys.stdin, sys.stdout)
+    return chat_loop(engine, sys.stdin, sys.stdout, written=args.written)
 
 
-def chat_loop(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
+def chat_loop(engine: Engine, stdin: TextIO, stdout: TextIO, *, written: bool | None = None) -> int:
     """Read questions until EOF or 'quit'; a short follow-up uses the previous question."""
     engine.warm()
     stats = engine.stats()
@@ -222,7 +257,7 @@ def chat_loop(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:
         if not question:
             continue
         try:
-            answer = engine.ask(question, previous=previous)
+            answer = engine.ask(question, previous=previous, written=written)
         except PolicybotError as exc:
             stdout.write(f"{exc}\n")
             continue

@@ -129,9 +129,17 @@ def _split_front_matter(content: str) -> tuple[dict[str, Any], str]:
 
 
 def _parse_txt(content: str) -> tuple[dict[str, Any], str]:
+    """The first line is the title, unless it is a photo caption (as in wire copy pasted whole):
+    then the whole text is the body, caption included, and the first story sentence names it."""
+    from index.chunking import CAPTION, paragraph_kind, split_sentences
+
     lines = content.strip().splitlines()
     if not lines:
         raise ArticleError("empty file")
+    if paragraph_kind(lines[0].strip(), last=False) == CAPTION and len(lines) > 1:
+        story = split_sentences("\n".join(lines[1:]))
+        title = story[0] if story else lines[0]
+        return {"title": title[:200].rstrip()}, "\n".join(lines)
     return {"title": lines[0].strip()}, "\n".join(lines[1:])
 
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -26,15 +26,21 @@ from index.answer import AnswerTuning, Composer
 from index.build import ChunkEncoder, build_index
 from index.embedder import Embedder
 from index.entities import spacy_loader
-from index.errors import IndexCorruptError, IndexMissingError
+from index.errors import BuildLockedError, IndexCorruptError, IndexMissingError, ModelMismatchError
+from index.feeds import FeedError, FeedState, FeedStore, install_starter_feeds, poll_due
+from index.feeds import add_url as ingest_page
+from index.feeds.live import FeedPoll, FreshArticle, fetch_options, fresh_article
+from index.generation import Backend, make_backend, write_answer
 from index.idf import idf_table
+from index.matching import article_scores
 from index.models import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
 from index.query import Filters, Query, QueryEncoder, build_query, check_question
 from index.retrieval import RankedArticle, Retriever, Tuning
 from index.settings import Settings
 from index.store import Snapshot
+from index.writing import EXTRA_ARTICLES, extra_sources, merge, passages
 
-__all__ = ["Engine", "Filters", "check_question"]
+__all__ = ["Engine", "FeedPoll", "FeedState", "Filters", "FreshArticle", "check_question"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,13 @@ class Engine:
         self._snap: Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
         self._snap_lock = threading.Lock()
+        self._backend: Backend | None = None  # the language model, made on first use (written answers)
+        self._backend_error = ""
+        self._backend_made = False
+        self._backend_lock = threading.Lock()
+        self.extra_articles = EXTRA_ARTICLES  # next-ranked articles the model may also cite
+        self._feed_store: FeedStore | None = None  # opened on first use (see the feeds section)
+        self._feed_store_lock = threading.Lock()
         log.info(
             "engine settings: model=%s today=%s threads=%s batch_size=%d data=%s corpus=%s",
             settings.model,
@@ -88,7 +101,7 @@ class Engine:
             with self._embedder_lock:
                 if self._embedder is None:
                     s = self.settings
-                    self._embedder = Embedder(s.model, s.batch_size, s.threads)
+                    self._embedder = Embedder(s.model, s.batch_size, s.threads, **s.embedder_options())
         return self._embedder
 
     def warm(self) -> None:
@@ -143,6 +156,7 @@ class Engine:
             asked_on=asked_on or self.settings.reference_date(),
             filters=filters,
             previous=previous,
+            dated=asked_on is not None,
         )
 
     def ask(
@@ -153,18 +167,85 @@ class Engine:
         previous: str | None = None,
         asked_on: date | None = None,
         k: int = 5,
+        written: bool | None = None,
     ) -> Answer:
         """Answer a question with quoted, cited sentences, or say it is not in the index.
 
         ``previous`` is the last question of the conversation (for follow-ups); ``asked_on`` is
-        the day it was asked (default: ``POLICYBOT_TODAY`` or today).
+        the day it was asked (default: ``POLICYBOT_TODAY`` or today). ``written`` forces a written
+        answer on or off; None follows ``POLICYBOT_ANSWERS`` (see :meth:`write`).
         """
         started = time.perf_counter()
         snap = self.snapshot()
+        self.check_model(snap)
         query = self.query(question, filters=filters, previous=previous, asked_on=asked_on)
         ranked = self.rank(snap, query, limit=max(k, self.answer_tuning.candidate_articles))
-        answer = Composer(snap, self.answer_tuning).compose(query, ranked, spacy_loader.get())
+        composer = Composer(snap, self.answer_tuning)
+        answer = composer.compose(query, ranked, spacy_loader.get())
+        answer = replace(answer, quoted=answer.text, checker="off")
+        if answer.answerable and self.can_write:  # dot products only: cheap enough to always keep
+            scored, _ = composer.assess(query, ranked)
+            extra = extra_sources(snap, answer, [r.idx for r in ranked], scored, articles=self.extra_articles)
+            answer = replace(answer, extra=extra)
+        if self.writes(written):
+            answer = self.write(answer)
         return replace(answer, ms=(time.perf_counter() - started) * 1000)
+
+    # ---- written answers (issue 10) --------------------------------------------------------
+    @property
+    def can_write(self) -> bool:
+        """A language model is configured (``POLICYBOT_LLM_URL`` or ``POLICYBOT_LLM_GGUF``)."""
+        return bool(self.settings.llm_url or self.settings.llm_gguf)
+
+    def writes(self, written: bool | None = None) -> bool:
+        """Whether an answer is written: forced by ``written``, else ``POLICYBOT_ANSWERS``; never
+        without a model."""
+        wanted = self.settings.answers == "written" if written is None else written
+        return wanted and self.can_write
+
+    def backend(self) -> Backend | None:
+        """The language model, made once (a GGUF file loads on its first answer)."""
+        if not self._backend_made:
+            with self._backend_lock:
+                if not self._backend_made:
+                    s = self.settings
+                    key = s.llm_key.get_secret_value() if s.llm_key else None
+                    try:
+                        gguf = str(s.llm_gguf) if s.llm_gguf else None
+                        self._backend = make_backend(s.llm_url, s.llm_model, key, gguf, s.llm_threads)
+                    except ValueError as exc:  # a configuration mistake: quoted answers keep working
+                        self._backend_error = f"language model unavailable: {exc}"
+                        log.error("%s", self._backend_error)
+                    self._backend_made = True
+        return self._backend
+
+    def write(self, answer: Answer) -> Answer:
+        """The written form of an extractive answer when the checker passes it, else the answer
+        unchanged with the reason in ``checker``. Blocking (up to ``POLICYBOT_LLM_TIMEOUT``
+        seconds); never raises. Nothing is generated for an abstention."""
+        if not answer.answerable:
+            return replace(answer, generated=False, checker="nothing to write from (no answer found)")
+        backend = self.backend() if self.can_write else None
+        if backend is None:
+            return replace(answer, generated=False, checker=self._backend_error or "off")
+        if answer.generated:
+            return answer  # already written
+        result = write_answer(answer.question, passages(answer), backend, budget_s=self.settings.llm_timeout)
+        log.info("written answer %s (%s, %.0f ms)", result.checker, result.backend, result.ms)
+        return merge(answer, result)
+
+    def check_model(self, snap: Snapshot) -> None:
+        """Refuse to compare a question's vector with vectors of another model: the scores would
+        look normal and mean nothing."""
+        built = snap.manifest.get("embedder") or {}
+        mine = self.embedder.signature()
+        if built and built != mine:
+            differs = sorted(k for k in set(built) | set(mine) if built.get(k) != mine.get(k))
+            raise ModelMismatchError(
+                f"The index {snap.version} was built with {built.get('model')} ({', '.join(differs)} differ from "
+                f"this engine's {mine.get('model')}). Rebuild it (`policybot build --full`) or set "
+                "POLICYBOT_MODEL and its options to what built it."
+            )
 
     def rank(self, snap: Snapshot, query: Query, *, mode: str = "hybrid", limit: int = 10) -> list[RankedArticle]:
         """Articles for a query, best first (shared by ``ask``, ``search`` and the calibration)."""
@@ -181,6 +262,7 @@ class Engine:
     ) -> list[ArticleHit]:
         """Articles matching ``text``, best first; ``mode`` bm25/dense gives the evaluation baselines."""
         snap = self.snapshot()
+        self.check_model(snap)
         query = self.query(text, filters=filters, asked_on=asked_on)
         return [
             ArticleHit(snap.articles[r.idx].citation, r.score, snap.chunk_text[r.chunk])
@@ -232,9 +314,14 @@ class Engine:
         return report
 
     def ensure_built(self, progress: ProgressFn | None = None) -> BuildReport | None:
-        """Build the index when there is none yet (a fresh checkout); None when one exists."""
+        """Build the index when there is none yet (a fresh checkout), or when the live one cannot be
+        served (damaged, or written by an older format); None when a usable one exists."""
         if self.has_index():
-            return None
+            try:
+                self.snapshot()
+                return None
+            except IndexCorruptError as exc:
+                log.warning("live index unusable, building a new one: %s", exc)
         return self.build(progress=progress)
 
     # ---- corpus edits (the caller reindexes afterwards) -------------------------------------
@@ -249,3 +336,71 @@ class Engine:
     def remove_article(self, article_id: str) -> Path:
         """Move an article's file to the trash folder (never deleted); returns where it went."""
         return corpus_edit.remove_article(self.settings.corpus_dir, article_id, self.settings.trash_dir)
+
+    # ---- feeds (issue 9): live news polled into the corpus, then an incremental build --------
+    # The ingestion itself is index.feeds; these methods give the bot and the CLI one door to it.
+    def feed_store(self) -> FeedStore:
+        """The data folder's feed state (``<data>/feeds.sqlite``), opened once per engine."""
+        if self._feed_store is None:
+            with self._feed_store_lock:
+                if self._feed_store is None:
+                    self._feed_store = FeedStore.open(self.settings.data_dir)
+        return self._feed_store
+
+    def feeds(self) -> list[FeedState]:
+        """Every feed with its state (last success, last error, items seen, articles added), by name."""
+        return self.feed_store().list_feeds()
+
+    def add_feed(self, url: str, *, name: str | None = None, every_minutes: int = 60) -> FeedState:
+        """Add a feed (due at once); FeedError when the name or URL is taken or the interval too short."""
+        url = url.strip()
+        if not url.lower().startswith(("http://", "https://")):
+            raise FeedError("a feed URL must start with http:// or https://")
+        return self.feed_store().add_feed(url, name=name or url, every_minutes=every_minutes)
+
+    def remove_feed(self, name_or_url: str) -> FeedState:
+        """Stop polling a feed; its articles stay in the corpus and its items stay seen."""
+        return self.feed_store().remove_feed(name_or_url)
+
+    def enable_feed(self, name_or_url: str, enabled: bool = True) -> FeedState:
+        """Turn a feed on (due at once) or off."""
+        return self.feed_store().update_feed(name_or_url, enabled=enabled)
+
+    def install_starter_feeds(self) -> list[str]:
+        """Add the shipped starter list (all off); returns the names that were new."""
+        return install_starter_feeds(self.feed_store())
+
+    def poll_feeds(
+        self, *, now: datetime | None = None, progress: ProgressFn | None = None, build: bool = False
+    ) -> FeedPoll:
+        """Poll every due feed, then build incrementally when the corpus changed (or ``build``).
+
+        Never raises for a bad feed or page (they are in the report). When another build holds the
+        lock, the poll's articles stay in the corpus and ``build_error`` says so; the next build
+        indexes them. The live index keeps serving throughout.
+        """
+        report = poll_due(self.feed_store(), self.settings.corpus_dir, now=now, options=fetch_options(self.settings))
+        result = FeedPoll(report, [fresh_article(a) for a in report.new_articles])
+        if report.changed or build:
+            try:
+                result.build = self.build(progress=progress)
+            except BuildLockedError as exc:
+                result.build_error = str(exc)
+                log.warning("feeds: new articles not indexed yet: %s", exc)
+        return result
+
+    def next_feed_due(self) -> datetime | None:
+        """When the next enabled feed is due (None when no feed is enabled)."""
+        due = [f.next_due for f in self.feeds() if f.enabled]
+        return min(due) if due else None
+
+    def add_url(self, url: str) -> Path:
+        """Fetch one page safely, extract it and add it (or find the article it duplicates); the
+        caller reindexes. Raises FetchError or ArticleError with a short reason."""
+        return ingest_page(url, self.settings.corpus_dir, self.feed_store(), options=fetch_options(self.settings))
+
+    def match_new_articles(self, query_text: str, article_ids: list[str]) -> list[tuple[str, float]]:
+        """Score live-index articles against a saved question (``/watch``), best first; ids not in
+        the live index are skipped. The score is the best chunk cosine (see index.matching)."""
+        vector = self.embedder.encode_query(check_question(query_text))
+        return article_scores(self.snapshot(), vector, article_ids)

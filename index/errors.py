@@ -29,3 +29,7 @@ class BuildError(PolicybotError):
 
 class ArticleError(PolicybotError):
     """An article file could not be read or parsed."""
+
+
+class ModelMismatchError(PolicybotError):
+    """The question would be embedded by another model (or model settings) than the index was."""

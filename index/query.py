@@ -51,6 +51,9 @@ class Query:
     asked_on: date
     filters: Filters = field(default_factory=Filters)
     previous: str | None = None
+    dated: bool = False
+    """True when the day of asking is known (a Discord message, a dated ``ask --jsonl`` line), not
+    just assumed: news questions are mostly about the days before they were asked."""
 
 
 class QueryEncoder(Protocol):
@@ -74,6 +77,7 @@ def build_query(
     asked_on: date,
     filters: Filters | None = None,
     previous: str | None = None,
+    dated: bool = False,
 ) -> Query:
     """Check, contextualise and encode a question (one model call)."""
     text = check_question(question)
@@ -88,4 +92,5 @@ def build_query(
         asked_on=asked_on,
         filters=filters or Filters(),
         previous=previous,
+        dated=dated,
     )

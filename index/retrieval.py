@@ -28,6 +28,9 @@ class Tuning:
     candidates: int = 100
     window_boost: float = 0.15
     recency_boost: float = 0.1
+    news_window_days: int = 7
+    news_window_boost: float = 0.1
+    future_penalty: float = 0.2
     length_penalty: float = 0.02
     duplicate_cosine: float = 0.95
 
@@ -132,7 +135,7 @@ class Retriever:
         if mode == "hybrid":
             counts = np.array([snap.articles[a].chunk_count for a in article_ids])
             scores = scores - tuning.length_penalty * np.log1p(counts)
-            scores = scores + self._time_boost(article_ids, query.time)
+            scores = scores + self._time_boost(article_ids, query.time) + self._asked_on_boost(article_ids, query)
         order = np.argsort(-scores, kind="stable")
         ranked = [
             RankedArticle(int(article_ids[i]), float(scores[i]), best[int(article_ids[i])][1], best[int(article_ids[i])][2])
@@ -153,6 +156,24 @@ class Retriever:
             lo, hi = published[dated].min(), published[dated].max()
             if hi > lo:
                 boost += self.tuning.recency_boost * np.where(dated, (published - lo) / (hi - lo), 0.0)
+        return boost
+
+    def _asked_on_boost(self, article_ids: np.ndarray, query: Query) -> np.ndarray:
+        """For a question whose day is known: prefer the week before it, and distrust articles
+        published after it (a question cannot be about news that did not exist yet).
+
+        Skipped when the question names its own period ("in August 2021"): that wins.
+        """
+        boost = np.zeros(len(article_ids))
+        if not query.dated or (query.time is not None and query.time.window):
+            return boost
+        published = self.snap.published_ordinal[article_ids]
+        dated = published > 0
+        asked = query.asked_on.toordinal()
+        tuning = self.tuning
+        recent = dated & (published >= asked - tuning.news_window_days) & (published <= asked + 1)
+        boost += tuning.news_window_boost * recent
+        boost -= tuning.future_penalty * (dated & (published > asked + 1))
         return boost
 
     def _collapse(self, ranked: list[RankedArticle], limit: int) -> list[RankedArticle]:

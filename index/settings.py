@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), validation_alias=env("POLICYBOT_DATA", "data_dir"))
     corpus_dir: Path = Field(Path("corpus"), validation_alias=env("POLICYBOT_CORPUS", "corpus_dir"))
     model: str = Field(DEFAULT_MODEL, validation_alias=env("POLICYBOT_MODEL", "model"))
+    query_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_QUERY_PROMPT", "query_prompt"))
+    document_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_DOCUMENT_PROMPT", "document_prompt"))
+    truncate_dim: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_TRUNCATE_DIM", "truncate_dim"))
     today: date | None = Field(None, validation_alias=env("POLICYBOT_TODAY", "today"))
     batch_size: int = Field(32, ge=1, validation_alias=env("POLICYBOT_BATCH_SIZE", "batch_size"))
     threads: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_THREADS", "threads"))
@@ -47,6 +50,14 @@ class Settings(BaseSettings):
         False, validation_alias=env("POLICYBOT_FETCH_ALLOW_PRIVATE", "fetch_allow_private")
     )
     log_level: str | None = Field(None, validation_alias=env("POLICYBOT_LOG_LEVEL", "log_level"))
+    feeds_poll_seconds: float = Field(60.0, ge=1, validation_alias=env("POLICYBOT_FEEDS_POLL_SECONDS", "feeds_poll_seconds"))  # how often due feeds are checked
+    llm_url: str | None = Field(None, validation_alias=env("POLICYBOT_LLM_URL", "llm_url"))  # OpenAI-compatible base URL (Ollama, llama.cpp server, vLLM)
+    llm_model: str | None = Field(None, validation_alias=env("POLICYBOT_LLM_MODEL", "llm_model"))  # the model name that server expects
+    llm_key: SecretStr | None = Field(None, validation_alias=env("POLICYBOT_LLM_KEY", "llm_key"))  # bearer key; SecretStr so logs redact it
+    llm_gguf: Path | None = Field(None, validation_alias=env("POLICYBOT_LLM_GGUF", "llm_gguf"))  # or a GGUF file run in process (xllamacpp)
+    llm_threads: int = Field(1, ge=1, validation_alias=env("POLICYBOT_LLM_THREADS", "llm_threads"))  # CPU threads for the GGUF model
+    llm_timeout: float = Field(60.0, gt=0, validation_alias=env("POLICYBOT_LLM_TIMEOUT", "llm_timeout"))  # seconds per written answer
+    answers: Literal["written", "quoted"] = Field("written", validation_alias=env("POLICYBOT_ANSWERS", "answers"))  # written needs an LLM; quoted always works
 
     @classmethod
     def load(cls, **overrides: Any) -> Self:
@@ -57,6 +68,14 @@ class Settings(BaseSettings):
         """A copy with ``changes`` applied and validated (paths coerced, bounds checked)."""
         data = {**self.model_dump(), **changes}
         return type(self).model_validate(data)
+
+    def embedder_options(self) -> dict[str, Any]:
+        """What configures the model beyond its name (None = the model's own default prompts)."""
+        return {
+            "query_prompt": self.query_prompt,
+            "document_prompt": self.document_prompt,
+            "truncate_dim": self.truncate_dim,
+        }
 
     def reference_date(self) -> date:
         """The day "this week" and "latest" refer to when a question carries no date of its own."""

@@ -24,7 +24,7 @@ from index.chunking import DraftChunk
 from index.errors import IndexCorruptError, IndexMissingError
 from index.models import Article, Citation
 
-FORMAT = 1
+FORMAT = 2
 DB = "store.sqlite"
 VECTORS = "chunks.faiss"
 SENTENCE_VECTORS = "sentences.npy"
@@ -41,7 +41,8 @@ CREATE TABLE chunks(
     id INTEGER PRIMARY KEY, article_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL,
     first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE TABLE sentences(
-    id INTEGER PRIMARY KEY, article_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL);
+    id INTEGER PRIMARY KEY, article_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'body');
 CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, tokenize='porter unicode61');
 """
 
@@ -73,7 +74,17 @@ class ArticleRow:
 class VersionWriter:
     """Appends articles with their vectors, then writes and checksums every file."""
 
-    def __init__(self, directory: Path, *, model: str, dim: int, chunk_size: int, chunk_overlap: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        model: str,
+        dim: int,
+        chunk_size: int,
+        chunk_overlap: int,
+        embedder: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.directory = directory
         self.meta = {
             "format": FORMAT,
@@ -81,6 +92,8 @@ class VersionWriter:
             "dim": dim,
             "chunk_size": chunk_size,
             "chunk_overlap": chunk_overlap,
+            "embedder": embedder or {},  # the model's signature: questions must be embedded the same way
+            "options": options or {},
         }
         self._db = sqlite3.connect(directory / DB)
         self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
@@ -97,9 +110,12 @@ class VersionWriter:
         chunks: list[DraftChunk],
         chunk_vectors: np.ndarray,
         sentence_vectors: np.ndarray,
+        kinds: list[str] | None = None,
     ) -> None:
+        """Append one article; ``kinds`` says what each sentence is (body, caption, byline…)."""
         if chunk_vectors.shape[0] != len(chunks) or sentence_vectors.shape[0] != len(sentences):
             raise ValueError(f"vector count mismatch for article {article.id}")
+        kinds = kinds or ["body"] * len(sentences)
         idx = self._articles
         self._db.execute(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -111,8 +127,8 @@ class VersionWriter:
             ),
         )
         self._db.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?)",
-            [(self._sentences + i, idx, i, s) for i, s in enumerate(sentences)],
+            "INSERT INTO sentences VALUES (?,?,?,?,?)",
+            [(self._sentences + i, idx, i, s, k) for i, (s, k) in enumerate(zip(sentences, kinds, strict=True))],
         )
         chunk_rows = [
             (self._chunks + c.ordinal, idx, c.ordinal, c.first_sentence, c.last_sentence, c.text) for c in chunks
@@ -199,7 +215,7 @@ class Snapshot:
             self.by_id = {a.id: a for a in self.articles}
             chunks = db.execute("SELECT article_idx, first_sentence, last_sentence, text FROM chunks ORDER BY id")
             chunk_rows = chunks.fetchall()
-            sentences = db.execute("SELECT article_idx, text FROM sentences ORDER BY id").fetchall()
+            sentences = db.execute("SELECT article_idx, text, kind FROM sentences ORDER BY id").fetchall()
         finally:
             db.close()
         self.chunk_article = np.array([r[0] for r in chunk_rows], dtype=np.int32)
@@ -209,6 +225,7 @@ class Snapshot:
         self.chunk_text = [r[3] for r in chunk_rows]
         self.sentence_article = np.array([r[0] for r in sentences], dtype=np.int32)
         self.sentence_text = [r[1] for r in sentences]
+        self.sentence_kind = [r[2] for r in sentences]
         self.published_ordinal = np.array(
             [a.published.toordinal() if a.published else 0 for a in self.articles], dtype=np.int64
         )

@@ -16,7 +16,16 @@ MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if 
 MONTHS["sept"] = 9
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _YEAR = r"((?:19|20)\d{2})"
-_RECENT = re.compile(r"\b(latest|most recent|recent(?:ly)?|newest|last time|currently|current|now)\b", re.I)
+_RECENT = re.compile(
+    r"\b(?:(?:latest|newest|most recent|recent)\s+(?:news|updates?|developments?|reports?|headlines?|stories|story|articles?)"
+    r"|(?:(?:what|which)(?:'s|s| is| are| was| were)?\s+(?:the\s+)?(?:latest|newest|most recent))"
+    r"|^\W*(?:the\s+)?(?:latest|newest|most recent)|(?:latest|newest|most recent)\s+(?:on|about|in|from|with)\b"
+    r"|recently|currently|right now|these days|at the moment|so far this)\b",
+    re.I,
+)
+"""A wish for the newest articles. "The latest attacks" or "the recent breach" name something the
+articles themselves call that; only asking for the latest *news* (or "recently", "currently")
+prefers newer articles, so an undated question about "the attacks" is not pulled to this year."""
 
 
 @dataclass(frozen=True)

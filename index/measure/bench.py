@@ -70,7 +70,7 @@ def bench(
             synthetic.write_corpus(corpus, articles)
         settings = base.with_(data_dir=root / "data", corpus_dir=corpus)
         started = time.perf_counter()
-        embedder = Embedder(settings.model, settings.batch_size, settings.threads)
+        embedder = Embedder(settings.model, settings.batch_size, settings.threads, **settings.embedder_options())
         load_seconds = time.perf_counter() - started
 
         texts = _chunk_texts(corpus, settings)
@@ -124,8 +124,8 @@ def _chunk_texts(corpus: Path, settings: Settings) -> list[str]:
     articles, _ = load_corpus(corpus)
     texts = []
     for article in articles:
-        _, chunks = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap)
-        texts += [embedding_text(article.title, c.text) for c in chunks]
+        chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap)
+        texts += [embedding_text(article.title, c.text) for c in chunked.chunks]
     return texts
 
 

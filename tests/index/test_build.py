@@ -41,6 +41,9 @@ class CountingEncoder:
         self.chunks = 0
         self.fail_after = fail_after
 
+    def signature(self):  # type: ignore[no-untyped-def]
+        return self.inner.signature()  # type: ignore[attr-defined]
+
     def encode_chunks(self, texts, spans, progress=None):  # type: ignore[no-untyped-def]
         if self.fail_after is not None and self.chunks + len(texts) > self.fail_after:
             raise RuntimeError("simulated crash while embedding")
@@ -151,6 +154,7 @@ def test_killed_build_leaves_previous_version(settings: Settings, corpus: Path, 
         class Killer:
             def __init__(self):
                 self.inner = FakeEncoder(); self.name = self.inner.name; self.dim = self.inner.dim
+                self.signature = self.inner.signature
             def encode_chunks(self, texts, spans, progress=None):
                 os.kill(os.getpid(), signal.SIGKILL)
         build_index(Settings(_env_file=None, data_dir={str(settings.data_dir)!r}, corpus_dir={str(corpus)!r}), embedder=Killer())

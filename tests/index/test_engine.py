@@ -157,3 +157,44 @@ def test_corpus_edits_go_through_the_engine(engine: Engine) -> None:
     moved = engine.remove_article("water-utility")
     assert moved.parent == engine.settings.trash_dir and moved.exists() and not path.exists()
     assert engine.build().removed == 1
+
+
+def test_a_question_embedded_by_another_model_is_refused(engine: Engine) -> None:
+    from index.errors import ModelMismatchError
+
+    engine.build()
+    other = Engine(engine.settings, embedder=FakeEncoder(dim=128))
+    with pytest.raises(ModelMismatchError, match="built with fake-hash"):
+        other.ask("Who met in Geneva?")
+    assert engine.snapshot().manifest["embedder"] == FakeEncoder().signature()
+
+
+def test_a_new_model_under_the_same_settings_re_embeds_everything(engine: Engine) -> None:
+    first = engine.build()
+    write_article(engine.settings.corpus_dir, "extra", "A new rule for water utilities took effect in Ohio.")
+    report = Engine(engine.settings, embedder=FakeEncoder(dim=128)).build()
+    assert report.chunks_embedded == report.chunks_total > first.chunks_total - 1
+    assert report.unchanged == 0
+
+
+def test_captions_bylines_and_credits_are_kept_marked_and_searchable(tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    seed = (REPO.parent / "shared" / "corpus-seed" / "biden-cybersecurity-meeting.txt").read_bytes()
+    kept = (REPO / "corpus" / "biden-cybersecurity-meeting.md").read_bytes()
+    assert kept.endswith(seed)  # the user's article exactly as written, photo caption included
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "seed.txt").write_bytes(seed)  # pasted whole: the first line is a caption, not a title
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus)
+    engine = Engine(settings, embedder=FakeEncoder())
+    engine.build()
+    snap = engine.snapshot()
+    assert snap.articles[0].citation.title.startswith("US President Joe Biden gathered Wednesday")
+    kinds = dict(zip(snap.sentence_text, snap.sentence_kind, strict=True))
+    caption = next(t for t in snap.sentence_text if t.startswith("US President Joe Biden speaks"))
+    assert kinds[caption] == "caption" and caption.endswith("Photo: AFP")  # one piece, verbatim
+    assert kinds["AFP"] == "credit"
+    assert any(t.startswith("Photo caption: US President") for t in snap.chunk_text)  # labelled for search
+    answer = engine.ask("What event was Biden speaking at in the photo?")
+    assert answer.answerable and "Tulsa Race Massacre" in answer.text
