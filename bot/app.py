@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -23,10 +22,12 @@ from bot.audit import AuditLog
 from bot.config import BotSettings
 from bot.errors import NO_PINGS, OnCooldown, send_interaction_error
 from bot.feedback import FeedbackStore
-from bot.fetch import make_session
+from bot.guild_settings import GuildSettings
+from bot.poller import FeedPoller
 from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
 from bot.reindex import Reindexer
 from bot.views import SourcesButton, VoteButton
+from bot.watches import WatchStore
 from index.engine import Engine, Filters
 from index.errors import IndexMissingError
 from index.models import Answer
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-COGS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.dm")
+COGS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.dm", "bot.cogs.feeds", "bot.cogs.watch", "bot.cogs.settings")
 
 
 class PolicyTree(app_commands.CommandTree[Any]):
@@ -62,19 +63,19 @@ class PolicyBotMixin(commands.Bot):
         self.reindexer = Reindexer(engine, interval=settings.progress_interval)
         self.feedback = FeedbackStore(settings.feedback_db)
         self.audit = AuditLog(settings.audit_log)
-        self.fetch_session: aiohttp.ClientSession | None = None
+        self.guild_settings = GuildSettings(settings.guild_settings_db)
+        self.watches = WatchStore(settings.watches_db, max_per_user=settings.watches_per_user)
+        self.poller = FeedPoller(self, interval=settings.feeds_poll_seconds)
         self._warm_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def setup_hook(self) -> None:
-        self.fetch_session = make_session(
-            allow_private=self.settings.fetch_allow_private, timeout=self.settings.fetch_timeout
-        )
         for name in COGS:
             await self.load_extension(name)
         self.add_dynamic_items(SourcesButton, VoteButton)
         await self.sync_commands()
         self._warm_task = asyncio.create_task(self._warm(), name="engine-warm")
+        self.poller.start()
 
     async def _warm(self) -> None:
         """Load the model and index before the first question, without delaying the login."""
@@ -120,10 +121,11 @@ class PolicyBotMixin(commands.Bot):
     async def close(self) -> None:
         if self._warm_task is not None and not self._warm_task.done():
             self._warm_task.cancel()
+        await self.poller.stop()
         await super().close()
-        if self.fetch_session is not None:
-            await self.fetch_session.close()
         self.feedback.close()
+        self.guild_settings.close()
+        self.watches.close()
 
     # ---- shared services for the cogs ----------------------------------------------------
     def check_cooldown(self, user_id: int) -> None:
@@ -153,8 +155,8 @@ class PolicyBotMixin(commands.Bot):
         ``asked_on`` is the day of the message or interaction: "this week" means that week.
         """
         answer = await self.in_worker(
-            self.engine.ask, question, previous=previous, filters=filters, asked_on=asked_on
-        )
+            self.engine.ask, question, previous=previous, filters=filters, asked_on=asked_on, written=False
+        )  # quoted at once; bot.written upgrades the sent message when writing is on
         record_id = await self.feedback.asave_answer(
             question=question,
             answer_json=answer.to_json(),

@@ -20,9 +20,11 @@ from bot.config import BotSettings
 from index import cli as engine_cli
 from index.engine import Engine
 from index.errors import PolicybotError
+from index.feeds import cli as feeds_cli
 from index.logs import setup_logging
 from index.measure import bench as bench_cli
 from index.measure import cli as eval_cli
+from index.measure import feeds_bench
 
 ARGUMENT_SETTINGS = {"data": "data_dir", "corpus": "corpus_dir", "model": "model"}
 """Command-line options that override a setting (the flag wins over the environment)."""
@@ -33,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (INFO)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     engine_cli.add_subcommands(sub)
+    feeds_cli.add_subcommands(sub)
     eval_cli.add_subparser(sub)
     bench_cli.add_subparser(sub)
+    feeds_bench.add_subparser(sub)
 
     run = sub.add_parser("run", help="start the Discord bot (console chat without DISCORD_TOKEN)")
     engine_cli.add_common(run)

@@ -30,6 +30,10 @@ class BotSettings(Settings):
         1.0, ge=0, validation_alias=env("POLICYBOT_PROGRESS_INTERVAL", "progress_interval")
     )
     sync_commands: bool = Field(True, validation_alias=env("POLICYBOT_SYNC_COMMANDS", "sync_commands"))
+    watch_threshold: float | None = Field(
+        None, ge=-1, le=1, validation_alias=env("POLICYBOT_WATCH_THRESHOLD", "watch_threshold")
+    )  # None: the calibrated bot.watches.THRESHOLD
+    watches_per_user: int = Field(20, ge=1, validation_alias=env("POLICYBOT_WATCHES_PER_USER", "watches_per_user"))
 
     @property
     def use_sharding(self) -> bool:
@@ -46,3 +50,11 @@ class BotSettings(Settings):
     @property
     def audit_log(self) -> Path:
         return self.data_dir / "audit.jsonl"
+
+    @property
+    def guild_settings_db(self) -> Path:
+        return self.data_dir / "guild_settings.sqlite"
+
+    @property
+    def watches_db(self) -> Path:
+        return self.data_dir / "watches.sqlite"

@@ -91,6 +91,14 @@ class FeedbackStore:
             )
         return record_id
 
+    def update_answer(self, record_id: str, answer_json: dict[str, Any]) -> None:
+        """Replace a stored answer by what the message now shows (a quoted answer edited into its
+        written form), so votes and the Sources button refer to what was read."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE answers SET answer_json = ? WHERE id = ?", (json.dumps(answer_json, ensure_ascii=False), record_id)
+            )
+
     def get_answer(self, record_id: str) -> AnswerRecord | None:
         with self._lock:
             row = self._db.execute(
@@ -143,6 +151,9 @@ class FeedbackStore:
     # async wrappers: SQLite may wait on its file lock, which must not stall the event loop
     async def asave_answer(self, **kwargs: Any) -> str:
         return await asyncio.to_thread(lambda: self.save_answer(**kwargs))
+
+    async def aupdate_answer(self, record_id: str, answer_json: dict[str, Any]) -> None:
+        await asyncio.to_thread(self.update_answer, record_id, answer_json)
 
     async def aget_answer(self, record_id: str) -> AnswerRecord | None:
         return await asyncio.to_thread(self.get_answer, record_id)

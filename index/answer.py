@@ -19,7 +19,7 @@ from index.models import Answer, Source, Span
 from index.query import Query
 from index.retrieval import RankedArticle
 from index.store import Snapshot
-from index.terms import stem, tokens
+from index.terms import STOPWORDS, cased_tokens, stem, tokens
 from index.timeparse import TimeHint
 
 NOT_FOUND = "I could not find this in the indexed articles."
@@ -42,7 +42,7 @@ class AnswerTuning:
     # missing idf, time mismatch), fitted by index/measure/calibrate.py on the project's
     # question set (answerable, unanswerable, and leave-the-answer-out twins) plus 400 answerable
     # SQuAD v1.1 questions, so that encyclopedic phrasing is not mistaken for "not in the corpus".
-    abstain_weights: tuple[float, ...] = (0.641, 0.575, 1.956, -1.711, -0.918)
+    abstain_weights: tuple[float, ...] = (0.641, 0.575, 1.956, -1.711, -0.918, 0.0, 0.0, 0.0, 0.0, 0.0)
     abstain_bias: float = -0.534
     abstain_threshold: float = 0.35
 
@@ -57,13 +57,23 @@ class ScoredSentence:
 
 @dataclass(frozen=True)
 class Evidence:
-    """How well the best article supports an answer; the abstention model's inputs."""
+    """How well the chosen sentences support an answer: the abstention model's inputs.
 
-    sentence_cosine: float
-    chunk_cosine: float
-    coverage: float
-    missing_idf: float
-    time_mismatch: float
+    Most of them mean the same on any corpus and with any model (shares of the question's words,
+    whether the answer's type is there), so the model fitted on several data sets transfers;
+    the raw cosines are kept but weigh little.
+    """
+
+    sentence_cosine: float  # best sentence's cosine to the question (model-dependent scale)
+    chunk_cosine: float  # best chunk of the chosen article (model-dependent scale)
+    coverage: float  # idf-weighted share of the question's words found in the chosen article
+    missing_idf: float  # the most specific question word the article lacks (0 = none lacks, 1 = unseen)
+    time_mismatch: float  # the question names a period the article neither dates from nor mentions
+    sentence_coverage: float  # share of the question's words in the best sentence and its neighbours
+    top_coverage: float  # share of the question's words found across the top three articles
+    type_missing: float  # a who/when/where/how-many question whose best sentences hold no such answer
+    name_missing: float  # a name or number of the question that the chosen article never mentions
+    cosine_margin: float  # how far the best sentence stands out from the other candidates (z-score)
 
     def as_array(self) -> np.ndarray:
         return np.array(astuple(self), dtype=np.float64)
@@ -196,8 +206,7 @@ class Composer:
         """
         terms = list(query.terms)
         scored = self.score_sentences(query.vector, terms, ranked[: self.tuning.candidate_articles], query.qtype)
-        primary = next(r for r in ranked if r.idx == scored[0].article)
-        return scored, self.evidence(terms, scored[0], primary, query.time)
+        return scored, self.evidence(query, scored, ranked)
 
     def score_sentences(
         self, vector: np.ndarray, terms: list[str], top: list[RankedArticle], qtype: str
@@ -235,26 +244,70 @@ class Composer:
     def _idf(self, term: str) -> float:
         return self.idf.get(term, self.idf_missing)
 
-    def evidence(
-        self, terms: list[str], best: ScoredSentence, primary: RankedArticle, time: TimeHint | None
-    ) -> Evidence:
-        """Features of the best answer: similarity, how much of the question the article covers,
-        the most specific question word it lacks, and whether it is from another time than asked."""
-        row = self.snap.articles[primary.idx]
-        body = " ".join(  # outlet included: questions often name it ("the TechCrunch article")
+    def _coverage(self, wanted: set[str], text: str) -> tuple[float, set[str]]:
+        present = {stem(t) for t in tokens(text)} & wanted
+        total = sum(self._idf(t) for t in wanted)
+        return (sum(self._idf(t) for t in present) / total if total else 0.0), present
+
+    def _article_text(self, idx: int) -> str:
+        row = self.snap.articles[idx]
+        return " ".join(  # outlet included: questions often name it ("the TechCrunch article")
             [row.citation.title, row.citation.source, *self.snap.sentence_text[row.sentence_start : row.sentence_start + row.sentence_count]]
         )
-        wanted = {stem(t) for t in terms}
-        present = {stem(t) for t in tokens(body)} & wanted
-        total = sum(self._idf(t) for t in wanted)
-        coverage = sum(self._idf(t) for t in present) / total if total else 0.0
+
+    def evidence(self, query: Query, scored: list[ScoredSentence], ranked: list[RankedArticle]) -> Evidence:
+        """Features of the best answer: similarity, how much of the question the chosen article and
+        sentences cover, what of it they lack, and whether they are from another time than asked."""
+        best = scored[0]
+        primary = next(r for r in ranked if r.idx == best.article)
+        row = self.snap.articles[primary.idx]
+        body = self._article_text(primary.idx)
+        wanted = {stem(t) for t in query.terms}
+        coverage, present = self._coverage(wanted, body)
         missing = max((self._idf(t) for t in wanted - present), default=0.0) / self.idf_missing
-        return Evidence(best.cosine, primary.dense, coverage, missing, _time_mismatch(time, row.published, body))
+        lo = max(row.sentence_start, best.sid - 1)
+        hi = min(row.sentence_start + row.sentence_count, best.sid + 2)
+        window = " ".join(self.snap.sentence_text[lo:hi])
+        sentence_coverage, _ = self._coverage(wanted, window)
+        top_text = " ".join(self._article_text(r.idx) for r in ranked[:3])
+        top_coverage, _ = self._coverage(wanted, top_text)
+        type_missing = 0.0
+        if query.qtype != OTHER:
+            type_missing = 1.0 - max(answer_type_score(self.snap.sentence_text[sid], query.qtype) for sid in range(lo, hi))
+        names = _names_and_numbers(query.text)
+        article_words = {stem(t) for t in tokens(body)}
+        name_missing = 1.0 if any(stem(n) not in article_words for n in names) else 0.0
+        cosines = np.array([s.cosine for s in scored[:50]])
+        spread = float(cosines.std()) if len(cosines) > 1 else 0.0
+        margin = (best.cosine - float(cosines.mean())) / spread if spread > 1e-6 else 0.0
+        return Evidence(
+            sentence_cosine=best.cosine,
+            chunk_cosine=primary.dense,
+            coverage=coverage,
+            missing_idf=missing,
+            time_mismatch=_time_mismatch(query.time, row.published, body),
+            sentence_coverage=sentence_coverage,
+            top_coverage=top_coverage,
+            type_missing=type_missing,
+            name_missing=name_missing,
+            cosine_margin=margin,
+        )
 
     def confidence(self, evidence: Evidence) -> float:
         weights = np.array(self.tuning.abstain_weights, dtype=np.float64)
         z = float(evidence.as_array() @ weights) + self.tuning.abstain_bias
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _names_and_numbers(question: str) -> list[str]:
+    """Words of the question that name something: capitalised past its first word, or numbers."""
+    out = []
+    for i, (word, original) in enumerate(cased_tokens(question)):
+        if word in STOPWORDS:
+            continue
+        if (i > 0 and original[:1].isupper()) or any(ch.isdigit() for ch in original):
+            out.append(word)
+    return out
 
 
 def _time_mismatch(time: TimeHint | None, published: Any, body: str) -> float:

@@ -43,17 +43,20 @@ def build_index(
     full: bool = False,
     progress: ProgressFn | None = None,
     embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None = None,
+    rescorer: ChunkEncoder | Callable[[], ChunkEncoder] | None = None,
 ) -> BuildReport:
     """Build a new version beside the live one; on any failure the live version stays as it was.
 
     ``embedder`` may be a loaded encoder or a factory, so a no-change rebuild never loads the model.
+    ``rescorer`` (the same, for ``POLICYBOT_RESCORE_MODEL``) adds the second stage's chunk and
+    sentence vectors to the version; None loads that model only when the setting names one.
     """
     data_dir = settings.data_dir
     with versions.build_lock(data_dir):
         versions.prune(data_dir, settings.keep_versions)
         tmp_dir = versions.new_tmp_dir(data_dir)
         try:
-            report = _build(settings, tmp_dir, full, _Reporter(data_dir, progress), embedder)
+            report = _build(settings, tmp_dir, full, _Reporter(data_dir, progress), embedder, rescorer)
         except BaseException:
             shutil.rmtree(tmp_dir, ignore_errors=True)
             raise
@@ -85,6 +88,7 @@ def _build(
     full: bool,
     report: _Reporter,
     embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None,
+    rescorer: ChunkEncoder | Callable[[], ChunkEncoder] | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
     report("reading", 0, 1)
@@ -101,21 +105,30 @@ def _build(
     previous = None if full else _previous_snapshot(settings)
     plans, to_embed = _plan(articles, _reusable(previous, settings), settings, errors)
     signature: dict[str, Any]
+    rescore_signature: dict[str, Any] | None = None
+    rescored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if to_embed:
         encoder = _encoder(embedder, settings)
         signature = encoder.signature()
+        second = _rescore_encoder(rescorer, settings)
+        rescore_signature = second.signature() if second is not None else None
         reusing = any(how == "reuse" for how, _ in plans)
-        if previous is not None and reusing and previous.manifest.get("embedder") != signature:
+        if previous is not None and reusing and (
+            previous.manifest.get("embedder") != signature or previous.rescorer != rescore_signature
+        ):
             # Same settings, another model underneath (new weights, another fake in tests): the old
             # vectors are from another space, so nothing may be copied.
             log.warning("the model differs from the one that built the live index: re-embedding everything")
             errors = [e for e in errors if e[1] != "no sentences found"]
             plans, to_embed = _plan(articles, {}, settings, errors)
         encoded = _embed(to_embed, encoder, report)
+        if second is not None:
+            rescored = _embed(to_embed, second, report, stage="re-scoring")
         dim = encoder.dim
     else:
         assert previous is not None  # nothing to embed means every article was reused
         encoded, dim, signature = {}, previous.dim, previous.manifest.get("embedder", {})
+        rescore_signature = previous.rescorer
 
     report("writing", 0, len(plans))
     writer = VersionWriter(
@@ -126,6 +139,7 @@ def _build(
         chunk_overlap=settings.chunk_overlap,
         embedder=signature,
         options=settings.embedder_options(),
+        rescorer=rescore_signature,
     )
     try:
         drafts = {a.id: c for a, c in to_embed}
@@ -136,7 +150,10 @@ def _build(
             else:
                 chunked = drafts[article.id]
                 chunk_vectors, sentence_vectors = encoded[article.id]
-                writer.add(article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors, chunked.kinds)
+                writer.add(
+                    article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors, chunked.kinds,
+                    rescored.get(article.id),
+                )
             if n % 200 == 0:
                 report("writing", n, len(plans))
         writer.finish({"corpus": str(settings.corpus_dir), "skipped": [list(e) for e in errors]})
@@ -214,6 +231,7 @@ def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, Articl
         or m.get("options", {}) != settings.embedder_options()
         or m.get("chunk_size") != settings.chunk_sentences
         or m.get("chunk_overlap") != settings.chunk_overlap
+        or (m.get("rescorer") or {}).get("model") != settings.rescore_model
     ):
         return {}
     return dict(previous.by_id)
@@ -230,11 +248,26 @@ def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, setting
     return embedder()
 
 
+def _rescore_encoder(
+    rescorer: ChunkEncoder | Callable[[], ChunkEncoder] | None, settings: Settings
+) -> ChunkEncoder | None:
+    """The second-stage model, loaded only when ``POLICYBOT_RESCORE_MODEL`` names one."""
+    if not settings.rescore_model:
+        return None
+    if rescorer is None:
+        from index.embedder import Embedder
+
+        return Embedder(settings.rescore_model, settings.batch_size, settings.threads)
+    return _encoder(rescorer, settings)
+
+
 def _embed(
     work: list[tuple[Article, Chunked]],
     encoder: ChunkEncoder,
     report: _Reporter,
+    stage: str = "embedding",
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Chunk and sentence vectors of every article to embed, by article id."""
     texts: list[str] = []
     spans: list[list[Span]] = []
     for article, chunked in work:
@@ -243,13 +276,13 @@ def _embed(
             texts.append(text)
             spans.append(chunk_spans)
     total = len(texts)
-    report("embedding", 0, total)
+    report(stage, 0, total)
     done = 0
 
     def tick(n: int) -> None:
         nonlocal done
         done += n
-        report("embedding", done, total)
+        report(stage, done, total)
 
     results = encoder.encode_chunks(texts, spans, tick)
     if len(results) != total:
@@ -291,6 +324,12 @@ def _chunk_text_with_spans(title: str, chunked: Chunked, chunk: DraftChunk) -> t
 
 def _copy_article(writer: VersionWriter, previous: Snapshot, article: Article) -> None:
     row = previous.by_id[article.id]
+    chunk_rows = slice(row.chunk_start, row.chunk_start + row.chunk_count)
+    sentence_rows = slice(row.sentence_start, row.sentence_start + row.sentence_count)
+    rescore = None
+    if writer.meta["rescorer"] is not None:  # _reusable ensured the previous version has the same rescorer
+        assert previous.rescore_chunk_vectors is not None and previous.rescore_sentence_vectors is not None
+        rescore = (previous.rescore_chunk_vectors[chunk_rows], previous.rescore_sentence_vectors[sentence_rows])
     sentences = previous.sentence_text[row.sentence_start : row.sentence_start + row.sentence_count]
     chunks = [
         DraftChunk(
@@ -308,6 +347,7 @@ def _copy_article(writer: VersionWriter, previous: Snapshot, article: Article) -
         previous.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count],
         previous.sentence_vectors[row.sentence_start : row.sentence_start + row.sentence_count],
         previous.sentence_kind[row.sentence_start : row.sentence_start + row.sentence_count],
+        rescore,
     )
 
 

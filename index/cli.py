@@ -102,7 +102,7 @@ def run_build_with_bar(run: Callable[[Callable[[BuildProgress], None]], R]) -> R
         if bar is None:
             for other in bars.values():
                 other.close()
-            bar = bars[p.stage] = tqdm(total=p.total, desc=p.stage, unit="chunk" if p.stage == "embedding" else "")
+            bar = bars[p.stage] = tqdm(total=p.total, desc=p.stage, unit="chunk" if p.stage in ("embedding", "re-scoring") else "")
         bar.total = p.total
         bar.n = p.done
         bar.refresh()

@@ -35,9 +35,12 @@ from index.idf import idf_table
 from index.matching import article_scores
 from index.models import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
 from index.query import Filters, Query, QueryEncoder, build_query, check_question
-from index.retrieval import RankedArticle, Retriever, Tuning
+from index.rerank import CrossEncoderReranker, Reranker
+from index.rescore import CrossEncoderStage, VectorRescorer
+from index.retrieval import RankedArticle, Retriever, SecondStage, Tuning
 from index.settings import Settings
 from index.store import Snapshot
+from index.tuning import profile_for, tuning_for
 from index.writing import EXTRA_ARTICLES, extra_sources, merge, passages
 
 __all__ = ["Engine", "FeedPoll", "FeedState", "Filters", "FreshArticle", "check_question"]
@@ -67,9 +70,13 @@ class Engine:
         embedder: EngineEncoder | None = None,
         tuning: Tuning | None = None,
         answer_tuning: AnswerTuning | None = None,
+        rescorer: EngineEncoder | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.settings = settings
-        self.tuning = tuning or Tuning()
+        self.tuning = tuning or replace(
+            tuning_for(settings.model, settings.bm25_weight), rescore_candidates=settings.rescore_candidates
+        )
         self.answer_tuning = answer_tuning or AnswerTuning()
         self._embedder: EngineEncoder | None = embedder
         self._embedder_lock = threading.Lock()
@@ -83,6 +90,10 @@ class Engine:
         self.extra_articles = EXTRA_ARTICLES  # next-ranked articles the model may also cite
         self._feed_store: FeedStore | None = None  # opened on first use (see the feeds section)
         self._feed_store_lock = threading.Lock()
+        self._rescorer: EngineEncoder | None = rescorer  # second stage (index.rescore), made on first use
+        self._reranker: Reranker | None = reranker
+        self._stage_lock = threading.Lock()
+        self._stage_warned: set[str] = set()
         log.info(
             "engine settings: model=%s today=%s threads=%s batch_size=%d data=%s corpus=%s",
             settings.model,
@@ -108,6 +119,8 @@ class Engine:
         """Load the model, the index and (in the background) the NER model before the first question."""
         spacy_loader.start()
         self.embedder.encode_query("warm up")
+        if self.rescorer is not None:
+            self.rescorer.encode_query("warm up")
         idf_table(self.snapshot())
         spacy_loader.get(wait=30.0)
 
@@ -157,6 +170,7 @@ class Engine:
             filters=filters,
             previous=previous,
             dated=asked_on is not None,
+            rescorer=self.rescorer,
         )
 
     def ask(
@@ -249,7 +263,52 @@ class Engine:
 
     def rank(self, snap: Snapshot, query: Query, *, mode: str = "hybrid", limit: int = 10) -> list[RankedArticle]:
         """Articles for a query, best first (shared by ``ask``, ``search`` and the calibration)."""
-        return Retriever(snap, self.tuning).articles(query, mode=mode, limit=limit)
+        return Retriever(snap, self.tuning, self.second_stages(snap)).articles(query, mode=mode, limit=limit)
+
+    # ---- the optional second stage (index.rescore) --------------------------------------------
+    @property
+    def rescorer(self) -> EngineEncoder | None:
+        """The re-scoring model (``POLICYBOT_RESCORE_MODEL``), loaded on first use; None when off."""
+        model = self.settings.rescore_model
+        if self._rescorer is None and model:
+            with self._stage_lock:
+                if self._rescorer is None:
+                    self._rescorer = Embedder(model, self.settings.batch_size, self.settings.threads)
+        return self._rescorer
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder (``POLICYBOT_RERANKER``), loaded on first use; None when off."""
+        if self._reranker is None and self.settings.reranker:
+            with self._stage_lock:
+                if self._reranker is None:
+                    self._reranker = CrossEncoderReranker(self.settings.reranker)
+        return self._reranker
+
+    def second_stages(self, snap: Snapshot) -> list[SecondStage]:
+        """The configured second stages that can run on ``snap``.
+
+        The re-scorer needs the index's stored vectors from the same model: without them (an index
+        built before it was configured, or by another re-scoring model) the first stage serves
+        alone and a warning says to rebuild, rather than comparing vectors of two models.
+        """
+        stages: list[SecondStage] = []
+        rescorer = self.rescorer
+        if rescorer is not None:
+            if snap.rescorer is not None and snap.rescorer == rescorer.signature():
+                stages.append(VectorRescorer(profile_for(rescorer.name).bm25_weight))
+            elif snap.version not in self._stage_warned:
+                self._stage_warned.add(snap.version)
+                log.warning(
+                    "index %s has no re-scoring vectors from %s (built with %s): first stage only; "
+                    "run `policybot build` to add them",
+                    snap.version,
+                    rescorer.name,
+                    (snap.rescorer or {}).get("model", "none"),
+                )
+        if self.reranker is not None:
+            stages.append(CrossEncoderStage(self.reranker))
+        return stages
 
     def search(
         self,
@@ -309,9 +368,16 @@ class Engine:
 
     def build(self, *, full: bool = False, progress: ProgressFn | None = None) -> BuildReport:
         """Build a new version from the corpus; this engine switches to it once it is published."""
-        report = build_index(self.settings, full=full, progress=progress, embedder=lambda: self.embedder)
+        report = build_index(
+            self.settings, full=full, progress=progress, embedder=lambda: self.embedder, rescorer=self._build_rescorer
+        )
         self.snapshot()
         return report
+
+    def _build_rescorer(self) -> EngineEncoder:
+        rescorer = self.rescorer
+        assert rescorer is not None  # the build asks only when POLICYBOT_RESCORE_MODEL is set
+        return rescorer
 
     def ensure_built(self, progress: ProgressFn | None = None) -> BuildReport | None:
         """Build the index when there is none yet (a fresh checkout), or when the live one cannot be

@@ -100,6 +100,14 @@ class Answer:
     confidence: float = 0.0
     ms: float = 0.0
     index_version: str = ""
+    # Written answers (issue 10): ``text`` is the model's checked text when ``generated``; the
+    # extractive text is always kept in ``quoted``; ``checker`` is "passed", the reason the
+    # written text was not used, or "off". ``extra`` holds sentences of the next ranked articles
+    # the model may also cite (never shown unless cited).
+    generated: bool = False
+    checker: str = ""
+    quoted: str = ""
+    extra: tuple[Source, ...] = field(default=(), repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +119,9 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "ms": round(self.ms, 1),
             "index_version": self.index_version,
+            "generated": self.generated,
+            "checker": self.checker,
+            "quoted": self.quoted,
         }
 
 

@@ -54,6 +54,10 @@ class Query:
     dated: bool = False
     """True when the day of asking is known (a Discord message, a dated ``ask --jsonl`` line), not
     just assumed: news questions are mostly about the days before they were asked."""
+    rescore_vector: np.ndarray | None = None
+    """The question encoded by the re-scoring model (``POLICYBOT_RESCORE_MODEL``) with its query
+    prompt; None when no re-scorer is configured. Compare it with ``Snapshot.rescore_chunk_vectors``
+    and ``Snapshot.rescore_sentence_vectors`` only (another vector space than ``vector``)."""
 
 
 class QueryEncoder(Protocol):
@@ -78,8 +82,9 @@ def build_query(
     filters: Filters | None = None,
     previous: str | None = None,
     dated: bool = False,
+    rescorer: QueryEncoder | None = None,
 ) -> Query:
-    """Check, contextualise and encode a question (one model call)."""
+    """Check, contextualise and encode a question (one model call, two with a ``rescorer``)."""
     text = check_question(question)
     retrieval_text = contextualize(text, previous)
     return Query(
@@ -93,4 +98,5 @@ def build_query(
         filters=filters or Filters(),
         previous=previous,
         dated=dated,
+        rescore_vector=rescorer.encode_query(retrieval_text) if rescorer is not None else None,
     )

@@ -7,7 +7,9 @@ tokens (names, CVE ids, bill numbers) without hurting paraphrased questions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -33,6 +35,10 @@ class Tuning:
     future_penalty: float = 0.2
     length_penalty: float = 0.02
     duplicate_cosine: float = 0.95
+    sentence_weight: float = 0.0
+    sentence_candidates: int = 20
+    rescore_candidates: int = 50
+    """How many of the first stage's best chunks a second stage (index.rescore) re-scores."""
 
 
 @dataclass(frozen=True)
@@ -56,12 +62,25 @@ def fuse(cosine: np.ndarray, bm25: np.ndarray, bm25_weight: float) -> np.ndarray
     return (1 - bm25_weight) * cosine + bm25_weight * (bm25 / top if top > 0 else bm25)
 
 
-class Retriever:
-    """Ranks a snapshot's chunks and articles for one query vector and its terms."""
+class SecondStage(Protocol):
+    """Re-scores the first stage's best candidate chunks (implementations: index.rescore)."""
 
-    def __init__(self, snap: Snapshot, tuning: Tuning | None = None) -> None:
+    def rescore(self, snap: Snapshot, query: Query, ids: np.ndarray, bm25: np.ndarray) -> np.ndarray | None:
+        """New scores for chunks ``ids`` (``bm25``: their raw BM25), or None when it cannot apply."""
+        ...
+
+
+class Retriever:
+    """Ranks a snapshot's chunks and articles for one query vector and its terms.
+
+    ``stages`` re-score the hybrid ranking's best ``tuning.rescore_candidates`` chunks in turn; the
+    bm25 and dense modes stay first-stage only, as the evaluation's baselines.
+    """
+
+    def __init__(self, snap: Snapshot, tuning: Tuning | None = None, stages: Sequence[SecondStage] = ()) -> None:
         self.snap = snap
         self.tuning = tuning or Tuning()
+        self.stages = tuple(stages)
 
     def allowed_articles(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask over articles, or None when nothing is filtered."""
@@ -115,6 +134,24 @@ class Retriever:
             fused = lexical
         else:
             fused = fuse(cosine, lexical, self.tuning.bm25_weight)
+            if self.stages:
+                return self._second_stage(query, ids, fused, cosine, lexical)
+        return ids, fused, cosine
+
+    def _second_stage(
+        self, query: Query, ids: np.ndarray, fused: np.ndarray, cosine: np.ndarray, lexical: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keep the first stage's best chunks and let each stage re-score them.
+
+        Chunks below the cut are dropped rather than mixed in: their first-stage scores are on
+        another scale. ``cosine`` stays the first stage's (abstention is calibrated on it).
+        """
+        keep = np.argsort(-fused, kind="stable")[: self.tuning.rescore_candidates]
+        ids, fused, cosine, lexical = ids[keep], fused[keep], cosine[keep], lexical[keep]
+        for stage in self.stages:
+            scores = stage.rescore(self.snap, query, ids, lexical)
+            if scores is not None:
+                fused = np.asarray(scores, dtype=np.float64)
         return ids, fused, cosine
 
     def articles(self, query: Query, *, mode: str = "hybrid", limit: int = 10) -> list[RankedArticle]:
@@ -130,8 +167,11 @@ class Retriever:
                 best[a] = (score, max(cos, best.get(a, (0, -1.0, 0))[1]), cid)
             else:
                 best[a] = (best[a][0], max(cos, best[a][1]), best[a][2])
+        votes = self._sentence_votes(query, best) if mode == "hybrid" and tuning.sentence_weight > 0 else None
         article_ids = np.fromiter(best, dtype=np.int64, count=len(best))
         scores = np.array([best[a][0] for a in article_ids])
+        if votes is not None:
+            scores = scores + tuning.sentence_weight * votes[article_ids]
         if mode == "hybrid":
             counts = np.array([snap.articles[a].chunk_count for a in article_ids])
             scores = scores - tuning.length_penalty * np.log1p(counts)
@@ -142,6 +182,36 @@ class Retriever:
             for i in order
         ]
         return self._collapse(ranked, limit)
+
+    def _sentence_votes(self, query: Query, best: dict[int, tuple[float, float, int]]) -> np.ndarray:
+        """Each article's best sentence cosine: one sentence that says it in other words lifts its
+        article, even when the chunk around it is mostly about something else.
+
+        Articles whose sentences are among the best but whose chunks were not candidates join the
+        candidates (scored by their best chunk's cosine, with no BM25 share). Returns an array
+        indexed by article; ``best`` gains the new candidates.
+        """
+        snap, tuning = self.snap, self.tuning
+        per_article = np.full(len(snap.articles), -1.0)
+        if not len(snap.sentence_vectors):
+            return per_article
+        sims = snap.sentence_vectors @ query.vector
+        counts = np.array([a.sentence_count for a in snap.articles])
+        has = counts > 0
+        starts = np.array([a.sentence_start for a in snap.articles])[has]
+        per_article[has] = np.maximum.reduceat(sims, starts) if len(starts) else []
+        allowed = self.allowed_articles(query.filters)
+        if allowed is not None:
+            per_article[~allowed] = -1.0
+        top = np.argsort(-per_article)[: tuning.sentence_candidates]
+        for a in top.tolist():
+            if a in best or per_article[a] <= 0:
+                continue
+            row = snap.articles[a]
+            cos = snap.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count] @ query.vector
+            j = int(np.argmax(cos))
+            best[a] = ((1 - tuning.bm25_weight) * float(cos[j]), float(cos[j]), row.chunk_start + j)
+        return per_article
 
     def _time_boost(self, article_ids: np.ndarray, time: TimeHint | None) -> np.ndarray:
         boost = np.zeros(len(article_ids))

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     query_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_QUERY_PROMPT", "query_prompt"))
     document_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_DOCUMENT_PROMPT", "document_prompt"))
     truncate_dim: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_TRUNCATE_DIM", "truncate_dim"))
+    bm25_weight: float | None = Field(None, ge=0, le=1, validation_alias=env("POLICYBOT_BM25_WEIGHT", "bm25_weight"))  # None: the model's measured profile (index.tuning)
+    rescore_model: str | None = Field(None, validation_alias=env("POLICYBOT_RESCORE_MODEL", "rescore_model"))  # second-stage bi-encoder; its vectors are stored at build time
+    rescore_candidates: int = Field(50, ge=1, validation_alias=env("POLICYBOT_RESCORE_CANDIDATES", "rescore_candidates"))  # first-stage chunks a second stage re-scores
+    reranker: str | None = Field(None, validation_alias=env("POLICYBOT_RERANKER", "reranker"))  # a CrossEncoder name or folder, run at query time
     today: date | None = Field(None, validation_alias=env("POLICYBOT_TODAY", "today"))
     batch_size: int = Field(32, ge=1, validation_alias=env("POLICYBOT_BATCH_SIZE", "batch_size"))
     threads: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_THREADS", "threads"))

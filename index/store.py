@@ -29,6 +29,11 @@ DB = "store.sqlite"
 VECTORS = "chunks.faiss"
 SENTENCE_VECTORS = "sentences.npy"
 MANIFEST = "manifest.json"
+RESCORE_CHUNK_VECTORS = "rescore_chunks.npy"
+RESCORE_SENTENCE_VECTORS = "rescore_sentences.npy"
+BASE_FILES = frozenset({DB, VECTORS, SENTENCE_VECTORS})
+RESCORE_FILES = frozenset({RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS})
+"""Present only in versions built with a re-scoring model (the manifest's ``rescorer``)."""
 
 SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,7 +89,9 @@ class VersionWriter:
         chunk_overlap: int,
         embedder: dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
+        rescorer: dict[str, Any] | None = None,
     ) -> None:
+        """``rescorer``: the re-scoring model's signature; every article then brings its vectors too."""
         self.directory = directory
         self.meta = {
             "format": FORMAT,
@@ -94,11 +101,14 @@ class VersionWriter:
             "chunk_overlap": chunk_overlap,
             "embedder": embedder or {},  # the model's signature: questions must be embedded the same way
             "options": options or {},
+            "rescorer": rescorer or None,  # the second-stage model's signature (index.rescore)
         }
         self._db = sqlite3.connect(directory / DB)
         self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
         self._chunk_vectors: list[np.ndarray] = []
         self._sentence_vectors: list[np.ndarray] = []
+        self._rescore_chunks: list[np.ndarray] = []
+        self._rescore_sentences: list[np.ndarray] = []
         self._articles = 0
         self._chunks = 0
         self._sentences = 0
@@ -111,10 +121,19 @@ class VersionWriter:
         chunk_vectors: np.ndarray,
         sentence_vectors: np.ndarray,
         kinds: list[str] | None = None,
+        rescore: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Append one article; ``kinds`` says what each sentence is (body, caption, byline…)."""
+        """Append one article; ``kinds`` says what each sentence is (body, caption, byline…);
+        ``rescore`` is its (chunk, sentence) vectors from the re-scoring model, when there is one."""
         if chunk_vectors.shape[0] != len(chunks) or sentence_vectors.shape[0] != len(sentences):
             raise ValueError(f"vector count mismatch for article {article.id}")
+        if (rescore is None) != (self.meta["rescorer"] is None):
+            raise ValueError(f"re-scoring vectors {'missing' if rescore is None else 'unexpected'} for {article.id}")
+        if rescore is not None:
+            if rescore[0].shape[0] != len(chunks) or rescore[1].shape[0] != len(sentences):
+                raise ValueError(f"re-scoring vector count mismatch for article {article.id}")
+            self._rescore_chunks.append(np.asarray(rescore[0], dtype=np.float32))
+            self._rescore_sentences.append(np.asarray(rescore[1], dtype=np.float32))
         kinds = kinds or ["body"] * len(sentences)
         idx = self._articles
         self._db.execute(
@@ -154,13 +173,20 @@ class VersionWriter:
             index.add_with_ids(chunk_matrix, np.arange(len(chunk_matrix), dtype=np.int64))
         faiss.write_index(index, str(self.directory / VECTORS))
         np.save(self.directory / SENTENCE_VECTORS, sentence_matrix)
+        names = set(BASE_FILES)
+        rescorer = self.meta["rescorer"]
+        if isinstance(rescorer, dict):
+            rescore_dim = int(rescorer["dim"])
+            np.save(self.directory / RESCORE_CHUNK_VECTORS, _stack(self._rescore_chunks, rescore_dim))
+            np.save(self.directory / RESCORE_SENTENCE_VECTORS, _stack(self._rescore_sentences, rescore_dim))
+            names |= RESCORE_FILES
         counts = {"articles": self._articles, "chunks": self._chunks, "sentences": self._sentences}
         meta = {**self.meta, **(extra or {}), "counts": counts, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self._db.executemany("INSERT INTO meta VALUES (?,?)", [(k, json.dumps(v)) for k, v in meta.items()])
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
-        files = {name: _file_digest(self.directory / name) for name in (DB, VECTORS, SENTENCE_VECTORS)}
+        files = {name: _file_digest(self.directory / name) for name in sorted(names)}
         manifest = {**meta, "files": files}
         (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
         return manifest
@@ -205,7 +231,27 @@ class Snapshot:
             raise IndexCorruptError(f"index version {self.version} is inconsistent: counts do not match")
         flat = faiss.downcast_index(self.faiss_index.index)  # type: ignore[attr-defined]
         self.chunk_vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, self.dim), "f4")
+        self.rescorer: dict[str, Any] | None = self.manifest.get("rescorer") or None
+        self.rescore_chunk_vectors, self.rescore_sentence_vectors = self._load_rescore_vectors(counts)
         self._local = threading.local()
+
+    def _load_rescore_vectors(self, counts: dict[str, int]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The re-scoring model's chunk and sentence vectors (row i = chunk / sentence i), if built.
+
+        Question side: ``Query.rescore_vector``. Answer composition may score a candidate
+        sentence ``sid`` as ``rescore_sentence_vectors[sid] @ query.rescore_vector``.
+        """
+        if self.rescorer is None:
+            return None, None
+        dim = int(self.rescorer["dim"])
+        try:
+            chunks = np.load(self.directory / RESCORE_CHUNK_VECTORS, allow_pickle=False)
+            sentences = np.load(self.directory / RESCORE_SENTENCE_VECTORS, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise IndexCorruptError(f"index version {self.version}: re-scoring vectors cannot be loaded: {exc}") from exc
+        if chunks.shape != (counts["chunks"], dim) or sentences.shape != (counts["sentences"], dim):
+            raise IndexCorruptError(f"index version {self.version} is inconsistent: re-scoring vector counts do not match")
+        return chunks, sentences
 
     def _load_tables(self) -> None:
         db = self._connect()
@@ -291,6 +337,7 @@ def verify_version(directory: Path) -> dict[str, Any]:
             raise IndexCorruptError(f"index file {name} is missing from version {directory.name}")
         if path.stat().st_size != expected["bytes"] or _file_digest(path)["sha256"] != expected["sha256"]:
             raise IndexCorruptError(f"index file {name} in version {directory.name} is corrupt (checksum mismatch)")
-    if set(manifest.get("files", {})) != {DB, VECTORS, SENTENCE_VECTORS}:
+    expected = BASE_FILES | (RESCORE_FILES if manifest.get("rescorer") else frozenset())
+    if set(manifest.get("files", {})) != expected:
         raise IndexCorruptError(f"index version {directory.name} lists the wrong files")
     return manifest

@@ -16,6 +16,11 @@ def tokens(text: str) -> list[str]:
     return [t.lower().strip(".'") for t in _TOKEN.findall(text)]
 
 
+def cased_tokens(text: str) -> list[tuple[str, str]]:
+    """``(lower-cased token, token as written)`` pairs, for telling names from common words."""
+    return [(t.lower().strip(".'"), t) for t in _TOKEN.findall(text)]
+
+
 def content_terms(text: str) -> list[str]:
     """Distinct non-stopword tokens in order of first appearance."""
     seen: dict[str, None] = {}

@@ -17,7 +17,6 @@ from discord.ext import commands
 
 from bot.app import PolicyBotMixin
 from bot.errors import NO_PINGS, BotError, NotModerator
-from bot.fetch import fetch_page
 from bot.permissions import interaction_is_moderator
 from bot.reindex import Listener, ReindexJob, ReindexRunning
 from bot.render import progress_text, trim
@@ -183,15 +182,10 @@ class AdminCog(commands.Cog):
             path = await asyncio.to_thread(self.bot.engine.add_file, file.filename, data)
             origin = f"attachment {file.filename}"
         else:
-            assert url is not None and self.bot.fetch_session is not None
-            final_url, html = await fetch_page(
-                self.bot.fetch_session,
-                url,
-                max_bytes=settings.fetch_max_bytes,
-                allow_private=settings.fetch_allow_private,
-            )
-            path = await asyncio.to_thread(self.bot.engine.add_page, final_url, html)
-            origin = final_url
+            assert url is not None
+            # Same path as `policybot add URL`: safe fetch, extraction, duplicate and wire-copy folding.
+            path = await asyncio.to_thread(self.bot.engine.add_url, url.strip())
+            origin = url.strip()
         article_id = path.stem
         await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
         await self._reindex_after_change(interaction, f"Added `{article_id}` from {trim(origin, 300)}.\n")

@@ -12,8 +12,9 @@ from discord.ext import commands
 
 from bot.app import PolicyBotMixin
 from bot.errors import NO_PINGS, BotError
-from bot.render import about_embed, answer_parts, progress_text, search_embed, trim
+from bot.render import Part, about_embed, answer_parts, progress_text, search_embed, trim
 from bot.views import answer_view
+from bot.written import first_parts, upgrade, writing_on
 from index.engine import Filters, check_question
 from index.errors import PolicybotError
 from index.models import Answer
@@ -23,17 +24,28 @@ log = logging.getLogger(__name__)
 EVERYWHERE = {"guilds": True, "dms": True, "private_channels": True}
 
 
-async def send_answer(interaction: discord.Interaction, answer: Answer, record_id: str, *, ephemeral: bool) -> None:
+async def send_answer(
+    interaction: discord.Interaction,
+    answer: Answer,
+    record_id: str,
+    *,
+    ephemeral: bool,
+    parts: list[Part] | None = None,
+) -> list[discord.WebhookMessage]:
     """The answer as one or more follow-ups (the first replaces "thinking…"); buttons on the last."""
-    parts = answer_parts(answer)
+    parts = parts or answer_parts(answer)
+    sent = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         kwargs: dict[str, Any] = {}
         if last:
             kwargs["view"] = answer_view(record_id, has_sources=bool(answer.sources))
-        await interaction.followup.send(
-            embeds=part.embeds, ephemeral=ephemeral, allowed_mentions=NO_PINGS, wait=True, **kwargs
+        sent.append(
+            await interaction.followup.send(
+                embeds=part.embeds, ephemeral=ephemeral, allowed_mentions=NO_PINGS, wait=True, **kwargs
+            )
         )
+    return sent
 
 
 def parse_day(value: str | None, name: str) -> date | None:
@@ -81,7 +93,10 @@ class AskCog(commands.Cog):
             filters=filters,
             asked_on=interaction.created_at.date(),
         )
-        await send_answer(interaction, answer, record_id, ephemeral=private)
+        parts, upgrading = first_parts(answer, await writing_on(self.bot, interaction.guild_id))
+        (message, *_) = await send_answer(interaction, answer, record_id, ephemeral=private, parts=parts)
+        if upgrading:
+            await upgrade(self.bot, answer, record_id, lambda embeds: message.edit(embeds=embeds, allowed_mentions=NO_PINGS))
 
     @ask.autocomplete("source")
     async def source_autocomplete(

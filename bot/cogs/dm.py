@@ -14,8 +14,8 @@ from discord.ext import commands
 
 from bot.app import PolicyBotMixin
 from bot.errors import NO_PINGS, reply_error
-from bot.render import answer_parts
 from bot.views import answer_view
+from bot.written import first_parts, upgrade, writing_on
 from index.engine import check_question
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,13 @@ class DirectCog(commands.Cog):
                 )
             if remember:
                 self.bot.memory.set(channel_id, question)
-            parts = answer_parts(answer)
+            guild_id = message.guild.id if message.guild else None
+            parts, upgrading = first_parts(answer, await writing_on(self.bot, guild_id))
+            first: discord.Message | None = None
             for i, part in enumerate(parts):
                 view = answer_view(record_id, has_sources=bool(answer.sources)) if i == len(parts) - 1 else None
                 if i == 0:
-                    await message.reply(
+                    first = await message.reply(
                         embeds=part.embeds,
                         view=view or discord.utils.MISSING,
                         mention_author=False,
@@ -74,6 +76,9 @@ class DirectCog(commands.Cog):
                     await message.channel.send(
                         embeds=part.embeds, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS
                     )
+            if upgrading and first is not None:
+                sent = first
+                await upgrade(self.bot, answer, record_id, lambda embeds: sent.edit(embeds=embeds, allowed_mentions=NO_PINGS))
         except Exception as exc:
             await reply_error(message, exc)
 

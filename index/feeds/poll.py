@@ -509,6 +509,7 @@ def ingest_url(
     extracted = extract_article(_decode(page.body, page.content_type), page.final_url)
     if extracted is None:
         raise ArticleError("no article text found on that page")
+    canonical = canonical_url(page.final_url)  # the article's real address, after redirects
     parts = urlsplit(page.final_url)
     host = parts.hostname or "unknown"
     sitename = extracted.sitename if extracted.sitename and extracted.sitename != parts.netloc else ""

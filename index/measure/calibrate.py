@@ -1,118 +1,215 @@
-"""Fit the abstention model (AnswerTuning.abstain_weights / abstain_bias) on data.
+"""Fit the abstention model on several data sets the project did not write, and report how it transfers.
 
-Positives: answerable questions of a question set, answered over the full corpus.
-Negatives: the set's unanswerable questions, plus every answerable question asked again with its
-gold article(s) hidden from retrieval ("leave the answer out"): in-domain questions whose answer
-is not in the corpus, which is exactly what the bot must learn to decline.
+For every question of a set the engine's own :meth:`Composer.assess` gives the :class:`Evidence`
+the abstention model judges, in three cases:
 
-    python -m index.measure.calibrate benchmarks/questions.jsonl --corpus corpus \
-        --squad-data data/eval-corpora/squad-v1 --squad-sample 400
+* ``answerable``: the question as asked (the corpus holds its answer) — declining it is a false decline;
+* ``unanswerable``: the set's own unanswerable questions (SQuAD v2.0's adversarial ones, MultiHop's
+  null queries, the project's off-topic ones) — answering them is wrong;
+* ``leave-out``: an answerable question asked again with its gold article(s) hidden from retrieval,
+  so the best remaining article is a related story that does not hold the answer — the situation
+  of an off-topic or not-yet-covered question over a large news corpus.
 
-(--squad-data is a data folder holding the SQuAD v1.1 index that `policybot eval squad-v1` built;
-it adds SQuAD's answerable questions and their leave-the-paragraph-out twins to the fit, so the
-model does not learn that only this corpus's phrasing is answerable.)
+The model is a class-balanced logistic regression, each set weighing the same; the threshold is
+the highest one that keeps false declines at or under the target on every set. Sets are split
+by a seeded hash into a fitting half and a reporting half, so reported numbers are not fitted on.
 
-Prints the fitted weights, the threshold's precision/recall on the real unanswerable questions,
-and a line to paste into index/answer.py.
+    python -m index.measure.calibrate [--sets questions,squad-v1,squad-v2,multihop] [--data /work/evals/data]
+
+Needs the eval indexes that ``policybot eval SET --data DIR`` builds under DIR/eval-corpora/.
+Prints the weights to paste into ``AnswerTuning`` and a per-set table (also written as JSON).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import tempfile
+import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from index.answer import Composer, Evidence
 from index.engine import Engine
+from index.errors import PolicybotError
+from index.measure.dataset import Question, load_jsonl, select
+from index.measure.sets import multihop, squad
 from index.settings import Settings
 
+REPO = Path(__file__).resolve().parents[2]
+KINDS = ("answerable", "unanswerable", "leave-out")
 
-def collect(engine: Engine, questions: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evidence rows, labels (1 = should answer), and which rows are the set's own unanswerables."""
+
+@dataclass
+class Rows:
+    """Evidence rows of one set: features, case kind, and whether the row is in the reporting half."""
+
+    name: str
+    x: np.ndarray
+    kind: np.ndarray
+    report: np.ndarray
+
+
+def _in_report_half(qid: str) -> bool:
+    return int(hashlib.sha1(qid.encode()).hexdigest(), 16) % 2 == 0
+
+
+def load_set(name: str, data: Path, benchmarks: Path, sample: int) -> tuple[Engine, list[Question]]:
+    root = data / "eval-corpora" / name
+    today = None
+    if name == "questions":
+        questions = list(load_jsonl(REPO / "benchmarks" / "questions.jsonl").questions)
+        corpus = REPO / "corpus"
+    elif name.startswith("squad"):
+        _, all_questions = squad.load_squad(benchmarks, name)
+        questions, corpus = list(select(all_questions, sample=sample, seed=5)), root / "corpus"
+    elif name == "multihop":
+        _, questions = multihop.load_multihop(benchmarks)
+        corpus, today = root / "corpus", multihop.TODAY
+    else:
+        raise SystemExit(f"unknown set {name}")
+    settings = Settings(_env_file=None, data_dir=root / "index", corpus_dir=corpus, today=today)  # type: ignore[call-arg]
+    engine = Engine(settings)
+    engine.ensure_built()  # an index from an older format is rebuilt, not misread
+    return engine, questions
+
+
+def collect(name: str, engine: Engine, questions: list[Question]) -> Rows:
     snap = engine.snapshot()
     composer = Composer(snap, engine.answer_tuning)
-    rows, labels, real_negative = [], [], []
+    rows, kinds, halves = [], [], []
     for q in questions:
-        query = engine.query(q["question"])  # the same Query value that Engine.ask builds
+        try:
+            query = engine.query(q.question)
+        except PolicybotError:
+            continue
         ranked = engine.rank(snap, query, limit=30)
-        gold = q.get("article")
-        gold_ids = {Path(g).stem for g in (gold if isinstance(gold, list) else [gold])} if gold else set()
-        cases = [(ranked, 0 if q.get("unanswerable") else 1)]
-        if gold_ids:
-            hidden = [r for r in ranked if snap.articles[r.idx].id not in gold_ids]
-            cases.append((hidden, 0))
-        for case_ranked, label in cases:
+        cases = [(ranked, "unanswerable" if q.unanswerable else "answerable")]
+        if q.articles and not q.unanswerable:
+            gold = set(q.articles)
+            cases.append(([r for r in ranked if snap.articles[r.idx].id not in gold], "leave-out"))
+        for case_ranked, kind in cases:
             if not case_ranked:
                 continue
             _, evidence = composer.assess(query, case_ranked)
             rows.append(evidence.as_array())
-            labels.append(label)
-            real_negative.append(bool(q.get("unanswerable")))
-    return np.array(rows), np.array(labels), np.array(real_negative)
+            kinds.append(kind)
+            halves.append(_in_report_half(q.id))
+    return Rows(name, np.array(rows), np.array(kinds), np.array(halves))
 
 
-def squad_sample(n: int) -> list[dict]:
-    """A seeded sample of SQuAD v1.1 dev questions in the question-set format."""
-    import random
+def fit(parts: list[Rows], l2: float = 0.01, steps: int = 6000) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Logistic regression on the fitting halves; each set and each class weighs the same.
 
-    from index.measure.sets.squad import load_squad
-
-    root = Path(__file__).resolve().parents[3] / "shared" / "benchmarks"
-    _, questions = load_squad(root, "squad-v1")
-    picked = random.Random(5).sample(list(questions), n)
-    return [{"question": q.question, "article": list(q.articles)} for q in picked]
-
-
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 20000) -> tuple[np.ndarray, float]:
-    """Class-balanced L2 logistic regression by gradient descent (small data, no extra dependency)."""
-    xb = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(xb.shape[1])
-    balance = np.where(y == 1, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
+    Features are standardised for the fit and the weights mapped back, so the result applies to
+    raw Evidence values.
+    """
+    xs, ys, ws = [], [], []
+    for part in parts:
+        keep = ~part.report
+        x, y = part.x[keep], (part.kind[keep] == "answerable").astype(float)
+        if len(x) == 0:
+            continue
+        pos, neg = max(y.sum(), 1.0), max((1 - y).sum(), 1.0)
+        xs.append(x)
+        ys.append(y)
+        ws.append(np.where(y == 1, 0.5 / pos, 0.5 / neg))
+    x, y, w = np.vstack(xs), np.concatenate(ys), np.concatenate(ws)
+    w = w / w.mean()
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.hstack([(x - mu) / sd, np.ones((len(x), 1))])
+    beta = np.zeros(z.shape[1])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-(xb @ w)))
-        grad = xb.T @ ((p - y) * balance) / len(y) + l2 * np.r_[w[:-1], 0.0]
-        w -= 0.5 * grad
-    return w[:-1], float(w[-1])
+        p = 1 / (1 + np.exp(-(z @ beta)))
+        grad = z.T @ ((p - y) * w) / len(y) + l2 * np.r_[beta[:-1], 0.0]
+        beta -= 0.5 * grad
+    weights = beta[:-1] / sd
+    bias = float(beta[-1] - (mu / sd) @ beta[:-1])
+    return weights, bias, mu, sd
 
 
-def main() -> None:
+def confidence(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(x @ weights + bias, -50, 50)))
+
+
+def table(parts: list[Rows], weights: np.ndarray, bias: float, threshold: float, half: bool = True) -> dict[str, dict[str, float]]:
+    """Per set: false declines of answerable questions, and declines of each negative kind."""
+    out = {}
+    for part in parts:
+        keep = part.report if half else np.ones(len(part.x), dtype=bool)
+        decline = confidence(part.x[keep], weights, bias) < threshold
+        kind = part.kind[keep]
+        row: dict[str, float] = {}
+        for k in KINDS:
+            mask = kind == k
+            if mask.any():
+                row[f"{k}_n"] = int(mask.sum())
+                row[f"{k}_declined"] = round(float(decline[mask].mean()), 3)
+        negatives = kind == "unanswerable"
+        if negatives.any():
+            tp = int((decline & negatives).sum())
+            fp = int((decline & (kind == "answerable")).sum())
+            fn = int((~decline & negatives).sum())
+            precision = tp / max(tp + fp, 1)
+            recall = tp / max(tp + fn, 1)
+            row["abstention_f1"] = round(2 * precision * recall / max(precision + recall, 1e-9), 3)
+        out[part.name] = row
+    return out
+
+
+def choose_threshold(parts: list[Rows], weights: np.ndarray, bias: float, max_false_declines: float) -> float:
+    """The highest threshold whose false-decline rate stays within target on every set's fitting half."""
+    best = 0.0
+    for threshold in np.arange(0.05, 0.95, 0.01):
+        ok = True
+        for part in parts:
+            keep = ~part.report & (part.kind == "answerable")
+            if keep.any() and (confidence(part.x[keep], weights, bias) < threshold).mean() > max_false_declines:
+                ok = False
+        if ok:
+            best = float(threshold)
+    return round(best, 2)
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions")
-    parser.add_argument("--corpus", default="corpus")
-    parser.add_argument("--data", help="index folder (default: a temporary one)")
-    parser.add_argument("--squad-data", help="data folder of a built SQuAD v1.1 eval index")
-    parser.add_argument("--squad-sample", type=int, default=400)
-    args = parser.parse_args()
-    questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = Engine(Settings.load(data_dir=args.data or tmp, corpus_dir=args.corpus))
-        engine.build()
-        x, y, real_negative = collect(engine, questions)
-    if args.squad_data:
-        # SQuAD adds positives only: its leave-out twins are too close to its answerables to teach
-        # anything but "abstain more" (measured: 11% vs 16% of SQuAD answerables declined at 0.35).
-        sx, sy, sreal = collect(Engine(Settings.load(data_dir=args.squad_data)), squad_sample(args.squad_sample))
-        keep = sy == 1
-        x, y, real_negative = np.vstack([x, sx[keep]]), np.r_[y, sy[keep]], np.r_[real_negative, sreal[keep]]
-    weights, bias = fit(x, y)
-    z = x @ weights + bias
-    names = list(Evidence.__dataclass_fields__)
-    print("features:", names)
-    print(f"positives {int(y.sum())}, negatives {int((1 - y).sum())} ({int(real_negative.sum())} real)")
-    answerable = y == 1
-    for threshold in (0.3, 0.4, 0.5, 0.6):
-        abstain = 1 / (1 + np.exp(-z)) < threshold
-        tp = int((abstain & real_negative).sum())
-        fp = int((abstain & answerable).sum())
-        precision = tp / max(tp + fp, 1)
-        recall = tp / max(int(real_negative.sum()), 1)
-        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-        print(f"threshold {threshold}: abstention P {precision:.3f} R {recall:.3f} F1 {f1:.3f} (real unanswerables)")
-    print(f"abstain_weights = ({', '.join(f'{w:.3f}' for w in weights)},)\nabstain_bias = {bias:.3f}")
+    parser.add_argument("--sets", default="questions,squad-v1,squad-v2,multihop")
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--benchmarks", type=Path, default=REPO.parent / "shared" / "benchmarks")
+    parser.add_argument("--sample", type=int, default=1000, help="SQuAD questions per set (seed 5)")
+    parser.add_argument("--max-false-declines", type=float, default=0.05)
+    parser.add_argument("--cache", type=Path, help="save/load the collected rows here (.npz)")
+    parser.add_argument("--out", type=Path, help="write the per-set table as JSON")
+    args = parser.parse_args(argv)
+    parts = []
+    for name in args.sets.split(","):
+        cached = args.cache and (args.cache / f"{name}.npz")
+        if cached and cached.exists():
+            npz = np.load(cached)
+            parts.append(Rows(name, npz["x"], npz["kind"], npz["report"]))
+            continue
+        engine, questions = load_set(name, args.data, args.benchmarks, args.sample)
+        print(f"{name}: collecting {len(questions)} questions ...", file=sys.stderr)
+        part = collect(name, engine, questions)
+        if cached:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cached, x=part.x, kind=part.kind, report=part.report)
+        parts.append(part)
+    weights, bias, _, _ = fit(parts)
+    threshold = choose_threshold(parts, weights, bias, args.max_false_declines)
+    names = [f.name for f in fields(Evidence)]
+    print("weights:", dict(zip(names, np.round(weights, 3).tolist(), strict=True)), f"bias {bias:.3f}")
+    result = table(parts, weights, bias, threshold)
+    print(f"threshold {threshold} (false declines <= {args.max_false_declines} on every fitting half)")
+    for name, row in result.items():
+        print(f"  {name:10} {row}")
+    print(f"abstain_weights = ({', '.join(f'{w:.3f}' for w in weights)},)\nabstain_bias = {bias:.3f}\nabstain_threshold = {threshold}")
+    if args.out:
+        args.out.write_text(json.dumps({"weights": weights.tolist(), "bias": bias, "threshold": threshold, "sets": result}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -17,6 +17,7 @@ from typing import Any
 
 from index.errors import PolicybotError
 from index.measure import report, runner
+from index.measure import written as written_eval
 from index.measure.dataset import DatasetError, Question, QuestionSet, load_jsonl, select
 from index.measure.sets import multihop, squad
 from index.measure.sets.common import Doc, write_corpus
@@ -59,6 +60,14 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="evaluate only the first N questions (after sampling)")
     p.add_argument("--sample", type=int, help="evaluate a seeded random sample of N questions")
     p.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
+    p.add_argument(
+        "--written",
+        action="store_true",
+        help="also write each answer with the language model (POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF) and score it",
+    )
+    p.add_argument(
+        "--extra-articles", type=int, help="with --written: next-ranked articles the model may also cite (default 2)"
+    )
     p.set_defaults(func=run)
     return p
 
@@ -137,19 +146,29 @@ def _engine_info(engine: Any) -> dict[str, Any]:
         value = getattr(engine, name, None)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             info[name] = dataclasses.asdict(value)
+    settings = getattr(engine, "settings", None)
+    for name in ("rescore_model", "reranker"):  # the optional second stage (index.rescore)
+        if getattr(settings, name, None):
+            info[name] = getattr(settings, name)
     return info
 
 
-def evaluate(qset: QuestionSet, settings: Settings, out_dir: Path) -> dict[str, Any]:
+def evaluate(
+    qset: QuestionSet, settings: Settings, out_dir: Path, *, written: bool = False, extra_articles: int | None = None
+) -> dict[str, Any]:
     """Build the index, run every question through the engine and write the report."""
     from index.engine import Engine  # imported here: it pulls in torch, which the tests of this module avoid
 
     engine = Engine(settings)
+    if written and not engine.can_write:
+        raise DatasetError("--written needs a language model: set POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF")
+    if extra_articles is not None:
+        engine.extra_articles = extra_articles
     index_info = _build(engine)
     engine.warm()
     with contextlib.suppress(PolicybotError):  # one untimed question loads the lazy NER model too
         engine.ask("What is in the index?")
-    results = runner.run(engine, qset, progress=runner.print_progress(qset.name))
+    results = runner.run(engine, qset, progress=runner.print_progress(qset.name), written=written)
     summary: dict[str, Any] = {
         "set": qset.name,
         "created": datetime.now().isoformat(timespec="seconds"),
@@ -161,7 +180,17 @@ def evaluate(qset: QuestionSet, settings: Settings, out_dir: Path) -> dict[str, 
         "index": index_info,
         **runner.summarize(results),
     }
-    report.write(out_dir, summary, results)
+    if written:
+        backend = engine.backend()
+        summary["written"] = {
+            "backend": backend.name if backend else "",
+            "extra_articles": engine.extra_articles,
+            **written_eval.summarize(results),
+        }
+    paths = report.write(out_dir, summary, results)
+    if written and "markdown" in paths:
+        with paths["markdown"].open("a", encoding="utf-8") as md:
+            md.write(written_eval.markdown(summary["written"]))
     return summary
 
 
@@ -187,6 +216,8 @@ def _headline(summary: dict[str, Any]) -> str:
         f"abstention P {f(abst['precision'])} R {f(abst['recall'])} F1 {f(abst['f1'])}; "
         f"ask p50 {f(lat['p50'])} ms, p95 {f(lat['p95'])} ms"
     )
+    if "written" in summary:
+        lines.append(written_eval.headline(summary["written"]))
     return "\n".join(lines)
 
 
@@ -200,7 +231,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         qset, settings = _prepare(args, settings)
         out_dir = args.report or Path("reports") / qset.name
-        summary = evaluate(qset, settings, out_dir)
+        summary = evaluate(qset, settings, out_dir, written=args.written, extra_articles=args.extra_articles)
     except PolicybotError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,11 +11,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from index.errors import QuestionError
 from index.measure import metrics
 from index.measure.dataset import Question, QuestionSet
+from index.measure.written import record as written_record
 from index.models import Answer, ArticleHit
 
 MODES = ("hybrid", "bm25", "dense")
@@ -30,6 +31,14 @@ class SearchEngine(Protocol):
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid") -> list[ArticleHit]: ...
 
     def ask(self, question: str, *, k: int = 5) -> Answer: ...
+
+
+class WritingEngine(Protocol):
+    """What ``eval --written`` needs on top: the quoted answer first, then its written form."""
+
+    def ask(self, question: str, *, written: bool | None = None) -> Answer: ...
+
+    def write(self, answer: Answer) -> Answer: ...
 
 
 @dataclass
@@ -52,6 +61,7 @@ class Result:
     ms: float = 0.0  # wall time of ask
     search_ms: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    written: dict[str, Any] | None = None  # eval --written: see index.measure.written.record
 
     @property
     def scored_retrieval(self) -> bool:
@@ -80,8 +90,11 @@ class Result:
         return why
 
 
-def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = MODES) -> Result:
-    """Search in every mode, then ask; a :class:`QuestionError` is recorded, not raised."""
+def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = MODES, *, written: bool = False) -> Result:
+    """Search in every mode, then ask; a :class:`QuestionError` is recorded, not raised.
+
+    ``written``: the quoted answer is timed as usual, then ``engine.write`` is scored beside it.
+    """
     result = Result(
         id=q.id,
         question=q.question,
@@ -101,8 +114,13 @@ def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = 
             if mode == "hybrid":
                 result.top = [f"{h.citation.title} [{h.article_id}]" for h in hits[:3]]
         start = time.perf_counter()
-        answer = engine.ask(q.question)
+        writer = cast(WritingEngine, engine)
+        answer = writer.ask(q.question, written=False) if written else engine.ask(q.question)
         result.ms = (time.perf_counter() - start) * 1000.0
+        if written:
+            start = time.perf_counter()
+            written_answer = writer.write(answer)
+            result.written = written_record(q, written_answer, (time.perf_counter() - start) * 1000.0)
     except QuestionError as exc:
         result.error = str(exc)
         result.abstained = True
@@ -122,12 +140,13 @@ def run(
     *,
     modes: Sequence[str] = MODES,
     progress: Callable[[int, int], None] | None = None,
+    written: bool = False,
 ) -> list[Result]:
     """Evaluate every question of the set, in order."""
     results = []
     total = len(qset.questions)
     for done, q in enumerate(qset.questions, start=1):
-        results.append(evaluate_question(engine, q, modes))
+        results.append(evaluate_question(engine, q, modes, written=written))
         if progress:
             progress(done, total)
     return results

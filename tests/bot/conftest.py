@@ -192,6 +192,8 @@ async def start_bot(fake: FakeDiscord, workspace: Workspace, engine: GatedEngine
 
     async def start(*, engine_: Any = None, **overrides: Any) -> PolicyBotMixin:
         settings = bot_settings(workspace, **overrides)
+        if engine_ is None:
+            engine.settings = settings  # one settings object for the bot and its engine, as in `policybot run`
         bot = create_bot(engine_ or engine, settings, guild_ready_timeout=0.05, identify_delay=0)
         await bot.login(fake.token)
         task = asyncio.create_task(bot.connect(reconnect=False))

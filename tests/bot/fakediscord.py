@@ -835,6 +835,9 @@ class FakeDiscord:
                     "content_type": value.content_type,
                 }
                 out.append({"name": name, "type": 11, "value": aid})
+            elif isinstance(value, dict) and "guild_id" in value:  # a guild channel (channel option)
+                resolved.setdefault("channels", {})[value["id"]] = {**value, "permissions": str(PERM_BASIC)}
+                out.append({"name": name, "type": 7, "value": value["id"]})
             elif isinstance(value, bool):
                 out.append({"name": name, "type": 5, "value": value})
             elif isinstance(value, int):

@@ -180,19 +180,19 @@ async def test_add_by_url_fetches_extracts_and_reindexes(
     await fake.wait_for(lambda: done(add), timeout=30)
     final = add.messages()[0]["content"]
     assert "Added `dutch-regulator-fines-telecom-over-breach-reporting`" in final and "added 1" in final
-    text = (workspace.corpus / "dutch-regulator-fines-telecom-over-breach-reporting.md").read_text()
+    text = (workspace.corpus / "added" / "dutch-regulator-fines-telecom-over-breach-reporting.md").read_text()
     assert "source: Lowlands Ledger" in text and "Contact" not in text
     ask = await fake.slash("ask", {"question": "How much was Polder Telecom fined?"})
     await fake.wait_for(ask.messages)
     assert "600,000" in ask.texts() and "/news/dutch-fine) — Lowlands Ledger, 2024-06-07" in ask.texts()
     entries = bot.audit.entries()
-    assert entries[0]["action"] == "article added" and entries[0]["origin"].endswith("/news/dutch-fine")
+    assert entries[0]["action"] == "article added" and entries[0]["origin"].endswith("/moved")
     assert entries[0]["user_id"] == int(fake.admin["id"])
 
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("file:///etc/passwd", "Only http:// and https://"), ("/file.zip", "not HTML or text"), ("/huge", "larger than")],
+    [("file:///etc/passwd", "only http and https"), ("/file.zip", "unexpected content type"), ("/huge", "larger than")],
 )
 async def test_add_by_url_refuses_bad_pages(
     fake: FakeDiscord, start_bot: Any, article_site: str, workspace: Workspace, path: str, message: str

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from typing import Any
+
+import pytest
 
 from tests.bot.conftest import GatedEngine
 from tests.bot.fakediscord import EPHEMERAL, FakeDiscord
@@ -134,7 +134,19 @@ async def test_cooldown_tells_when_to_retry(fake: FakeDiscord, start_bot: Any) -
     await fake.wait_for(other.messages)  # the cooldown is per user
 
 
-async def test_overlong_answer_is_split_within_limits(fake: FakeDiscord, bot: Any, no_pings_everywhere: None) -> None:
+async def test_overlong_answer_is_split_within_limits(
+    fake: FakeDiscord, start_bot: Any, workspace: Any, no_pings_everywhere: None
+) -> None:
+    from dataclasses import replace
+
+    class LongWinded(GatedEngine):
+        """The real answer, its quote repeated far past one embed (Discord's 4,096 characters)."""
+
+        def ask(self, question: str, **kwargs: Any) -> Any:
+            answer = super().ask(question, **kwargs)
+            return replace(answer, text=" ".join([answer.text] * 40), spans=())
+
+    await start_bot(engine_=LongWinded(workspace.settings(), embedder=workspace.embedder))
     inter = await fake.slash("ask", {"question": "What does the telecommunications security framework mandate?"})
     await fake.wait_for(lambda: len(inter.messages()) >= 2 and any(m.get("components") for m in inter.messages()))
     msgs = inter.messages()
@@ -190,6 +202,8 @@ async def test_dev_guild_gets_the_commands_at_once(fake: FakeDiscord, start_bot:
         "search",
         "about",
         "index",
+        "feeds",
+        "watch",
     }
     inter = await fake.slash("ask", {"question": "When was the Cyber Resilience Act adopted?"})
     assert inter.payload["data"]["guild_id"] == fake.guild["id"]

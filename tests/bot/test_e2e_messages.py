@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from tests.bot.conftest import GatedEngine
 from tests.bot.fakediscord import APP_ID, FakeDiscord, pings

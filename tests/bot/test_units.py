@@ -16,7 +16,6 @@ from bot.app import PolicyBot, ShardedPolicyBot, create_bot
 from bot.audit import AuditLog
 from bot.config import BotSettings
 from bot.feedback import FeedbackStore
-from bot.fetch import FetchError, check_url
 from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
 from bot.reindex import Reindexer, ReindexJob, ReindexRunning
 from index.engine import check_question as clean_question
@@ -189,27 +188,6 @@ def test_factory_picks_plain_or_sharded(tmp_path: Path) -> None:
     assert plain.allowed_mentions is not None and plain.allowed_mentions.to_dict() == {"parse": []}
     plain.feedback.close()
     sharded.feedback.close()
-
-
-@pytest.mark.parametrize(
-    ("url", "allowed"),
-    [
-        ("https://example.org/a", True),
-        ("ftp://example.org/a", False),
-        ("file:///etc/passwd", False),
-        ("http://169.254.169.254/latest/meta-data", False),
-        ("http://10.0.0.1/x", False),
-        ("http://127.0.0.1:8080/x", False),
-        ("not a url", False),
-    ],
-)
-def test_fetch_url_checks(url: str, allowed: bool) -> None:
-    if allowed:
-        assert check_url(url, allow_private=False).host == "example.org"
-    else:
-        with pytest.raises(FetchError):
-            check_url(url, allow_private=False)
-    assert check_url("http://127.0.0.1:8080/x", allow_private=True).port == 8080
 
 
 def test_redacting_formatter_hides_secrets_in_messages_and_tracebacks() -> None:

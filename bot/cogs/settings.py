@@ -1,0 +1,75 @@
+"""/settings: per-guild choices for moderators (for now: written or quoted answers).
+
+Checked on the server for every call like /index (``interaction_check``); refusals and changes
+go to the audit log. Values live in the guild settings store (``bot.guild_settings``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import PolicyBotMixin
+from bot.errors import NO_PINGS, NotModerator
+from bot.permissions import interaction_is_moderator
+from bot.written import ANSWERS, style
+
+log = logging.getLogger(__name__)
+
+ANSWER_CHOICES = [
+    app_commands.Choice(name="written (a language model writes it from the quotes; checked)", value="written"),
+    app_commands.Choice(name="quoted (the quoted sentences only)", value="quoted"),
+]
+
+
+class SettingsCog(commands.Cog):
+    def __init__(self, bot: PolicyBotMixin) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction_is_moderator(interaction, self.bot.settings.moderator_role):
+            return True
+        log.warning("refused /settings for %s (%s) in guild %s", interaction.user, interaction.user.id, interaction.guild_id)
+        await self.bot.audit.awrite(
+            action="refused",
+            command="settings",
+            user_id=interaction.user.id,
+            user=str(interaction.user),
+            guild_id=interaction.guild_id,
+        )
+        role = self.bot.settings.moderator_role
+        raise NotModerator(
+            "Only moderators (Manage Server" + (f" or the “{role}” role" if role else "") + ") can change settings."
+        )
+
+    @app_commands.command(name="settings", description="Moderators: how this server's answers are given.")
+    @app_commands.describe(answers="written: checked answers written from the quotes; quoted: the quotes only")
+    @app_commands.choices(answers=ANSWER_CHOICES)
+    @app_commands.guild_only()
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.default_permissions(manage_guild=True)
+    async def settings(self, interaction: discord.Interaction, answers: app_commands.Choice[str] | None = None) -> None:
+        guild_id = interaction.guild_id or 0
+        if answers is not None:
+            await self.bot.guild_settings.aset(guild_id, ANSWERS, answers.value)
+            await self.bot.audit.awrite(
+                action="setting changed",
+                setting=ANSWERS,
+                value=answers.value,
+                user_id=interaction.user.id,
+                user=str(interaction.user),
+                guild_id=interaction.guild_id,
+            )
+        current = await style(self.bot, guild_id)
+        text = f"Answers in this server: **{current}**."
+        if current == "written" and not self.bot.engine.can_write:
+            text += " No language model is configured (POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF), so answers stay quoted."
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, PolicyBotMixin)
+    await bot.add_cog(SettingsCog(bot))
