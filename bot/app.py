@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -23,6 +24,8 @@ from bot.config import BotSettings
 from bot.errors import NO_PINGS, OnCooldown, send_interaction_error
 from bot.feedback import FeedbackStore
 from bot.guild_settings import GuildSettings
+from bot.leader import LeaderLock
+from bot.metrics import Metrics
 from bot.poller import FeedPoller
 from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
 from bot.reindex import Reindexer
@@ -66,7 +69,10 @@ class PolicyBotMixin(commands.Bot):
         self.guild_settings = GuildSettings(settings.guild_settings_db)
         self.watches = WatchStore(settings.watches_db, max_per_user=settings.watches_per_user)
         self.poller = FeedPoller(self, interval=settings.feeds_poll_seconds)
+        self.leader = LeaderLock(settings.leader_lock, settings.instance)
+        self.metrics = Metrics(lambda: self.engine.stats())  # late-bound: tests swap the engine
         self._warm_task: asyncio.Task[None] | None = None
+        self._lead_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -75,7 +81,32 @@ class PolicyBotMixin(commands.Bot):
         self.add_dynamic_items(SourcesButton, VoteButton)
         await self.sync_commands()
         self._warm_task = asyncio.create_task(self._warm(), name="engine-warm")
+        if self.settings.role == "replica":
+            log.info("replica: serving questions only; another process ingests and builds")
+        elif self.leader.try_acquire():
+            self._start_leading()
+        else:
+            log.info("another process leads (ingests and builds); retrying every %.0f s", self.settings.leader_retry_seconds)
+            self._lead_task = asyncio.create_task(self._wait_to_lead(), name="leader")
+
+    async def _wait_to_lead(self) -> None:
+        """Retry the data folder's leader lock, so this process takes over when the leader dies."""
+        while not self.leader.try_acquire():
+            await asyncio.sleep(self.settings.leader_retry_seconds)
+        self._start_leading()
+
+    def _start_leading(self) -> None:
+        """Only the leader polls feeds (and so builds): one ingesting process per data folder."""
+        self.metrics.leader.set(1)
         self.poller.start()
+
+    @property
+    def connected(self) -> bool:
+        """The gateway is up: ready, not closed, and (sharded) every shard of this process open."""
+        if not self.is_ready() or self.is_closed():
+            return False
+        shards = getattr(self, "shards", None)
+        return all(not s.is_closed() for s in shards.values()) if shards else True
 
     async def _warm(self) -> None:
         """Load the model and index before the first question, without delaying the login."""
@@ -119,9 +150,11 @@ class PolicyBotMixin(commands.Bot):
         """No prefix commands: DMs and mentions are handled by the DM cog's listener."""
 
     async def close(self) -> None:
-        if self._warm_task is not None and not self._warm_task.done():
-            self._warm_task.cancel()
+        for task in (self._warm_task, self._lead_task):
+            if task is not None and not task.done():
+                task.cancel()
         await self.poller.stop()
+        self.leader.release()
         await super().close()
         self.feedback.close()
         self.guild_settings.close()
@@ -154,9 +187,15 @@ class PolicyBotMixin(commands.Bot):
 
         ``asked_on`` is the day of the message or interaction: "this week" means that week.
         """
-        answer = await self.in_worker(
-            self.engine.ask, question, previous=previous, filters=filters, asked_on=asked_on, written=False
-        )  # quoted at once; bot.written upgrades the sent message when writing is on
+        started = time.perf_counter()
+        try:
+            answer = await self.in_worker(
+                self.engine.ask, question, previous=previous, filters=filters, asked_on=asked_on, written=False
+            )  # quoted at once; bot.written upgrades the sent message when writing is on
+        except Exception:
+            self.metrics.question_errors.inc()
+            raise
+        self.metrics.answered(answer, time.perf_counter() - started)
         record_id = await self.feedback.asave_answer(
             question=question,
             answer_json=answer.to_json(),
@@ -181,5 +220,7 @@ def create_bot(engine: Engine, settings: BotSettings, **client_options: Any) -> 
     if settings.use_sharding:
         if settings.shard_count is not None:
             client_options.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids is not None:  # this process's part of the shards (several processes)
+            client_options.setdefault("shard_ids", list(settings.shard_ids))
         return ShardedPolicyBot(engine, settings, **client_options)
     return PolicyBot(engine, settings, **client_options)

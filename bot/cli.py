@@ -16,10 +16,11 @@ import json
 import os
 import sys
 
+from bot import health as health_cli
 from bot.config import BotSettings
 from index import cli as engine_cli
 from index.engine import Engine
-from index.errors import PolicybotError
+from index.errors import BuildLockedError, PolicybotError
 from index.feeds import cli as feeds_cli
 from index.logs import setup_logging
 from index.measure import bench as bench_cli
@@ -45,9 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sharded", action="store_true", default=None, help="automatic sharding (env POLICYBOT_SHARDED)")
     run.set_defaults(func=cmd_run)
 
+    builder = sub.add_parser("builder", help="only ingest feeds and build (the leader; no Discord), for replicas to serve")
+    engine_cli.add_common(builder)
+    builder.set_defaults(func=cmd_builder)
+
+    health = sub.add_parser("health", help="exit 0 when the index verifies and this instance's process is up")
+    engine_cli.add_common(health, corpus=False)
+    health.add_argument("--instance", help="whose status file to check (env POLICYBOT_INSTANCE, default the host name)")
+    health.add_argument("--all", action="store_true", help="list every process sharing the data folder")
+    health.set_defaults(func=health_cli.cmd_health)
+
     feedback = sub.add_parser("feedback", help="print the 👍/👎 votes as JSON lines (question, answer, index version)")
     engine_cli.add_common(feedback, corpus=False)
     feedback.set_defaults(func=cmd_feedback)
+
+    forget = sub.add_parser("forget", help="delete what is stored about a Discord user (questions, votes, watches)")
+    engine_cli.add_common(forget, corpus=False)
+    forget.add_argument("user_id", type=int, help="the user's Discord id")
+    forget.set_defaults(func=cmd_forget)
     return parser
 
 
@@ -61,7 +77,7 @@ def read_settings(args: argparse.Namespace) -> BotSettings:
 def log_level(args: argparse.Namespace, settings: BotSettings) -> str:
     if args.verbose:
         return "INFO"
-    return settings.log_level or ("INFO" if args.command == "run" else "WARNING")
+    return settings.log_level or ("INFO" if args.command in ("run", "builder") else "WARNING")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: bad setting: {exc}", file=sys.stderr)
         return 2
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    setup_logging(log_level(args, settings), secrets=settings.secrets())
+    setup_logging(log_level(args, settings), secrets=settings.secrets(), json_lines=settings.log_format == "json")
     try:
         return int(args.func(args, settings))
     except PolicybotError as exc:
@@ -87,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: BotSettings) -> int:
+    if settings.role == "builder":  # one image, one command: the role picks what the process does
+        return cmd_builder(args, settings)
     engine = Engine(settings)
     if settings.token() is None:
         print(
@@ -95,10 +113,22 @@ def cmd_run(args: argparse.Namespace, settings: BotSettings) -> int:
         )
         engine_cli.build_if_missing(engine, sys.stdout)
         return engine_cli.chat_loop(engine, sys.stdin, sys.stdout)
-    engine_cli.build_if_missing(engine)
+    if settings.role == "replica":
+        print("replica: serving the index the builder publishes (not building here)", file=sys.stderr)
+    else:
+        try:
+            engine_cli.build_if_missing(engine)
+        except BuildLockedError as exc:  # another process is building it: serve once it is published
+            print(f"not building here: {exc}", file=sys.stderr)
     from bot import runner  # imported here: discord.py is only needed for the real bot
 
     return runner.run(settings, engine)
+
+
+def cmd_builder(args: argparse.Namespace, settings: BotSettings) -> int:
+    from bot import builder
+
+    return builder.run(settings, Engine(settings))
 
 
 def cmd_feedback(args: argparse.Namespace, settings: BotSettings) -> int:
@@ -113,6 +143,28 @@ def cmd_feedback(args: argparse.Namespace, settings: BotSettings) -> int:
             print(json.dumps(vote, ensure_ascii=False))
     finally:
         store.close()
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace, settings: BotSettings) -> int:
+    """Erase one user's questions, votes and watches (a running bot may keep serving: SQLite WAL)."""
+    from bot.feedback import FeedbackStore
+    from bot.watches import WatchStore
+
+    answers = votes = watches = 0
+    if settings.feedback_db.exists():
+        store = FeedbackStore(settings.feedback_db)
+        try:
+            answers, votes = store.forget_user(args.user_id)
+        finally:
+            store.close()
+    if settings.watches_db.exists():
+        watch_store = WatchStore(settings.watches_db)
+        try:
+            watches = watch_store.forget_user(args.user_id)
+        finally:
+            watch_store.close()
+    print(f"forgot user {args.user_id}: {answers} question(s), {votes} vote(s), {watches} watch(es) deleted")
     return 0
 
 

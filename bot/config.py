@@ -6,9 +6,12 @@ token is a ``SecretStr`` so that printing or logging the settings never shows it
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from index.settings import Settings, env
 
@@ -23,6 +26,24 @@ class BotSettings(Settings):
     max_concurrent: int = Field(4, ge=1, validation_alias=env("POLICYBOT_MAX_CONCURRENT", "max_concurrent"))
     sharded: bool = Field(False, validation_alias=env("POLICYBOT_SHARDED", "sharded"))
     shard_count: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_SHARD_COUNT", "shard_count"))
+    shard_ids: Annotated[list[int] | None, NoDecode] = Field(
+        None, validation_alias=env("POLICYBOT_SHARD_IDS", "shard_ids")
+    )  # "0,1": this process's shards out of shard_count (several processes share the guilds)
+    role: Literal["auto", "builder", "replica"] = Field("auto", validation_alias=env("POLICYBOT_ROLE", "role"))
+    leader_retry_seconds: float = Field(
+        30.0, gt=0, validation_alias=env("POLICYBOT_LEADER_RETRY_SECONDS", "leader_retry_seconds")
+    )  # how often a non-leader tries the leader lock (fail-over delay)
+    heartbeat_seconds: float = Field(10.0, gt=0, validation_alias=env("POLICYBOT_HEARTBEAT_SECONDS", "heartbeat_seconds"))
+    health_max_age: float = Field(
+        60.0, gt=0, validation_alias=env("POLICYBOT_HEALTH_MAX_AGE", "health_max_age")
+    )  # a status file older than this means the process is hung or gone
+    instance: str = Field(
+        default_factory=socket.gethostname, validation_alias=env("POLICYBOT_INSTANCE", "instance")
+    )  # names this process's status file; the host name is unique per container
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, validation_alias=env("POLICYBOT_METRICS_PORT", "metrics_port")
+    )  # off unless set
+    metrics_host: str = Field("127.0.0.1", validation_alias=env("POLICYBOT_METRICS_HOST", "metrics_host"))
     dm_memory_seconds: float = Field(
         600.0, ge=0, validation_alias=env("POLICYBOT_DM_MEMORY_SECONDS", "dm_memory_seconds")
     )
@@ -35,10 +56,29 @@ class BotSettings(Settings):
     )  # None: the calibrated bot.watches.THRESHOLD
     watches_per_user: int = Field(20, ge=1, validation_alias=env("POLICYBOT_WATCHES_PER_USER", "watches_per_user"))
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        """``POLICYBOT_SHARD_IDS=0,1`` (a JSON list is accepted too); empty means all shards."""
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return [int(part) for part in text.split(",") if part.strip()] or None
+        return value
+
+    @model_validator(mode="after")
+    def _check_shards(self) -> Self:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("POLICYBOT_SHARD_IDS needs POLICYBOT_SHARD_COUNT (the total over all processes)")
+            bad = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+            if bad or len(set(self.shard_ids)) != len(self.shard_ids):
+                raise ValueError(f"POLICYBOT_SHARD_IDS {self.shard_ids} must be distinct ids below {self.shard_count}")
+        return self
+
     @property
     def use_sharding(self) -> bool:
-        """Sharded when asked for, or when a shard count is configured."""
-        return self.sharded or self.shard_count is not None
+        """Sharded when asked for, or when a shard count or shard ids are configured."""
+        return self.sharded or self.shard_count is not None or self.shard_ids is not None
 
     def token(self) -> str | None:
         return self.discord_token.get_secret_value() if self.discord_token else None
@@ -58,3 +98,11 @@ class BotSettings(Settings):
     @property
     def watches_db(self) -> Path:
         return self.data_dir / "watches.sqlite"
+
+    @property
+    def leader_lock(self) -> Path:
+        return self.data_dir / "leader.lock"
+
+    @property
+    def status_dir(self) -> Path:
+        return self.data_dir / "status"

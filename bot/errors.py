@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -47,6 +48,9 @@ def describe(error: BaseException, *, where: str) -> str:
         return str(error) or "That did not work."
     if isinstance(error, app_commands.CheckFailure):
         return "You cannot use this command here."
+    if isinstance(error, discord.Forbidden):  # 403 Missing Permissions / Access: a server setting, not a bug
+        log.warning("missing permissions in %s: %s", where, error.text)
+        return "I am missing a permission for that here (Discord said: " + (error.text or "Forbidden")[:100] + "). A moderator can grant it."
     ref = secrets.token_hex(4)
     log.error("unexpected error in %s (ref %s)", where, ref, exc_info=error)
     return f"Something went wrong on my side. Reference: `{ref}`."
@@ -65,10 +69,17 @@ async def send_interaction_error(interaction: discord.Interaction, error: BaseEx
         log.warning("could not report an error to the user of %s", name, exc_info=True)
 
 
+async def reply(message: discord.Message, content: str | None = None, **kwargs: Any) -> discord.Message:
+    """Reply to ``message`` without pinging; if the user deleted it meanwhile, Discord sends a plain
+    message instead of refusing the reply (``fail_if_not_exists=False``), so the answer still arrives."""
+    reference = message.to_reference(fail_if_not_exists=False)
+    return await message.channel.send(content, reference=reference, mention_author=False, **kwargs)
+
+
 async def reply_error(message: discord.Message, error: BaseException) -> None:
     """The DM/mention counterpart of :func:`send_interaction_error`."""
     text = describe(error, where="message")
     try:
-        await message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
+        await reply(message, text, allowed_mentions=NO_PINGS)
     except discord.HTTPException:
         log.warning("could not report an error in channel %s", message.channel.id, exc_info=True)

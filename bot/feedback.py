@@ -148,6 +148,25 @@ class FeedbackStore:
             )
         return out
 
+    def forget_user(self, user_id: int) -> tuple[int, int]:
+        """Delete what is stored about one user: the questions they asked (with every vote on those
+        answers) and their own votes. Returns (answers, votes) deleted (``policybot forget``)."""
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete=ON")  # zero the freed bytes, not just unlink them
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                on_theirs = self._db.execute(
+                    "DELETE FROM feedback WHERE answer_id IN (SELECT id FROM answers WHERE user_id = ?)", (user_id,)
+                ).rowcount
+                votes = self._db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,)).rowcount
+                answers = self._db.execute("DELETE FROM answers WHERE user_id = ?", (user_id,)).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and no old copy stays in the WAL file
+        return answers, votes + on_theirs
+
     # async wrappers: SQLite may wait on its file lock, which must not stall the event loop
     async def asave_answer(self, **kwargs: Any) -> str:
         return await asyncio.to_thread(lambda: self.save_answer(**kwargs))

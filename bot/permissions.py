@@ -1,7 +1,9 @@
 """Who counts as a moderator: decided on the server for every call, never only by Discord's UI.
 
 ``default_permissions`` merely hides commands, and server admins can override it, so the
-handlers check again here.
+handlers check again here. The decision uses the guild's own role list (from the gateway cache):
+a role id the guild does not have grants nothing, and the permission bits an interaction payload
+carries are not trusted on their own (tests/bot/test_permissions.py).
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 import discord
 
 
-def is_moderator(user: discord.abc.User, *, permissions: discord.Permissions | None, role_name: str | None) -> bool:
-    """Manage Server (or Administrator), or holding the configured moderator role, in a guild."""
+def is_moderator(user: discord.abc.User, *, role_name: str | None) -> bool:
+    """Manage Server (or Administrator) from the member's roles in this guild, or holding the
+    configured moderator role (by its current name), in a guild."""
     if not isinstance(user, discord.Member):
         return False  # DMs and user-installed contexts have no moderators
-    if permissions is not None and (permissions.manage_guild or permissions.administrator):
-        return True
-    if user.guild_permissions.manage_guild or user.guild_permissions.administrator:
+    if user.guild.get_role(user.guild.id) is None:
+        return False  # the guild is not in the cache (unavailable, or not a guild the bot is in): fail closed
+    perms = user.guild_permissions  # owner, @everyone and the member's roles, resolved against the guild's roles
+    if perms.manage_guild or perms.administrator:
         return True
     if role_name:
         wanted = role_name.strip().casefold()
@@ -24,5 +28,4 @@ def is_moderator(user: discord.abc.User, *, permissions: discord.Permissions | N
 
 
 def interaction_is_moderator(interaction: discord.Interaction, role_name: str | None) -> bool:
-    """``interaction.permissions`` is what Discord computed for this member in this channel."""
-    return is_moderator(interaction.user, permissions=interaction.permissions, role_name=role_name)
+    return is_moderator(interaction.user, role_name=role_name)

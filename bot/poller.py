@@ -90,6 +90,7 @@ class FeedPoller:
                 log.exception("feed poll failed")
                 return None
             self.last = result
+            self.bot.metrics.polled(len(result.errors), len(result.articles))
             for error in result.errors:
                 log.warning("feeds: %s", error)
             if not result.indexed:

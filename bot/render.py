@@ -111,7 +111,7 @@ def fmt_date(value: date | None) -> str:
 
 def citation(number: int, title: str, outlet: str, published: date | None, url: str, *, limit: int) -> str:
     """``[n] [Title](url) — Outlet, 2024-02-01``, shortening the title first so it fits ``limit``."""
-    tail = f" — {trim(outlet, 80)}, {fmt_date(published)}"
+    tail = f" — {link_text(trim(outlet, 80))}, {fmt_date(published)}"  # the outlet is article text too
     link = safe_url(url)
     room = limit - len(f"[{number}] ") - len(tail) - (len(link) + 4 if link else 0)
     if link and room < 20:  # an absurdly long URL: drop the link, keep the title
@@ -235,7 +235,7 @@ def sources_embed(answer_json: dict[str, object]) -> discord.Embed:
         if not isinstance(s, dict):
             continue
         name = trim(f"[{n}] {s.get('title') or 'untitled'}", FIELD_NAME_MAX)
-        quote = trim(f"> {' '.join(str(s.get('quote') or '').split())}", FIELD_VALUE_MAX - 1)
+        quote = trim(f"> {escape_markdown(' '.join(str(s.get('quote') or '').split()))}", FIELD_VALUE_MAX - 1)
         if embed_size(embed) + len(name) + len(quote) > EMBED_TOTAL_MAX:
             break
         embed.add_field(name=name, value=quote or "—", inline=False)

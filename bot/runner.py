@@ -6,12 +6,17 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 import discord
 
-from bot.app import create_bot
+from bot.app import PolicyBotMixin, create_bot
 from bot.config import BotSettings
+from bot.health import check
+from bot.metrics import MetricsServer
+from bot.status import Heartbeat, Status
 from index.engine import Engine
+from index.errors import PolicybotError
 
 log = logging.getLogger("bot.runner")
 
@@ -58,4 +63,37 @@ def run(settings: BotSettings, engine: Engine) -> int:
         settings.corpus_dir,
         settings.model,
     )
-    return asyncio.run(serve(bot, token))
+    heartbeat = Heartbeat(settings.status_dir, lambda: bot_status(bot), settings.heartbeat_seconds)
+    server = None
+    if settings.metrics_port is not None:
+        health = lambda: check(engine, bot_status(bot), settings.health_max_age)  # noqa: E731
+        server = MetricsServer(bot.metrics, health, settings.metrics_host, settings.metrics_port).start()
+    heartbeat.start()
+    try:
+        return asyncio.run(serve(bot, token))
+    finally:
+        heartbeat.stop()
+        if server is not None:
+            server.stop()
+
+
+def bot_status(bot: PolicyBotMixin) -> Status:
+    """What the status file and ``/healthz`` say about this bot (called from other threads)."""
+    s = bot.settings
+    version = None
+    with contextlib.suppress(PolicybotError, OSError):
+        version = bot.engine.stats().version
+    connected = bot.connected
+    bot.metrics.connected.set(int(connected))
+    shards = getattr(bot, "shards", None)  # AutoShardedClient only
+    shard_ids = s.shard_ids if s.shard_ids is not None else (sorted(shards) if shards else None)
+    return Status(
+        s.instance,
+        "bot",
+        leader=bot.leader.held,
+        connected=connected,
+        shard_ids=shard_ids,
+        shard_count=bot.shard_count,
+        index_version=version,
+        heartbeat_at=time.time(),
+    )

@@ -124,6 +124,14 @@ class WatchStore:
             self._db.execute("DELETE FROM watches WHERE id = ?", (watch_id,))
         return Watch(int(row[0]), int(row[1]), str(row[2]))
 
+    def forget_user(self, user_id: int) -> int:
+        """Delete every watch of one user (``policybot forget``); returns how many."""
+        with self._lock:
+            self._db.execute("PRAGMA secure_delete=ON")  # zero the freed bytes, not just unlink them
+            count = int(self._db.execute("DELETE FROM watches WHERE user_id = ?", (user_id,)).rowcount)
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return count
+
     def every(self) -> list[Watch]:
         with self._lock:
             rows = self._db.execute("SELECT id, user_id, query FROM watches ORDER BY user_id, id").fetchall()

@@ -54,10 +54,11 @@ def first_parts(answer: Answer, writing: bool) -> tuple[list[Part], bool]:
     Only a one-message answer is upgraded (a written answer is short; editing one message of
     several would leave the rest of the quotes dangling).
     """
-    parts = answer_parts(answer)
-    if not (writing and answer.answerable and len(parts) == 1):
-        return parts, False
-    return answer_parts(answer, footer=WRITING), True
+    if writing and answer.answerable:
+        parts = answer_parts(answer, footer=WRITING)
+        if len(parts) == 1:
+            return parts, True
+    return answer_parts(answer), False
 
 
 async def upgrade(bot: PolicyBotMixin, answer: Answer, record_id: str, edit: Edit) -> Answer:

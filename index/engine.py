@@ -53,6 +53,10 @@ faiss.omp_set_num_threads(1)
 ProgressFn = Callable[[BuildProgress], None]
 
 
+BUILD_OWED = "feeds.build-owed"
+"""Marker in the data folder: a feed poll may have changed the corpus and no build has followed yet."""
+
+
 class EngineEncoder(ChunkEncoder, QueryEncoder, Protocol):
     """What the engine needs from a model: chunk encoding for builds, one vector per question.
 
@@ -445,14 +449,23 @@ class Engine:
         lock, the poll's articles stay in the corpus and ``build_error`` says so; the next build
         indexes them. The live index keeps serving throughout.
         """
+        # A build is owed from before this poll writes anything until one succeeds: a poll killed
+        # after writing articles (or during its build) leaves the marker, so the next poll builds
+        # even though its own items were all seen already (tests/reliability: crash harness).
+        owed = self.settings.data_dir / BUILD_OWED
+        was_owed = owed.exists()
+        owed.parent.mkdir(parents=True, exist_ok=True)
+        owed.touch()
         report = poll_due(self.feed_store(), self.settings.corpus_dir, now=now, options=fetch_options(self.settings))
         result = FeedPoll(report, [fresh_article(a) for a in report.new_articles])
-        if report.changed or build:
+        if report.changed or build or was_owed:
             try:
                 result.build = self.build(progress=progress)
             except BuildLockedError as exc:
                 result.build_error = str(exc)
                 log.warning("feeds: new articles not indexed yet: %s", exc)
+                return result
+        owed.unlink(missing_ok=True)
         return result
 
     def next_feed_due(self) -> datetime | None:

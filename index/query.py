@@ -6,6 +6,7 @@ stage (and the abstention calibration script) sees exactly the same reading of t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -19,6 +20,9 @@ from index.terms import content_terms
 from index.timeparse import TimeHint, parse_time
 
 MIN_QUESTION, MAX_QUESTION = 3, 500
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+"""Control, zero-width and bidirectional-override characters: they can hide or reorder text in the
+reply (its title repeats the question). Joiners (U+200C/D) stay: emoji and some scripts need them."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class QueryEncoder(Protocol):
 
 def check_question(question: str) -> str:
     """The question with its whitespace collapsed, or a QuestionError saying what is wrong with it."""
-    text = " ".join((question or "").split())
+    text = " ".join(_INVISIBLE.sub("", question or "").split())
     if len(text) < MIN_QUESTION or not any(ch.isalnum() for ch in text):
         raise QuestionError(f"Please ask a question of at least {MIN_QUESTION} characters.")
     if len(text) > MAX_QUESTION:

@@ -26,7 +26,7 @@ MODES = ("hybrid", "bm25", "dense")
 class Tuning:
     """Retrieval knobs; defaults chosen on the evaluation sets (see README, quality section)."""
 
-    bm25_weight: float = 0.2
+    bm25_weight: float = 0.25
     candidates: int = 100
     window_boost: float = 0.15
     recency_boost: float = 0.1
@@ -35,7 +35,7 @@ class Tuning:
     future_penalty: float = 0.2
     length_penalty: float = 0.02
     duplicate_cosine: float = 0.95
-    sentence_weight: float = 0.0
+    sentence_weight: float = 0.1
     sentence_candidates: int = 20
     rescore_candidates: int = 50
     """How many of the first stage's best chunks a second stage (index.rescore) re-scores."""

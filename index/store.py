@@ -173,20 +173,20 @@ class VersionWriter:
             index.add_with_ids(chunk_matrix, np.arange(len(chunk_matrix), dtype=np.int64))
         faiss.write_index(index, str(self.directory / VECTORS))
         np.save(self.directory / SENTENCE_VECTORS, sentence_matrix)
-        names = set(BASE_FILES)
+        names = [DB, VECTORS, SENTENCE_VECTORS]
         rescorer = self.meta["rescorer"]
         if isinstance(rescorer, dict):
             rescore_dim = int(rescorer["dim"])
             np.save(self.directory / RESCORE_CHUNK_VECTORS, _stack(self._rescore_chunks, rescore_dim))
             np.save(self.directory / RESCORE_SENTENCE_VECTORS, _stack(self._rescore_sentences, rescore_dim))
-            names |= RESCORE_FILES
+            names += [RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS]
         counts = {"articles": self._articles, "chunks": self._chunks, "sentences": self._sentences}
         meta = {**self.meta, **(extra or {}), "counts": counts, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         self._db.executemany("INSERT INTO meta VALUES (?,?)", [(k, json.dumps(v)) for k, v in meta.items()])
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
-        files = {name: _file_digest(self.directory / name) for name in sorted(names)}
+        files = {name: _file_digest(self.directory / name) for name in names}
         manifest = {**meta, "files": files}
         (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
         return manifest

@@ -17,7 +17,7 @@ PROFILES: tuple[tuple[str, Tuning], ...] = (
     # Substring of the model's name or path (case-insensitive) → its tuning; first match wins.
     ("embeddinggemma", Tuning(bm25_weight=0.1)),
 )
-"""The MiniLM default (``Tuning()``, bm25_weight 0.2) applies to every model not listed."""
+"""The MiniLM default (``Tuning()``, bm25_weight 0.25) applies to every model not listed."""
 
 
 def profile_for(model: str) -> Tuning:

@@ -34,12 +34,20 @@ def write_article(
     published: str | None = "2022-03-01",
     url: str | None = None,
 ) -> Path:
-    """Write one Markdown article with front matter; returns its path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = [f'title: "{title or name.replace("-", " ").title()}"', f"source: {source}"]
-    if published:
-        meta.append(f"published: {published}")
-    meta.append(f"url: {url or 'https://example.org/' + name}")
+    """Write one Markdown article with front matter (through the engine's one writer); returns its path."""
+    from datetime import date
+
+    from index.corpus_write import render_markdown, write_if_changed
+
     path = folder / f"{name}.md"
-    path.write_text("---\n" + "\n".join(meta) + "\n---\n" + textwrap.dedent(body).strip() + "\n")
+    write_if_changed(
+        path,
+        render_markdown(
+            title=title or name.replace("-", " ").title(),
+            source=source,
+            url=url or "https://example.org/" + name,
+            published=date.fromisoformat(published) if published else None,
+            body=textwrap.dedent(body).strip(),
+        ),
+    )
     return path

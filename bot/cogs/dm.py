@@ -13,7 +13,7 @@ import discord
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.errors import NO_PINGS, reply_error
+from bot.errors import NO_PINGS, reply, reply_error
 from bot.views import answer_view
 from bot.written import first_parts, upgrade, writing_on
 from index.engine import check_question
@@ -66,11 +66,8 @@ class DirectCog(commands.Cog):
             for i, part in enumerate(parts):
                 view = answer_view(record_id, has_sources=bool(answer.sources)) if i == len(parts) - 1 else None
                 if i == 0:
-                    first = await message.reply(
-                        embeds=part.embeds,
-                        view=view or discord.utils.MISSING,
-                        mention_author=False,
-                        allowed_mentions=NO_PINGS,
+                    first = await reply(  # survives the question being deleted meanwhile
+                        message, embeds=part.embeds, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS
                     )
                 else:
                     await message.channel.send(

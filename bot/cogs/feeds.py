@@ -156,6 +156,15 @@ class FeedsCog(commands.Cog):
             raise BotError("Announcements are set per server.")
         if off == (channel is not None):
             raise BotError("Give a channel, or off:True.")
+        me = channel.guild.me if channel is not None else None
+        if channel is not None and me is not None:
+            # Checked now, not discovered at the first poll: a channel the bot cannot post in would
+            # swallow every announcement.
+            perms = channel.permissions_for(me)
+            if not (perms.view_channel and perms.send_messages and perms.embed_links):
+                raise BotError(
+                    f"I cannot post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
+                )
         await interaction.response.defer(ephemeral=True, thinking=True)
         if channel is None:
             await self.bot.guild_settings.aset(guild_id, ANNOUNCE_CHANNEL, None)

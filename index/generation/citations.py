@@ -34,6 +34,7 @@ def tidy(text: str) -> str:
     s = re.sub(r"^\s*(?:answer|a)\s*:\s*", "", text.strip(), flags=re.I)
     s = " ".join(_end_line(line) for line in s.splitlines() if line.strip())
     s = canonical(re.sub(r"\s+", " ", s))
+    s = re.sub(r"\](\.?)\s*[,;]\s*(?=\[\d+\])", r"]\1", s)  # "[1], [2]" and "[1]., [2]" are one run
     s = re.sub(rf"([.!?])((?:\s*{_RUN})+)", lambda m: re.sub(r"\s+", "", m.group(2)) + m.group(1), s)
     s = re.sub(r"(?<=[^\s\]])(\[\d+\])", r" \1", s)  # "word[1]" → "word [1]"
     s = re.sub(r"\]\s+\[", "][", s)  # "[1] [2]" → "[1][2]"

@@ -213,7 +213,8 @@ def _headline(summary: dict[str, Any]) -> str:
         )
     lines.append(
         f"  answers: fact recall {f(ans['fact_recall'])}, exact {f(ans['exact_rate'])} (n={ans['n']}); "
-        f"abstention P {f(abst['precision'])} R {f(abst['recall'])} F1 {f(abst['f1'])}; "
+        f"abstention P {f(abst['precision'])} R {f(abst['recall'])} F1 {f(abst['f1'])}, "
+        f"false declines {f(abst.get('false_declines'))}; "
         f"ask p50 {f(lat['p50'])} ms, p95 {f(lat['p95'])} ms"
     )
     if "written" in summary:

@@ -16,6 +16,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class Question:
     unanswerable: bool = False
     articles: tuple[str, ...] = ()  # gold article ids (any of them counts as a hit)
     kind: str = ""  # a free label for breakdowns (e.g. MultiHop's question_type)
+    asked_on: date | None = None  # the day the question was asked ("date" in JSONL): "last week" is relative to it
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,13 @@ def parse_question(obj: Any, where: str) -> Question:
     names = [raw_articles] if isinstance(raw_articles, str) else raw_articles
     if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
         raise DatasetError(f"{where}: 'article' must be a file name or a list of file names")
+    raw_date = obj.get("date")
+    try:
+        asked_on = date.fromisoformat(str(raw_date)[:10]) if raw_date else None
+    except ValueError:
+        raise DatasetError(f"{where}: 'date' must be YYYY-MM-DD") from None
     return Question(
+        asked_on=asked_on,
         id=str(qid),
         question=text.strip(),
         expect=expect,

@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any, Protocol, cast
 
 from index.errors import QuestionError
@@ -28,15 +29,17 @@ CUTOFFS = (1, 5, 10)
 class SearchEngine(Protocol):
     """The part of :class:`index.engine.Engine` the harness uses (a fake one serves the tests)."""
 
-    def search(self, query: str, *, k: int = 10, mode: str = "hybrid") -> list[ArticleHit]: ...
+    def search(
+        self, query: str, *, k: int = 10, mode: str = "hybrid", asked_on: date | None = None
+    ) -> list[ArticleHit]: ...
 
-    def ask(self, question: str, *, k: int = 5) -> Answer: ...
+    def ask(self, question: str, *, k: int = 5, asked_on: date | None = None) -> Answer: ...
 
 
 class WritingEngine(Protocol):
     """What ``eval --written`` needs on top: the quoted answer first, then its written form."""
 
-    def ask(self, question: str, *, written: bool | None = None) -> Answer: ...
+    def ask(self, question: str, *, written: bool | None = None, asked_on: date | None = None) -> Answer: ...
 
     def write(self, answer: Answer) -> Answer: ...
 
@@ -106,7 +109,7 @@ def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = 
     try:
         for mode in modes:
             start = time.perf_counter()
-            hits = engine.search(q.question, k=K, mode=mode)
+            hits = engine.search(q.question, k=K, mode=mode, asked_on=q.asked_on)
             result.search_ms[mode] = (time.perf_counter() - start) * 1000.0
             ids = [h.article_id for h in hits]
             result.ranks[mode] = metrics.first_rank(q.articles, ids)
@@ -115,7 +118,7 @@ def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = 
                 result.top = [f"{h.citation.title} [{h.article_id}]" for h in hits[:3]]
         start = time.perf_counter()
         writer = cast(WritingEngine, engine)
-        answer = writer.ask(q.question, written=False) if written else engine.ask(q.question)
+        answer = writer.ask(q.question, written=False, asked_on=q.asked_on) if written else engine.ask(q.question, asked_on=q.asked_on)
         result.ms = (time.perf_counter() - start) * 1000.0
         if written:
             start = time.perf_counter()
@@ -179,9 +182,12 @@ def _answers(results: Sequence[Result]) -> dict[str, Any]:
 
 def _abstention(results: Sequence[Result]) -> dict[str, Any]:
     counts = metrics.abstention((r.unanswerable, r.abstained) for r in results)
+    answerable = [r for r in results if not r.unanswerable and r.error is None]
     return {
         "unanswerable": counts.tp + counts.fn,
         "abstained": counts.tp + counts.fp,
+        # declining a question the corpus answers: the cost of abstention, on any data set
+        "false_declines": sum(r.abstained for r in answerable) / len(answerable) if answerable else None,
         **asdict(counts),
         "precision": counts.precision,
         "recall": counts.recall,

@@ -132,6 +132,18 @@ class Request:
 
 
 @dataclass
+class RateLimit:
+    """An injected 429: the next ``count`` matching requests are refused with ``retry_after``."""
+
+    method: str
+    pattern: str
+    count: int
+    retry_after: float
+    is_global: bool
+    hits: int = 0
+
+
+@dataclass
 class Interaction:
     id: str
     token: str
@@ -237,11 +249,76 @@ class FakeDiscord:
         self.guilds: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.dm_channels: dict[str, str] = {}
+        # Discord's limits and failures, switched on by tests (see limit(), deny(), delete_message()).
+        self.rate_limits: list[RateLimit] = []
+        self.limited: list[str] = []  # "METHOD /path" of every 429 sent
+        self.denied_channels: set[str] = set()
+        self.time_offset = 0.0  # added to the clock: a test "waits" 15 minutes at once
+        self.token_ttl = 15 * 60.0  # an interaction token works for 15 minutes
         self._cond = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.bot_user = self._user("policybot", bot=True, id=APP_ID)
         self._scenario()
+
+    # ---- Discord's limits and failures ---------------------------------------------------
+    def now(self) -> float:
+        """The fake's clock (monotonic plus ``time_offset``)."""
+        return time.monotonic() + self.time_offset
+
+    def limit(
+        self, method: str, pattern: str, *, count: int = 1, retry_after: float = 0.05, is_global: bool = False
+    ) -> RateLimit:
+        """Refuse the next ``count`` requests matching ``method`` and the path regex with a 429."""
+        rule = RateLimit(method, pattern, count, retry_after, is_global)
+        self.rate_limits.append(rule)
+        return rule
+
+    def deny(self, channel_id: str) -> None:
+        """The bot lacks Send Messages in this channel: posts and typing get 403 Missing Permissions."""
+        self.denied_channels.add(str(channel_id))
+
+    async def delete_message(self, message: dict[str, Any]) -> None:
+        """A user deletes their message (MESSAGE_DELETE); replies referencing it then fail as on Discord."""
+        message["deleted"] = True
+        data = {"id": message["id"], "channel_id": message["channel_id"]}
+        if message.get("guild_id"):
+            data["guild_id"] = message["guild_id"]
+        await self.dispatch("MESSAGE_DELETE", data, message.get("guild_id"))
+        await self._changed()
+
+    async def rename_role(self, guild: dict[str, Any], name: str, new_name: str) -> dict[str, Any]:
+        """A server admin renames a role (GUILD_ROLE_UPDATE)."""
+        role = next(r for r in guild["roles"] if r["name"] == name)
+        role["name"] = new_name
+        await self.dispatch("GUILD_ROLE_UPDATE", {"guild_id": guild["id"], "role": role}, guild["id"])
+        await self._changed()
+        return role
+
+    def _rate_limited(self, method: str, path: str) -> web.Response | None:
+        for rule in self.rate_limits:
+            if rule.hits < rule.count and rule.method == method and re.fullmatch(rule.pattern, path):
+                rule.hits += 1
+                self.limited.append(f"{method} {path}")
+                body = {"message": "You are being rate limited.", "retry_after": rule.retry_after, "global": rule.is_global, "code": 0}
+                headers = {
+                    "Content-Type": "application/json",
+                    "Via": "1.1 google",  # without it discord.py treats a 429 as a Cloudflare ban (pitfall 11)
+                    "Retry-After": str(max(1, round(rule.retry_after))),
+                    "X-RateLimit-Limit": "5",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": f"{time.time() + rule.retry_after:.3f}",
+                    "X-RateLimit-Reset-After": f"{rule.retry_after:.3f}",
+                    "X-RateLimit-Bucket": f"bucket-{abs(hash(rule.pattern)) % 10**8}",
+                    "X-RateLimit-Scope": "global" if rule.is_global else "user",
+                }
+                if rule.is_global:
+                    headers["X-RateLimit-Global"] = "true"
+                return web.Response(body=json.dumps(body).encode(), status=429, headers=headers)
+        return None
+
+    def _token_expired(self, inter: Interaction) -> bool:
+        return self.now() - inter.created > self.token_ttl
 
     # ---- ids and world -------------------------------------------------------------------
     def snowflake(self) -> str:
@@ -336,6 +413,16 @@ class FakeDiscord:
         guild["members"] = [self._member(self.users[uid], r) for uid, r in member_roles.items()]
         guild["member_count"] = len(guild["members"])
         return guild
+
+    def add_channel(self, guild: dict[str, Any], name: str, *, deny_bot: int = 0) -> dict[str, Any]:
+        """Another text channel (before the bot connects); ``deny_bot``: permission bits the bot's
+        member overwrite denies there (e.g. Send Messages)."""
+        overwrites = [{"id": self.bot_user["id"], "type": 1, "allow": "0", "deny": str(deny_bot)}] if deny_bot else []
+        channel = {**guild["channels"][0], "id": self.snowflake(), "name": name, "position": len(guild["channels"])}
+        channel["permission_overwrites"] = overwrites
+        guild["channels"].append(channel)
+        self.channels[channel["id"]] = channel
+        return channel
 
     @staticmethod
     def _role(rid: str, name: str, perms: int) -> dict[str, Any]:
@@ -514,6 +601,8 @@ class FakeDiscord:
         webhook = path.startswith("/webhooks/") or path.startswith("/interactions/")
         if not webhook and auth != f"Bot {self.token}":
             return error(401, 0, "401: Unauthorized")
+        if (limited := self._rate_limited(method, path)) is not None:
+            return limited
         routes: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/users/@me", self._me),
             ("GET", r"/oauth2/applications/@me", self._app_info),
@@ -656,8 +745,19 @@ class FakeDiscord:
         channel = self.channels.get(cid)
         if channel is None:
             return error(404, 10003, "Unknown Channel")
+        if cid in self.denied_channels:
+            return error(403, 50013, "Missing Permissions")
         if (bad := self._check(f"POST channel {cid}", body)) is not None:
             return bad
+        ref = (body or {}).get("message_reference")
+        if ref:
+            target = self.messages.get(str(ref.get("message_id")))
+            if target is None or target.get("deleted"):
+                if ref.get("fail_if_not_exists", True):
+                    errors = {"message_reference": {"_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]}}
+                    self.rejected.append((f"POST channel {cid}", ["reply to a deleted message"]))
+                    return error(400, 50035, "Invalid Form Body", errors)
+                body = {k: v for k, v in body.items() if k != "message_reference"}  # sent as a plain message
         msg = self._new_message(channel, body)
         # Discord echoes the bot's own messages back over the gateway (pitfall 12).
         await self.dispatch("MESSAGE_CREATE", msg, channel.get("guild_id"))
@@ -672,6 +772,8 @@ class FakeDiscord:
         return json_response(self._edit(msg, body))
 
     def _typing(self, cid: str, **_: Any) -> web.Response:
+        if cid in self.denied_channels:
+            return error(403, 50013, "Missing Permissions")
         self.typing.append(cid)
         return web.Response(status=204)
 
@@ -697,7 +799,7 @@ class FakeDiscord:
         inter = self.interactions.get(iid)
         if inter is None or inter.token != token:
             return error(404, 10062, "Unknown interaction")
-        if time.monotonic() - inter.created > self.interaction_deadline and not inter.acknowledged:
+        if self.now() - inter.created > self.interaction_deadline and not inter.acknowledged:
             inter.errors.append({"code": 10062})
             return error(404, 10062, "Unknown interaction")
         if inter.acknowledged:
@@ -739,6 +841,8 @@ class FakeDiscord:
         inter = self._interaction(token)
         if inter is None or not inter.acknowledged:
             return error(404, 10015, "Unknown Webhook")
+        if self._token_expired(inter):
+            return error(401, 50027, "Invalid Webhook Token")
         if (bad := self._check(f"follow-up {inter.id}", body)) is not None:
             return bad
         original = inter.original
@@ -755,7 +859,7 @@ class FakeDiscord:
 
     def _webhook_message(self, token: str, mid: str) -> tuple[Interaction | None, dict[str, Any] | None]:
         inter = self._interaction(token)
-        if inter is None:
+        if inter is None or self._token_expired(inter):
             return None, None
         if mid == "@original":
             return inter, inter.original
@@ -766,6 +870,9 @@ class FakeDiscord:
         return json_response(found) if found else error(404, 10008, "Unknown Message")
 
     def _webhook_edit(self, body: Any, token: str, mid: str, **_: Any) -> web.Response:
+        expired = self._interaction(token)
+        if expired is not None and self._token_expired(expired):
+            return error(401, 50027, "Invalid Webhook Token")
         inter, msg = self._webhook_message(token, mid)
         if inter is None or msg is None:
             return error(404, 10008, "Unknown Message")
@@ -814,7 +921,7 @@ class FakeDiscord:
         return payload
 
     async def _deliver(self, payload: dict[str, Any], user: dict[str, Any]) -> Interaction:
-        inter = Interaction(payload["id"], payload["token"], payload["type"], payload, time.monotonic(), user["id"])
+        inter = Interaction(payload["id"], payload["token"], payload["type"], payload, self.now(), user["id"])
         self.interactions[inter.id] = inter
         await self.dispatch("INTERACTION_CREATE", payload, payload.get("guild_id"))
         await self._changed()
@@ -855,8 +962,11 @@ class FakeDiscord:
         sub: str | None = None,
         dm: bool = False,
         guild: dict[str, Any] | None = None,
+        forge: Callable[[dict[str, Any]], None] | None = None,
     ) -> Interaction:
-        """A user runs ``/name [sub] options…`` in the guild channel (or in their DM with the bot)."""
+        """A user runs ``/name [sub] options…`` in the guild channel (or in their DM with the bot).
+
+        ``forge`` may rewrite the payload before delivery (a member claiming roles it lacks…)."""
         user = user or self.alice
         command, scope = self.command(name)
         resolved: dict[str, Any] = {}
@@ -870,6 +980,8 @@ class FakeDiscord:
             data["guild_id"] = scope
         payload = self._base_interaction(2, user, None if dm else (guild or self.guild), None)
         payload["data"] = data
+        if forge is not None:
+            forge(payload)
         return await self._deliver(payload, user)
 
     async def autocomplete(

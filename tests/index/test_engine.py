@@ -80,13 +80,19 @@ def test_fusion_keeps_cosine_scale_and_normalises_bm25_by_the_best_match() -> No
 def test_abstention_model_moves_the_right_way_with_each_piece_of_evidence(engine: Engine) -> None:
     engine.build()
     composer = Composer(engine.snapshot(), AnswerTuning())
-    strong = Evidence(sentence_cosine=0.7, chunk_cosine=0.7, coverage=1.0, missing_idf=0.0, time_mismatch=0.0)
+    strong = Evidence(
+        sentence_cosine=0.7, chunk_cosine=0.7, coverage=1.0, missing_idf=0.0, time_mismatch=0.0,
+        sentence_coverage=1.0, top_coverage=1.0, type_missing=0.0, name_missing=0.0, cosine_margin=2.0,
+        name_missing_top=0.0, missing_idf_top=0.0,
+    )
     base = composer.confidence(strong)
     assert base > AnswerTuning().abstain_threshold
-    assert composer.confidence(replace(strong, coverage=0.2)) < base
-    assert composer.confidence(replace(strong, missing_idf=1.0)) < base
+    assert composer.confidence(replace(strong, coverage=0.2, sentence_coverage=0.2, top_coverage=0.2)) < base
     assert composer.confidence(replace(strong, time_mismatch=1.0)) < base
+    assert composer.confidence(replace(strong, type_missing=1.0)) < base
     assert composer.confidence(replace(strong, sentence_cosine=0.1, chunk_cosine=0.1)) < base
+    off_topic = replace(strong, sentence_cosine=0.2, chunk_cosine=0.2, coverage=0.0, sentence_coverage=0.0, top_coverage=0.0)
+    assert composer.confidence(off_topic) < AnswerTuning().abstain_threshold
     assert 0.0 < composer.confidence(replace(strong, coverage=-1e9)) < 1e-6  # clipped, never overflows
 
 

@@ -14,6 +14,7 @@ def test_tidy_moves_markers_before_the_full_stop() -> None:
     )
     assert tidy("Answer: It paid [Passage 2].No more [2-3]") == "It paid [2]. No more [2][3]."
     assert tidy("A [1] [2] , b [3].") == "A [1][2], b [3]."
+    assert tidy("It applies from 2027 [1]., [2], [3]") == "It applies from 2027 [1][2][3]."  # seen from Qwen 1.5B
     assert tidy("Yes\nBiden signed it. [1]\n\nIt passed [2].") == "Yes. Biden signed it [1]. It passed [2]."
 
 

@@ -25,10 +25,10 @@ class FakeEngine:
         self.answers = answers
         self.asked: list[str] = []
 
-    def search(self, query: str, *, k: int = 10, mode: str = "hybrid") -> list[ArticleHit]:
+    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", asked_on: object = None) -> list[ArticleHit]:
         return [hit(a) for a in self.rankings[(query, mode)][:k]]
 
-    def ask(self, question: str, *, k: int = 5) -> Answer:
+    def ask(self, question: str, *, k: int = 5, asked_on: object = None) -> Answer:
         self.asked.append(question)
         if len(question) > 40:
             raise QuestionError("That question is too long.")

@@ -1,0 +1,129 @@
+"""Each running process's status file, ``<data>/status/<instance>.json``, and its heartbeat.
+
+``policybot health`` runs as a separate process (a container ``HEALTHCHECK``), so it cannot ask
+the bot whether its gateway is connected; the bot writes what it knows every few seconds instead,
+and a file that stops being refreshed means a hung or dead process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Status:
+    """What a process says about itself; ``connected`` is None for a process without a gateway."""
+
+    instance: str
+    role: str  # "bot" or "builder"
+    pid: int = field(default_factory=os.getpid)
+    leader: bool = False
+    connected: bool | None = None
+    shard_ids: list[int] | None = None
+    shard_count: int | None = None
+    index_version: str | None = None
+    started_at: float = field(default_factory=time.time)
+    heartbeat_at: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Status:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)  # type: ignore[arg-type]
+
+
+def status_path(status_dir: Path, instance: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in instance) or "default"
+    return status_dir / f"{safe}.json"
+
+
+def write_status(status_dir: Path, status: Status) -> Path:
+    """Atomic (write, then rename), so a reader never sees half a file."""
+    status_dir.mkdir(parents=True, exist_ok=True)
+    path = status_path(status_dir, status.instance)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(asdict(status)))
+    os.replace(tmp, path)
+    return path
+
+
+def read_status(path: Path) -> Status | None:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return Status.from_dict(data) if isinstance(data, dict) else None
+
+
+def all_statuses(status_dir: Path) -> list[Status]:
+    found = (read_status(p) for p in sorted(status_dir.glob("*.json")))
+    return [s for s in found if s is not None]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def problem(status: Status, max_age: float, *, now: float | None = None, same_host: bool = True) -> str | None:
+    """Why this process is unhealthy, in one line; None when it is fine."""
+    age = (now or time.time()) - status.heartbeat_at
+    if same_host and not pid_alive(status.pid):
+        return f"{status.instance}: process {status.pid} is not running"
+    if age > max_age:
+        return f"{status.instance}: no heartbeat for {age:.0f} s (limit {max_age:.0f} s)"
+    if status.connected is False:
+        return f"{status.instance}: the Discord gateway is not connected"
+    return None
+
+
+class Heartbeat:
+    """Writes ``snapshot()`` every ``interval`` seconds from a daemon thread (so a long build or a
+    busy event loop cannot delay it), and removes the file on a clean stop."""
+
+    def __init__(self, status_dir: Path, snapshot: Callable[[], Status], interval: float) -> None:
+        self.status_dir = status_dir
+        self.snapshot = snapshot
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._path: Path | None = None
+
+    def beat(self) -> None:
+        try:
+            status = self.snapshot()
+            status.heartbeat_at = time.time()
+            self._path = write_status(self.status_dir, status)
+        except Exception:
+            log.warning("could not write the status file", exc_info=True)
+
+    def start(self) -> None:
+        self.beat()
+        self._thread = threading.Thread(target=self._run, name="status-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.beat()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._path.unlink()
