@@ -69,7 +69,8 @@ class QueryEncoder(Protocol):
 
 
 def check_question(question: str) -> str:
-    """The question with its whitespace collapsed, or a QuestionError saying what is wrong with it."""
+    """The question without invisible characters and with its whitespace collapsed, or a
+    QuestionError saying what is wrong with it."""
     text = " ".join(_INVISIBLE.sub("", question or "").split())
     if len(text) < MIN_QUESTION or not any(ch.isalnum() for ch in text):
         raise QuestionError(f"Please ask a question of at least {MIN_QUESTION} characters.")

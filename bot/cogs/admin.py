@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import PurePath
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -107,7 +108,14 @@ class AdminCog(commands.Cog):
             except discord.HTTPException as exc:  # e.g. the 15-minute interaction token expired
                 log.info("could not edit the reindex status message: %s", exc)
                 if job.finished and interaction.channel is not None and hasattr(interaction.channel, "send"):
-                    await interaction.channel.send(prefix + job_summary(job), allowed_mentions=NO_PINGS)
+                    for attempt in (1, 2):  # the only copy of the report: one retry on a dropped connection
+                        try:
+                            await interaction.channel.send(prefix + job_summary(job), allowed_mentions=NO_PINGS)
+                            break
+                        except (aiohttp.ClientError, OSError):
+                            if attempt == 2:
+                                raise
+                            log.info("sending the reindex report failed on a dropped connection; retrying")
 
         return listener
 
