@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bot.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -47,21 +47,11 @@ class AnswerRecord:
     user_id: int | None
 
 
-class FeedbackStore:
+class FeedbackStore(SqliteStore):
     """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, SCHEMA)
 
     def save_answer(
         self,

@@ -9,10 +9,10 @@ work in a worker thread so the event loop never waits on the file lock.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
 import time
 from pathlib import Path
+
+from bot.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS guild_settings (
@@ -28,19 +28,9 @@ ANNOUNCE_CHANNEL = "announce_channel"
 """Channel id where new feed articles are posted (``/feeds announce``)."""
 
 
-class GuildSettings:
+class GuildSettings(SqliteStore):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, SCHEMA)
 
     def get(self, guild_id: int, key: str) -> str | None:
         with self._lock:

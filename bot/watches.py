@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import BotError
+from bot.sqlite_store import SqliteStore
 
 THRESHOLD = 0.525
 MAX_PER_USER = 20
@@ -70,22 +70,12 @@ class Watch:
     query: str
 
 
-class WatchStore:
+class WatchStore(SqliteStore):
     """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread."""
 
     def __init__(self, path: Path, *, max_per_user: int = MAX_PER_USER) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        super().__init__(path, SCHEMA)
         self.max_per_user = max_per_user
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     def add(self, user_id: int, query: str) -> Watch:
         """Save a question for the user; BotError when it is a repeat or the user has too many."""

@@ -15,7 +15,7 @@ from index.retrieval import Tuning
 
 PROFILES: tuple[tuple[str, Tuning], ...] = (
     # Substring of the model's name or path (case-insensitive) → its tuning; first match wins.
-    ("embeddinggemma", Tuning(bm25_weight=0.1)),
+    ("embeddinggemma", Tuning(bm25_weight=0.2)),
 )
 """The MiniLM default (``Tuning()``, bm25_weight 0.25) applies to every model not listed."""
 

@@ -17,7 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.errors import NO_PINGS, BotError, NotModerator
+from bot.cogs.moderated import ModeratorCog
+from bot.errors import NO_PINGS, BotError
 from bot.permissions import interaction_is_moderator
 from bot.reindex import Listener, ReindexJob, ReindexRunning
 from bot.render import progress_text, trim
@@ -50,7 +51,7 @@ def job_summary(job: ReindexJob) -> str:
     return trim(text, 1900)
 
 
-class AdminCog(commands.Cog):
+class AdminCog(ModeratorCog):
     index = app_commands.Group(
         name="index",
         description="Moderators: change and rebuild the article index.",
@@ -60,35 +61,8 @@ class AdminCog(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, bot: PolicyBotMixin) -> None:
-        self.bot = bot
+    changes = "the index"
 
-    # ---- the check, on every call ------------------------------------------------------
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction_is_moderator(interaction, self.bot.settings.moderator_role):
-            return True
-        name = interaction.command.qualified_name if interaction.command else "index"
-        log.warning("refused /%s for %s in guild %s", name, who(interaction.user), interaction.guild_id)
-        await self.bot.audit.awrite(
-            action="refused",
-            command=name,
-            user_id=interaction.user.id,
-            user=str(interaction.user),
-            guild_id=interaction.guild_id,
-        )
-        role = self.bot.settings.moderator_role
-        raise NotModerator(
-            "Only moderators (Manage Server" + (f" or the “{role}” role" if role else "") + ") can change the index."
-        )
-
-    async def _audit(self, interaction: discord.Interaction, action: str, **details: object) -> None:
-        await self.bot.audit.awrite(
-            action=action,
-            user_id=interaction.user.id,
-            user=str(interaction.user),
-            guild_id=interaction.guild_id,
-            **details,
-        )
 
     def _status_listener(self, interaction: discord.Interaction, prefix: str = "") -> Listener:
         """Edits the command's message with the job's progress; audits the outcome at the end."""

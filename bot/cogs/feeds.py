@@ -14,7 +14,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.errors import NO_PINGS, BotError, NotModerator
+from bot.cogs.moderated import ModeratorCog
+from bot.errors import NO_PINGS, BotError
 from bot.guild_settings import ANNOUNCE_CHANNEL
 from bot.permissions import interaction_is_moderator
 from bot.render import COLOR, DESCRIPTION_MAX, link_text, trim
@@ -36,7 +37,7 @@ def feed_line(f: FeedState) -> str:
     return "\n".join(lines)
 
 
-class FeedsCog(commands.Cog):
+class FeedsCog(ModeratorCog):
     feeds = app_commands.Group(
         name="feeds",
         description="Moderators: the news feeds the bot follows, and where new articles are announced.",
@@ -46,24 +47,8 @@ class FeedsCog(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, bot: PolicyBotMixin) -> None:
-        self.bot = bot
+    changes = "the feeds"
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction_is_moderator(interaction, self.bot.settings.moderator_role):
-            return True
-        name = interaction.command.qualified_name if interaction.command else "feeds"
-        log.warning("refused /%s for %s (%s) in guild %s", name, interaction.user, interaction.user.id, interaction.guild_id)
-        await self._audit(interaction, "refused", command=name)
-        role = self.bot.settings.moderator_role
-        raise NotModerator(
-            "Only moderators (Manage Server" + (f" or the “{role}” role" if role else "") + ") can change the feeds."
-        )
-
-    async def _audit(self, interaction: discord.Interaction, action: str, **details: object) -> None:
-        await self.bot.audit.awrite(
-            action=action, user_id=interaction.user.id, user=str(interaction.user), guild_id=interaction.guild_id, **details
-        )
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(trim(text, 1900), ephemeral=True, allowed_mentions=NO_PINGS)

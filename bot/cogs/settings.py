@@ -13,8 +13,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.errors import NO_PINGS, NotModerator
-from bot.permissions import interaction_is_moderator
+from bot.cogs.moderated import ModeratorCog
+from bot.errors import NO_PINGS
 from bot.written import ANSWERS, style
 
 log = logging.getLogger(__name__)
@@ -25,25 +25,8 @@ ANSWER_CHOICES = [
 ]
 
 
-class SettingsCog(commands.Cog):
-    def __init__(self, bot: PolicyBotMixin) -> None:
-        self.bot = bot
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if interaction_is_moderator(interaction, self.bot.settings.moderator_role):
-            return True
-        log.warning("refused /settings for %s (%s) in guild %s", interaction.user, interaction.user.id, interaction.guild_id)
-        await self.bot.audit.awrite(
-            action="refused",
-            command="settings",
-            user_id=interaction.user.id,
-            user=str(interaction.user),
-            guild_id=interaction.guild_id,
-        )
-        role = self.bot.settings.moderator_role
-        raise NotModerator(
-            "Only moderators (Manage Server" + (f" or the “{role}” role" if role else "") + ") can change settings."
-        )
+class SettingsCog(ModeratorCog):
+    changes = "settings"
 
     @app_commands.command(name="settings", description="Moderators: how this server's answers are given.")
     @app_commands.describe(answers="written: checked answers written from the quotes; quoted: the quotes only")

@@ -51,6 +51,7 @@ class Rows:
     kind: np.ndarray
     report: np.ndarray
     gold_rank: np.ndarray | None = None  # rank of the first gold article (0 = not in the top 30)
+    off_story: np.ndarray | None = None  # Evidence.about_another_story: declined whatever the model says
 
 
 def _in_report_half(qid: str) -> bool:
@@ -60,7 +61,13 @@ def _in_report_half(qid: str) -> bool:
 def load_set(name: str, data: Path, benchmarks: Path, sample: int) -> tuple[Engine, list[Question]]:
     root = data / "eval-corpora" / name
     today = None
-    if name == "questions":
+    if name.startswith("questions@"):
+        # The project's questions over another corpus, e.g. with thousands of unrelated news articles
+        # mixed in (an index `policybot eval benchmarks/questions.jsonl --corpus DIR --data D` built).
+        root = Path(name.partition("@")[2]) / "eval-corpora" / "questions"
+        questions = list(load_jsonl(REPO / "benchmarks" / "questions.jsonl").questions)
+        corpus = Path(name.partition("@")[2]).parent / "corpus"
+    elif name == "questions":
         questions = list(load_jsonl(REPO / "benchmarks" / "questions.jsonl").questions)
         corpus = REPO / "corpus"
     elif name.startswith("squad"):
@@ -80,7 +87,7 @@ def load_set(name: str, data: Path, benchmarks: Path, sample: int) -> tuple[Engi
 def collect(name: str, engine: Engine, questions: list[Question]) -> Rows:
     snap = engine.snapshot()
     composer = Composer(snap, engine.answer_tuning)
-    rows, kinds, halves, gold_ranks = [], [], [], []
+    rows, kinds, halves, gold_ranks, off = [], [], [], [], []
     for q in questions:
         try:
             query = engine.query(q.question)
@@ -101,7 +108,8 @@ def collect(name: str, engine: Engine, questions: list[Question]) -> Rows:
             kinds.append(kind)
             halves.append(_in_report_half(q.id))
             gold_ranks.append(rank if kind == "answerable" else 0)
-    return Rows(name, np.array(rows), np.array(kinds), np.array(halves), np.array(gold_ranks))
+            off.append(evidence.about_another_story(len(query.terms)))
+    return Rows(name, np.array(rows), np.array(kinds), np.array(halves), np.array(gold_ranks), np.array(off))
 
 
 def fitting_rows(part: Rows) -> Rows:
@@ -116,7 +124,8 @@ def fitting_rows(part: Rows) -> Rows:
     if part.name == "squad-v2":
         keep &= part.kind != "unanswerable"
     gold = part.gold_rank[keep] if part.gold_rank is not None else None
-    return Rows(part.name, part.x[keep], part.kind[keep], part.report[keep], gold)
+    off = part.off_story[keep] if part.off_story is not None else None
+    return Rows(part.name, part.x[keep], part.kind[keep], part.report[keep], gold, off)
 
 
 def fit(parts: list[Rows], l2: float = 0.01, steps: int = 6000) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
@@ -153,12 +162,18 @@ def confidence(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(x @ weights + bias, -50, 50)))
 
 
+def declines(part: Rows, weights: np.ndarray, bias: float, threshold: float) -> np.ndarray:
+    """What the engine declines: a low confidence, or an answer from another story (a rule)."""
+    low = confidence(part.x, weights, bias) < threshold
+    return low | part.off_story if part.off_story is not None else low
+
+
 def table(parts: list[Rows], weights: np.ndarray, bias: float, threshold: float, half: bool = True) -> dict[str, dict[str, float]]:
     """Per set: false declines of answerable questions, and declines of each negative kind."""
     out = {}
     for part in parts:
         keep = part.report if half else np.ones(len(part.x), dtype=bool)
-        decline = confidence(part.x[keep], weights, bias) < threshold
+        decline = declines(part, weights, bias, threshold)[keep]
         kind = part.kind[keep]
         row: dict[str, float] = {}
         for k in KINDS:
@@ -185,7 +200,7 @@ def choose_threshold(parts: list[Rows], weights: np.ndarray, bias: float, max_fa
         ok = True
         for part in parts:
             keep = ~part.report & (part.kind == "answerable")
-            if keep.any() and (confidence(part.x[keep], weights, bias) < threshold).mean() > max_false_declines:
+            if keep.any() and declines(part, weights, bias, float(threshold))[keep].mean() > max_false_declines:
                 ok = False
         if ok:
             best = float(threshold)
@@ -206,17 +221,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parts = []
     for name in args.sets.split(","):
-        cached = args.cache and (args.cache / f"{name}.npz")
+        cached = args.cache and (args.cache / f"{name.replace('/', '_')}.npz")
         if cached and cached.exists():
             npz = np.load(cached)
-            parts.append(Rows(name, npz["x"], npz["kind"], npz["report"], npz["gold_rank"]))
+            parts.append(Rows(name, npz["x"], npz["kind"], npz["report"], npz["gold_rank"], npz["off_story"]))
             continue
         engine, questions = load_set(name, args.data, args.benchmarks, args.sample)
         print(f"{name}: collecting {len(questions)} questions ...", file=sys.stderr)
         part = collect(name, engine, questions)
         if cached:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(cached, x=part.x, kind=part.kind, report=part.report, gold_rank=np.asarray(part.gold_rank))
+            np.savez(
+                cached,
+                x=part.x,
+                kind=part.kind,
+                report=part.report,
+                gold_rank=np.asarray(part.gold_rank),
+                off_story=np.asarray(part.off_story),
+            )
         parts.append(part)
     learn = [fitting_rows(p) for p in parts]
     weights, bias, _, _ = fit(learn)
