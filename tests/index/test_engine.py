@@ -204,3 +204,25 @@ def test_captions_bylines_and_credits_are_kept_marked_and_searchable(tmp_path: P
     assert any(t.startswith("Photo caption: US President") for t in snap.chunk_text)  # labelled for search
     answer = engine.ask("What event was Biden speaking at in the photo?")
     assert answer.answerable and "Tulsa Race Massacre" in answer.text
+
+
+def test_an_answer_from_another_story_is_declined_only_for_short_single_topic_questions() -> None:
+    from index.answer import SINGLE_TOPIC_TERMS
+
+    seen = Evidence(
+        sentence_cosine=0.5, chunk_cosine=0.5, coverage=0.4, missing_idf=1.0, time_mismatch=0.0,
+        sentence_coverage=0.2, top_coverage=0.6, type_missing=0.0, name_missing=1.0, cosine_margin=1.0,
+        name_missing_top=0.0, missing_idf_top=0.0,
+    )
+    assert seen.about_another_story(question_terms=5)  # "Who won the 2022 FIFA World Cup?" over news
+    assert not seen.about_another_story(question_terms=SINGLE_TOPIC_TERMS + 1)  # a multi-article question
+    assert not replace(seen, name_missing=0.0).about_another_story(question_terms=5)
+    assert not replace(seen, sentence_coverage=0.6).about_another_story(question_terms=5)
+
+
+def test_captions_answer_only_questions_about_the_photo() -> None:
+    from index.answer import asks_about
+    from index.chunking import BYLINE, CAPTION
+
+    assert asks_about(CAPTION, ["biden", "doing", "photo"]) and not asks_about(CAPTION, ["attended", "meeting"])
+    assert asks_about(BYLINE, ["wrote", "story"]) and not asks_about(BYLINE, ["meeting"])
