@@ -6,6 +6,7 @@ products over the candidate articles' sentences, never another pass through the 
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 import weakref
@@ -354,12 +355,20 @@ def asks_about(kind: str, terms: list[str]) -> bool:
     return kind == DATELINE or bool(_ASKS_ABOUT.get(kind, set()) & set(terms))
 
 
+_CALENDAR = frozenset(
+    [m.lower() for m in calendar.month_name[1:]]
+    + [m.lower() for m in calendar.month_abbr[1:]]
+    + [d.lower() for d in calendar.day_name]
+    + ["sept"]
+)
+
+
 def _names_and_numbers(question: str) -> list[str]:
     """Words of the question that name something: capitalised past its first word, or numbers."""
     out = []
     for i, (word, original) in enumerate(cased_tokens(question)):
-        if word in STOPWORDS:
-            continue
+        if word in STOPWORDS or word in _CALENDAR or re.fullmatch(r"(?:19|20)\d\d", word):
+            continue  # dates are the time features' business: articles say "Wednesday", not "August 2021"
         if (i > 0 and original[:1].isupper()) or any(ch.isdigit() for ch in original):
             out.append(word)
     return out

@@ -13,12 +13,18 @@ _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-']*[A-Za-z0-9]|[A-Za-z0-9]")
 
 def tokens(text: str) -> list[str]:
     """Lower-cased word tokens, keeping ids like ``cve-2021-44228`` and ``14028`` whole."""
-    return [t.lower().strip(".'") for t in _TOKEN.findall(text)]
+    return [_plain(t) for t in _TOKEN.findall(text)]
+
+
+def _plain(token: str) -> str:
+    """Lower case, outer dots and quotes off, and a possessive dropped ("Pipeline's" → "pipeline")."""
+    word = token.lower().strip(".'")
+    return word[:-2] if word.endswith("'s") and len(word) > 3 else word
 
 
 def cased_tokens(text: str) -> list[tuple[str, str]]:
     """``(lower-cased token, token as written)`` pairs, for telling names from common words."""
-    return [(t.lower().strip(".'"), t) for t in _TOKEN.findall(text)]
+    return [(_plain(t), t) for t in _TOKEN.findall(text)]
 
 
 def content_terms(text: str) -> list[str]:
