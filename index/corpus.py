@@ -213,6 +213,16 @@ def _parse_date(value: object) -> date | None:
         raise ArticleError(f"'published' is not an ISO date: {text!r}") from exc
 
 
+def day_or_none(value: object) -> date | None:
+    """The ISO day at the start of ``value`` (an extractor's date string), or None when there is none."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
 def _first_line(body: str) -> str:
     for line in body.splitlines():
         if line.strip():

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
-from index.corpus import SUFFIXES, article_id_for, iter_corpus_files, parse_article
+from index.corpus import SUFFIXES, article_id_for, day_or_none, iter_corpus_files, parse_article
 from index.corpus_write import free_stem, render_markdown, slugify, write_new
 from index.errors import ArticleError
 
@@ -68,21 +67,12 @@ def html_to_markdown(url: str, html: str) -> tuple[str, str]:
         title=title,
         source=str(meta.get("sitename") or urlsplit(url).hostname or "unknown"),
         url=url,
-        published=_iso_date(meta.get("date")),
+        published=day_or_none(meta.get("date")),
         authors=[a.strip() for a in str(meta.get("author") or "").split(";") if a.strip()],
         body="\n\n".join(line.strip() for line in text.splitlines() if line.strip()),
     )
     stem = slugify(title) or slugify(urlsplit(url).path) or "article"
     return stem, markdown
-
-
-def _iso_date(value: object) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def add_article_from_html(corpus_dir: Path, url: str, html: str) -> Path:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from index.corpus import day_or_none
+
 _KEEP_CLASS = re.compile(r"byline|dateline|caption|credit|author", re.IGNORECASE)
 MIN_WORDS = 40  # fewer words than this is a teaser, a paywall or an error page, not the article
 
@@ -82,10 +84,10 @@ def extract_article(html: str, url: str) -> Extracted | None:
     if len(text.split()) < MIN_WORDS:
         return None
     authors = tuple(a.strip() for a in re.split(r"[;|]", str(meta.get("author") or "")) if a.strip())
-    published = _date(meta.get("date"))
+    published = day_or_none(meta.get("date"))
     if published is None:
         try:
-            published = _date(htmldate.find_date(html, url=url, original_date=True, extensive_search=False))
+            published = day_or_none(htmldate.find_date(html, url=url, original_date=True, extensive_search=False))
         except Exception:  # htmldate is best effort
             published = None
     return Extracted(
@@ -95,12 +97,3 @@ def extract_article(html: str, url: str) -> Extracted | None:
         published=published,
         sitename=" ".join(str(meta.get("sitename") or "").split()),
     )
-
-
-def _date(value: object) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
