@@ -63,12 +63,14 @@ class AdminCog(ModeratorCog):
 
     changes = "the index"
 
-
     def _status_listener(self, interaction: discord.Interaction, prefix: str = "") -> Listener:
         """Edits the command's message with the job's progress; audits the outcome at the end."""
 
         async def listener(job: ReindexJob) -> None:
-            if job.finished:
+            # Decided once: the job may end while this call awaits Discord, and then the final call
+            # (which audits first) must be the one that posts the report, not this one.
+            finished = job.finished
+            if finished:
                 await self._audit(
                     interaction,
                     "reindex finished" if job.ok else "reindex failed",
@@ -81,7 +83,7 @@ class AdminCog(ModeratorCog):
                 await interaction.edit_original_response(content=prefix + job_summary(job), allowed_mentions=NO_PINGS)
             except discord.HTTPException as exc:  # e.g. the 15-minute interaction token expired
                 log.info("could not edit the reindex status message: %s", exc)
-                if job.finished and interaction.channel is not None and hasattr(interaction.channel, "send"):
+                if finished and interaction.channel is not None and hasattr(interaction.channel, "send"):
                     for attempt in (1, 2):  # the only copy of the report: one retry on a dropped connection
                         try:
                             await interaction.channel.send(prefix + job_summary(job), allowed_mentions=NO_PINGS)

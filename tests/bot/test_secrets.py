@@ -96,7 +96,11 @@ async def test_token_and_llm_key_never_leave_through_logs_replies_or_files(
             )
             # let the written-answer upgrades finish (each edits its message once more)
             await fake.wait_for(lambda: len(llm_seen) >= 3, timeout=90)
-            await asyncio.sleep(1.0)
+            # ... and each upgrade's edit of its message has reached Discord
+            await fake.wait_for(
+                lambda: sum(r.method == "PATCH" and "/messages/" in r.path for r in fake.requests) >= len(llm_seen),
+                timeout=90,
+            )
             proc.send_signal(signal.SIGINT)
             assert await asyncio.wait_for(proc.wait(), 30) == 0
         finally:
