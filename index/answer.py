@@ -366,9 +366,13 @@ _CALENDAR = frozenset(
 def _names_and_numbers(question: str) -> list[str]:
     """Words of the question that name something: capitalised past its first word, or numbers."""
     out = []
-    for i, (word, original) in enumerate(cased_tokens(question)):
+    cased = cased_tokens(question)
+    for i, (word, original) in enumerate(cased):
         if word in STOPWORDS or word in _CALENDAR or re.fullmatch(r"(?:19|20)\d\d", word):
             continue  # dates are the time features' business: articles say "Wednesday", not "August 2021"
+        beside = {cased[j][0] for j in (i - 1, i + 1) if 0 <= j < len(cased)}
+        if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", word) and beside & _CALENDAR:
+            continue  # the day of a date ("25 August")
         if (i > 0 and original[:1].isupper()) or any(ch.isdigit() for ch in original):
             out.append(word)
     return out
