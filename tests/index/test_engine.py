@@ -226,3 +226,10 @@ def test_captions_answer_only_questions_about_the_photo() -> None:
 
     assert asks_about(CAPTION, ["biden", "doing", "photo"]) and not asks_about(CAPTION, ["attended", "meeting"])
     assert asks_about(BYLINE, ["wrote", "story"]) and not asks_about(BYLINE, ["meeting"])
+
+
+def test_names_of_a_question_leave_out_dates_and_outlets_are_dropped_later() -> None:
+    from index.answer import _names_and_numbers
+
+    assert _names_and_numbers("Which tech chief executives met Biden about cybersecurity on 25 August 2021?") == ["biden"]
+    assert _names_and_numbers("How many of the 16 sectors did Colonial Pipeline's CEO name?") == ["16", "colonial", "pipeline", "ceo"]
