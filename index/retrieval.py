@@ -195,15 +195,13 @@ class Retriever:
         per_article = np.full(len(snap.articles), -1.0)
         if not len(snap.sentence_vectors):
             return per_article
-        sims = snap.sentence_vectors @ query.vector
-        counts = np.array([a.sentence_count for a in snap.articles])
-        has = counts > 0
-        starts = np.array([a.sentence_start for a in snap.articles])[has]
-        per_article[has] = np.maximum.reduceat(sims, starts) if len(starts) else []
+        # Vectorised over the snapshot's sentence→article array: no per-question loop over articles.
+        np.maximum.at(per_article, snap.sentence_article, snap.sentence_vectors @ query.vector)
         allowed = self.allowed_articles(query.filters)
         if allowed is not None:
             per_article[~allowed] = -1.0
-        top = np.argsort(-per_article)[: tuning.sentence_candidates]
+        k = min(tuning.sentence_candidates, len(per_article))
+        top = np.argpartition(-per_article, k - 1)[:k] if k else np.zeros(0, dtype=np.int64)
         for a in top.tolist():
             if a in best or per_article[a] <= 0:
                 continue
