@@ -338,7 +338,7 @@ def outlet_words(snap: Snapshot) -> frozenset[str]:
     """The (stemmed) words of every outlet name in the index, computed once per snapshot."""
     words = _OUTLETS.get(snap)
     if words is None:
-        words = _OUTLETS[snap] = frozenset(stem(t) for a in snap.articles for t in tokens(a.citation.source))
+        words = _OUTLETS[snap] = frozenset(stem(t) for name in snap.sources for t in tokens(name))
     return words
 
 

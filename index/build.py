@@ -12,13 +12,25 @@ from typing import Any, Protocol
 import numpy as np
 
 from index import versions
-from index.chunking import BODY, Chunked, DraftChunk, chunk_article, embedding_text, labelled
+from index.chunking import (
+    BODY,
+    Chunked,
+    DraftChunk,
+    chunk_article,
+    chunking_signature,
+    embedding_text,
+    is_boilerplate,
+    labelled,
+    rechunk,
+    token_budget,
+)
 from index.corpus import load_corpus
 from index.embedder import EncodedChunk, Span
 from index.errors import BuildError, IndexCorruptError, IndexMissingError, PolicybotError
 from index.models import Article, BuildProgress, BuildReport
+from index.segment import Segment, SegmentWriter, verify_segment
 from index.settings import Settings
-from index.store import ArticleRow, Snapshot, VersionWriter
+from index.store import ArticleRow, Snapshot, write_version
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[BuildProgress], None]
@@ -130,40 +142,55 @@ def _build(
         encoded, dim, signature = {}, previous.dim, previous.manifest.get("embedder", {})
         rescore_signature = previous.rescorer
 
-    report("writing", 0, len(plans))
-    writer = VersionWriter(
-        tmp_dir,
-        model=settings.model,
-        dim=dim,
-        chunk_size=settings.chunk_sentences,
-        chunk_overlap=settings.chunk_overlap,
-        embedder=signature,
-        options=settings.embedder_options(),
-        rescorer=rescore_signature,
-    )
-    try:
-        drafts = {a.id: c for a, c in to_embed}
-        for n, (how, article) in enumerate(plans, 1):
-            if how == "reuse":
-                assert previous is not None
-                _copy_article(writer, previous, article)
-            else:
-                chunked = drafts[article.id]
-                chunk_vectors, sentence_vectors = encoded[article.id]
-                writer.add(
-                    article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors, chunked.kinds,
-                    rescored.get(article.id),
-                )
-            if n % 200 == 0:
-                report("writing", n, len(plans))
-        writer.finish({"corpus": str(settings.corpus_dir), "skipped": [list(e) for e in errors]})
-    except BaseException:
-        writer.abort()
-        raise
-    report("writing", len(plans), len(plans))
+    limits = settings.vector_limits()
+    kept, dead, copied = _segments_to_keep(previous, plans, settings.max_segments)
+    new_rows = [(how, a) for how, a in plans if how == "embed" or a.id in copied]
+    report("writing", 0, len(new_rows))
+    segment_list = [(seg.name, seg.digest) for seg in kept]
+    if new_rows:
+        tmp_segment = versions.new_tmp_segment_dir(settings.data_dir)
+        rescore_dim = int(rescore_signature["dim"]) if rescore_signature else None
+        writer = SegmentWriter(tmp_segment, dim=dim, rescore_dim=rescore_dim, limits=limits)
+        try:
+            drafts = {a.id: c for a, c in to_embed}
+            for n, (how, article) in enumerate(new_rows, 1):
+                if how == "reuse":
+                    assert previous is not None
+                    _copy_article(writer, previous, article)
+                else:
+                    chunked = drafts[article.id]
+                    chunk_vectors, sentence_vectors = encoded[article.id]
+                    writer.add(
+                        article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors, chunked.kinds,
+                        rescored.get(article.id),
+                    )
+                if n % 200 == 0:
+                    report("writing", n, len(new_rows))
+            writer.finish()
+        except BaseException:
+            writer.abort()
+            shutil.rmtree(tmp_segment, ignore_errors=True)
+            raise
+        name = versions.place_segment(settings.data_dir, tmp_segment)
+        segment_list.append((name, verify_segment(versions.segments_root(settings.data_dir) / name)[1]))
+    report("writing", len(new_rows), len(new_rows))
 
+    meta = {
+        "model": settings.model,
+        "dim": dim,
+        "chunk_size": settings.chunk_sentences,
+        "chunk_overlap": settings.chunk_overlap,
+        "embedder": signature,  # the model's signature: questions must be embedded the same way
+        "options": settings.embedder_options(),
+        "rescorer": rescore_signature or None,  # the second-stage model's signature (index.rescore)
+        "corpus": str(settings.corpus_dir),
+        "skipped": [list(e) for e in errors],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     report("verifying", 0, 1)
-    _verify(tmp_dir)
+    write_version(tmp_dir, meta, segment_list, dead)
+    counts = _verify(tmp_dir, limits)
+    write_version(tmp_dir, {**meta, "counts": counts}, segment_list, dead)
     name = versions.next_version_name(settings.data_dir)
     versions.publish(settings.data_dir, tmp_dir, name)
     report("verifying", 1, 1)
@@ -191,7 +218,7 @@ def _previous_snapshot(settings: Settings) -> Snapshot | None:
     if name is None:
         return None
     try:
-        return Snapshot(versions.versions_dir(settings.data_dir) / name)
+        return Snapshot(versions.versions_dir(settings.data_dir) / name, settings.vector_limits())
     except (IndexCorruptError, IndexMissingError) as exc:
         log.warning("live index unusable, building from scratch: %s", exc)
         return None
@@ -203,12 +230,13 @@ def _plan(
     """Which articles are copied from the live version and which are chunked and embedded."""
     plans: list[tuple[str, Article]] = []
     to_embed: list[tuple[Article, Chunked]] = []
+    budget = token_budget(settings.model, settings.chunk_tokens)
     for article in articles:
         old = reusable.get(article.id)
         if old is not None and old.content_hash == article.content_hash:
             plans.append(("reuse", article))
             continue
-        chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap)
+        chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap, budget)
         if not chunked.chunks:
             errors.append((article.id, "no sentences found"))
             continue
@@ -234,7 +262,26 @@ def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, Articl
         or (m.get("rescorer") or {}).get("model") != settings.rescore_model
     ):
         return {}
-    return dict(previous.by_id)
+    budget = token_budget(settings.model, settings.chunk_tokens)
+    wanted = chunking_signature(settings.chunk_sentences, settings.chunk_overlap, budget)
+    if "chunking" in m:
+        return dict(previous.by_id) if m["chunking"] == wanted else {}
+    # A version that does not record its chunking: keep the articles whose stored chunks are the
+    # ones these settings cut from the stored sentences (and that hold no line now dropped as
+    # boilerplate); the others are chunked and embedded again.
+    keep: dict[str, ArticleRow] = {}
+    for article_id, row in previous.by_id.items():
+        s0, c0 = row.sentence_start, row.chunk_start
+        sentences = [str(t) for t in previous.sentence_text[s0 : s0 + row.sentence_count]]
+        kinds = [str(k) for k in previous.sentence_kind[s0 : s0 + row.sentence_count]]
+        if any(is_boilerplate(t) for t in sentences):
+            continue
+        cut = rechunk(sentences, kinds, row.citation.title, settings.chunk_sentences,
+                      settings.chunk_overlap, budget)
+        stored = [(int(previous.chunk_first[c]) - s0, int(previous.chunk_last[c]) - s0) for c in range(c0, c0 + row.chunk_count)]
+        if [(c.first_sentence, c.last_sentence) for c in cut] == stored:
+            keep[article_id] = row
+    return keep
 
 
 def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, settings: Settings) -> ChunkEncoder:
@@ -322,12 +369,12 @@ def _chunk_text_with_spans(title: str, chunked: Chunked, chunk: DraftChunk) -> t
     return text, spans
 
 
-def _copy_article(writer: VersionWriter, previous: Snapshot, article: Article) -> None:
+def _copy_article(writer: SegmentWriter, previous: Snapshot, article: Article) -> None:
     row = previous.by_id[article.id]
     chunk_rows = slice(row.chunk_start, row.chunk_start + row.chunk_count)
     sentence_rows = slice(row.sentence_start, row.sentence_start + row.sentence_count)
     rescore = None
-    if writer.meta["rescorer"] is not None:  # _reusable ensured the previous version has the same rescorer
+    if writer.rescore_dim is not None:  # _reusable ensured the previous version has the same rescorer
         assert previous.rescore_chunk_vectors is not None and previous.rescore_sentence_vectors is not None
         rescore = (previous.rescore_chunk_vectors[chunk_rows], previous.rescore_sentence_vectors[sentence_rows])
     sentences = previous.sentence_text[row.sentence_start : row.sentence_start + row.sentence_count]
@@ -351,17 +398,65 @@ def _copy_article(writer: VersionWriter, previous: Snapshot, article: Article) -
     )
 
 
-def _verify(directory: Path) -> None:
-    """Load the new version as a reader would and check that search finds a chunk by its own vector."""
+def _segments_to_keep(
+    previous: Snapshot | None, plans: list[tuple[str, Article]], max_segments: int
+) -> tuple[list[Segment], dict[str, list[int]], set[str]]:
+    """Which of the live version's segments the new version keeps as they are, which of their rows
+    it retires, and which reused articles are copied into the new segment instead.
+
+    A segment whose rows are mostly retired, or one of the smallest when there are more than
+    ``max_segments``, is merged: its live articles are copied into the new segment, so merging
+    costs in proportion to the small segments, never to the largest.
+    """
+    reused = {a.id for how, a in plans if how == "reuse"}
+    if previous is None or not reused:
+        return [], {}, set()
+    staying: list[tuple[Segment, list[int], list[int]]] = []  # segment, local rows kept, rows retired
+    for i, seg in enumerate(previous.segments):
+        base = previous.article_offsets[i]
+        alive = previous.alive[base : base + len(seg.ids)]
+        keep = [local for local, aid in enumerate(seg.ids) if alive[local] and aid in reused]
+        if keep:
+            staying.append((seg, keep, sorted(set(range(len(seg.ids))) - set(keep))))
+    copied: set[str] = set()
+
+    def merge(item: tuple[Segment, list[int], list[int]]) -> None:
+        copied.update(item[0].ids[local] for local in item[1])
+
+    kept = []
+    for item in staying:
+        if len(item[1]) < 0.5 * item[0].counts["articles"]:
+            merge(item)
+        else:
+            kept.append(item)
+    kept.sort(key=lambda item: -item[0].counts["chunks"])
+    new_segment = any(how == "embed" for how, _ in plans)
+    while kept and len(kept) + (1 if new_segment or copied else 0) > max_segments:
+        merge(kept.pop())
+    order = {seg.name: n for n, seg in enumerate(previous.segments)}
+    kept.sort(key=lambda item: order[item[0].name])
+    return [seg for seg, _, _ in kept], {seg.name: retired for seg, _, retired in kept if retired}, copied
+
+
+def _verify(directory: Path, limits: Any = None) -> dict[str, int]:
+    """Load the new version as a reader would, check that search finds a chunk by its own vector,
+    and count what it serves."""
     try:
-        snap = Snapshot(directory)
+        snap = Snapshot(directory, limits)
     except PolicybotError as exc:
         raise BuildError(f"new index failed verification: {exc}") from exc
-    if snap.chunk_vectors.shape[0]:
-        probe = snap.chunk_vectors.shape[0] // 2
-        ids, _ = snap.dense(snap.chunk_vectors[probe], 5)
-        near = {int(i) for i in ids}
-        if probe not in near and not np.allclose(snap.chunk_vectors[list(near)], snap.chunk_vectors[probe]):
+    live_chunks = np.flatnonzero(snap.chunk_alive)
+    if len(live_chunks):
+        probe = int(live_chunks[len(live_chunks) // 2])
+        vector = snap.chunk_vectors[probe]
+        ids, _ = snap.dense(vector, 5)
+        near = [int(i) for i in ids]
+        if probe not in near and not np.allclose(snap.chunk_vectors[near], vector, atol=1e-3):
             raise BuildError("new index failed verification: a chunk does not find itself")
-        if snap.fts_count() != snap.chunk_vectors.shape[0]:
+        if snap.fts_count() != len(snap.chunk_alive):
             raise BuildError("new index failed verification: full-text rows do not match chunks")
+    return {
+        "articles": int(snap.alive.sum()),
+        "chunks": len(live_chunks),
+        "sentences": int(snap.article_sentence_count[snap.alive].sum()),
+    }

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 import faiss
+import numpy as np
 
 from index import corpus_edit, versions
 from index.answer import AnswerTuning, Composer
@@ -144,7 +145,7 @@ class Engine:
                     f"No index in {data_dir} yet: run `policybot build` (or /index reindex) first."
                 )
             try:
-                snap = Snapshot(versions.versions_dir(data_dir) / name)
+                snap = Snapshot(versions.versions_dir(data_dir) / name, self.settings.vector_limits())
             except (IndexCorruptError, IndexMissingError) as exc:
                 if self._snap is not None:
                     log.error("new index version unusable, still serving %s: %s", self._snap.version, exc)
@@ -335,7 +336,8 @@ class Engine:
     # ---- the index -----------------------------------------------------------------------
     def stats(self) -> IndexStats:
         snap = self.snapshot()
-        dates = [a.published for a in snap.articles if a.published]
+        dated = snap.published_ordinal[snap.alive & (snap.published_ordinal > 0)]
+        dates = [date.fromordinal(int(dated.min())), date.fromordinal(int(dated.max()))] if len(dated) else []
         counts = snap.manifest["counts"]
         return IndexStats(
             version=snap.version,
@@ -355,16 +357,16 @@ class Engine:
     def articles(self) -> list[ArticleHit]:
         """Every indexed article, newest first (undated last)."""
         snap = self.snapshot()
-        hits = [ArticleHit(a.citation, 0.0) for a in snap.articles]
+        hits = [ArticleHit(a.citation, 0.0) for a in snap.live_articles()]
         return sorted(
             hits, key=lambda h: (h.citation.published is not None, h.citation.published or date.min), reverse=True
         )
 
     def sources(self) -> list[str]:
         """The outlets in the live index, most articles first (for ``/ask source:`` completion)."""
-        counts: dict[str, int] = {}
-        for a in self.snapshot().articles:
-            counts[a.citation.source] = counts.get(a.citation.source, 0) + 1
+        snap = self.snapshot()
+        per_code = np.bincount(snap.article_source[snap.alive], minlength=len(snap.sources))
+        counts = {name: int(n) for name, n in zip(snap.sources, per_code, strict=True) if n and name}
         return sorted(counts, key=lambda s: (-counts[s], s.casefold()))
 
     def has_index(self) -> bool:

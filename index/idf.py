@@ -6,30 +6,60 @@ Used to weigh question words: a rare name says more about where the answer is th
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 
-from index.store import Snapshot
-from index.terms import stem, tokens
-
-_CACHE: weakref.WeakKeyDictionary[Snapshot, dict[str, float]] = weakref.WeakKeyDictionary()
+from index.store import PRELOAD_ROWS, Snapshot
+from index.terms import stem
 
 
-def idf_table(snap: Snapshot) -> dict[str, float]:
-    """Computed once per snapshot, on first use (``Engine.warm`` does it before any question)."""
+class IdfTable:
+    """idf by stemmed word: every word's when the index is small, looked up (and kept) per word
+    when it is large, from the document frequencies each segment stored when it was written."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self.chunks = max(len(snap.chunk_alive), 1)
+        self._lock = threading.Lock()
+        self._table: dict[str, float] = {}
+        self._complete = len(snap.chunk_alive) <= PRELOAD_ROWS
+        if self._complete:
+            self._table = {t: self._idf(n) for t, n in snap.all_doc_freq().items()}
+
+    def _idf(self, n: int) -> float:
+        return math.log(1 + self.chunks / n)
+
+    def get(self, term: str, default: float) -> float:
+        value = self._table.get(term)
+        if value is not None or self._complete:
+            return default if value is None else value
+        n = self._snap.doc_freq([term]).get(term, 0)
+        value = self._idf(n) if n else default
+        with self._lock:
+            if len(self._table) > 500_000:
+                self._table.clear()
+            self._table[term] = value
+        return value
+
+
+_CACHE: weakref.WeakKeyDictionary[Snapshot, IdfTable] = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+
+
+def idf_table(snap: Snapshot) -> IdfTable:
+    """Made once per snapshot, on first use (``Engine.warm`` does it before any question)."""
     table = _CACHE.get(snap)
     if table is None:
-        df: dict[str, int] = {}
-        for text in snap.chunk_text:
-            for t in {stem(t) for t in tokens(text)}:
-                df[t] = df.get(t, 0) + 1
-        n = max(len(snap.chunk_text), 1)
-        table = _CACHE[snap] = {t: math.log(1 + n / c) for t, c in df.items()}
+        with _CACHE_LOCK:
+            table = _CACHE.get(snap)
+            if table is None:
+                table = _CACHE[snap] = IdfTable(snap)
     return table
 
 
 def unseen_idf(snap: Snapshot) -> float:
     """The weight of a word no chunk contains: as specific as a word can be."""
-    return math.log(1 + max(len(snap.chunk_text), 1))
+    return math.log(1 + max(len(snap.chunk_alive), 1))
 
 
 def selective_terms(snap: Snapshot, terms: list[str], max_share: float = 0.2, keep: int = 2) -> list[str]:

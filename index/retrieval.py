@@ -1,4 +1,4 @@
-"""Hybrid retrieval: FAISS (dense) + FTS5 (BM25), fused, date-aware, near-duplicates collapsed.
+"""Hybrid retrieval: dense (exact, or FAISS IVF for large segments) + FTS5 (BM25), fused, date-aware, near-duplicates collapsed.
 
 Fusion is a weighted sum of min-max-normalised scores, not reciprocal-rank fusion: on news
 questions equal-weight RRF loses to dense retrieval alone, while a small BM25 weight keeps exact
@@ -90,7 +90,8 @@ class Retriever:
         mask = np.ones(len(snap.articles), dtype=bool)
         if filters.source:
             wanted = filters.source.casefold()
-            mask &= np.array([wanted in a.citation.source.casefold() for a in snap.articles], dtype=bool)
+            matching = np.array([wanted in name.casefold() for name in snap.sources] or [False], dtype=bool)
+            mask &= matching[snap.article_source] if len(snap.article_source) else mask
         if filters.since:
             mask &= snap.published_ordinal >= filters.since.toordinal()
         if filters.until:
@@ -108,13 +109,7 @@ class Retriever:
 
         dense_ids = np.zeros(0, dtype=np.int64)
         if mode != "bm25" and len(snap.chunk_text):
-            if chunk_ok is None:
-                dense_ids, _ = snap.dense(vector, n)
-            else:
-                scores = snap.chunk_vectors @ vector
-                scores[~chunk_ok] = -np.inf
-                top = np.argpartition(-scores, min(n, len(scores) - 1))[:n]
-                dense_ids = top[np.isfinite(scores[top])]
+            dense_ids, _ = snap.dense(vector, n, chunk_ok)
         bm25: dict[int, float] = {}
         match = fts_query(selective_terms(snap, list(query.terms))) if mode != "dense" else None
         if match:
@@ -192,11 +187,9 @@ class Retriever:
         indexed by article; ``best`` gains the new candidates.
         """
         snap, tuning = self.snap, self.tuning
-        per_article = np.full(len(snap.articles), -1.0)
-        if not len(snap.sentence_vectors):
-            return per_article
-        # Vectorised over the snapshot's sentence→article array: no per-question loop over articles.
-        np.maximum.at(per_article, snap.sentence_article, snap.sentence_vectors @ query.vector)
+        # Vectorised over the snapshot's sentence→article array: no per-question loop over articles
+        # (above the in-RAM size only the candidates' own sentences are read).
+        per_article = snap.best_sentence_per_article(query.vector, best)
         allowed = self.allowed_articles(query.filters)
         if allowed is not None:
             per_article[~allowed] = -1.0

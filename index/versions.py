@@ -4,8 +4,10 @@
       CURRENT              name of the live version (replaced atomically)
       build.lock           flock held by the one running build
       build.progress.json  what the running build is doing (for status commands)
-      versions/v000003-…/  one complete, verified build each
+      versions/v000003-…/  one complete, verified build each: a manifest naming its segments
       versions/.tmp-…/     a build in progress (removed if the build dies)
+      segments/s000007-…/  immutable batches of articles, shared by the versions that name them
+      segments/.tmp-…/     a segment being written
 
 Readers only ever follow ``CURRENT``, and ``CURRENT`` only ever names a verified version, so a
 build that fails or is killed leaves the previous version serving.
@@ -26,6 +28,7 @@ from index.errors import BuildLockedError
 
 CURRENT = "CURRENT"
 VERSIONS = "versions"
+SEGMENTS = "segments"
 LOCK = "build.lock"
 PROGRESS = "build.progress.json"
 TMP_PREFIX = ".tmp-"
@@ -57,6 +60,30 @@ def next_version_name(data_dir: Path) -> str:
     existing = [p.name for p in versions_dir(data_dir).glob("v*") if p.is_dir()]
     numbers = [int(name[1:7]) for name in existing if name[1:7].isdigit()]
     return f"v{max(numbers, default=0) + 1:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
+
+
+def segments_root(data_dir: Path) -> Path:
+    return data_dir / SEGMENTS
+
+
+def next_segment_name(data_dir: Path) -> str:
+    existing = [p.name for p in segments_root(data_dir).glob("s*") if p.is_dir()]
+    numbers = [int(name[1:7]) for name in existing if name[1:7].isdigit()]
+    return f"s{max(numbers, default=0) + 1:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
+
+
+def new_tmp_segment_dir(data_dir: Path) -> Path:
+    path = segments_root(data_dir) / f"{TMP_PREFIX}{os.getpid()}-{time.time_ns()}"
+    path.mkdir(parents=True)
+    return path
+
+
+def place_segment(data_dir: Path, tmp_dir: Path) -> str:
+    """Move a finished segment to its permanent name (it counts only once a version names it)."""
+    name = next_segment_name(data_dir)
+    os.replace(tmp_dir, segments_root(data_dir) / name)
+    _fsync_dir(segments_root(data_dir))
+    return name
 
 
 def new_tmp_dir(data_dir: Path) -> Path:
@@ -95,6 +122,26 @@ def prune(data_dir: Path, keep: int) -> None:
     for old in versions[: max(0, len(versions) - keep)]:
         if old.name != live:
             shutil.rmtree(old, ignore_errors=True)
+    _prune_segments(data_dir)
+
+
+def _prune_segments(data_dir: Path) -> None:
+    """Remove segments no remaining version names, and stale partial ones (callers hold the lock)."""
+    root = segments_root(data_dir)
+    if not root.is_dir():
+        return
+    for tmp in root.glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    named: set[str] = set()
+    for version in versions_dir(data_dir).glob("v*"):
+        try:
+            manifest = json.loads((version / "manifest.json").read_text())
+            named.update(item["name"] for item in manifest.get("segments", []))
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # an unreadable version: keep every segment rather than guess
+    for segment in root.glob("s*"):
+        if segment.is_dir() and segment.name not in named:
+            shutil.rmtree(segment, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from bot.status import Heartbeat, Status, read_status, status_path, write_status
 from index.engine import Engine
 from index.logs import setup_logging
 from index.models import Answer
+from index.store import segment_dirs
 from tests.conftest import write_article
 from tests.fakes import FakeEncoder
 
@@ -160,7 +161,7 @@ def test_health_follows_the_index_and_the_running_bot(
     code, out = health(built, "--all", capsys=capsys)
     assert code == 1 and "ok: test-box (bot" in out and "UNHEALTHY: other" in out
     manifest = next((built.data_dir / "versions").glob("v*/manifest.json"))
-    damaged = next(p for p in manifest.parent.iterdir() if p.name != "manifest.json")
+    damaged = next(p for p in segment_dirs(manifest.parent)[0].iterdir() if p.name != "manifest.json")
     damaged.write_bytes(damaged.read_bytes() + b"x")
     code, out = health(built, capsys=capsys)
     assert code == 1 and out.startswith("unhealthy: index:") and "corrupt" in out

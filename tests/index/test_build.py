@@ -17,7 +17,7 @@ from index.build import build_index
 from index.engine import Engine
 from index.errors import BuildError, BuildLockedError, IndexCorruptError, IndexMissingError
 from index.settings import Settings
-from index.store import SENTENCE_VECTORS, Snapshot
+from index.store import Snapshot, segment_dirs
 from tests.conftest import REPO, write_article
 from tests.fakes import FakeEncoder
 
@@ -177,7 +177,8 @@ def test_missing_and_corrupt_indexes_are_reported(settings: Settings, embedder: 
     folder = versions.versions_dir(settings.data_dir) / version
     assert engine.search("What did the agency order?")[0].article_id == "directive"
 
-    vectors = folder / SENTENCE_VECTORS
+    segment = segment_dirs(folder)[0]
+    vectors = segment / "sentences.f16.npy"
     data = bytearray(vectors.read_bytes())
     data[-3] ^= 0xFF
     vectors.write_bytes(bytes(data))
@@ -185,7 +186,7 @@ def test_missing_and_corrupt_indexes_are_reported(settings: Settings, embedder: 
         Engine(settings, embedder=embedder).ask("What did the agency order?")  # type: ignore[arg-type]
     assert engine.search("What did the agency order?")[0].article_id == "directive"  # still serving
 
-    (folder / "store.sqlite").unlink()
+    (segment / "store.sqlite").unlink()
     with pytest.raises(IndexCorruptError, match="missing"):
         Snapshot(folder)
     (folder / "manifest.json").write_text("{not json")
@@ -195,7 +196,7 @@ def test_missing_and_corrupt_indexes_are_reported(settings: Settings, embedder: 
 
 def test_corrupt_live_version_is_rebuilt_from_scratch(settings: Settings, embedder: object) -> None:
     version = build_index(settings, embedder=embedder).version
-    (versions.versions_dir(settings.data_dir) / version / "chunks.faiss").write_bytes(b"garbage")
+    (segment_dirs(versions.versions_dir(settings.data_dir) / version)[0] / "chunks.f16.npy").write_bytes(b"garbage")
     enc = CountingEncoder(embedder)
     report = build_index(settings, embedder=enc)
     assert report.added == 3 and enc.chunks == report.chunks_total

@@ -23,7 +23,10 @@ from index.rerank import CrossEncoderReranker
 from index.rescore import CrossEncoderStage, sentence_cosines
 from index.retrieval import Retriever, Tuning
 from index.settings import Settings
-from index.store import MANIFEST, RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS, Snapshot
+from index.segment import MANIFEST, RESCORE_CHUNKS, RESCORE_SENTENCES
+from index.store import Snapshot, segment_dirs
+
+RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS = f"{RESCORE_CHUNKS}.f16.npy", f"{RESCORE_SENTENCES}.f16.npy"
 from index.tuning import profile_for, tuning_for
 from tests.conftest import write_article
 from tests.fakes import FakeEncoder
@@ -103,12 +106,12 @@ def test_rescoring_vectors_are_stored_with_the_models_signature(
     assert snap.rescore_chunk_vectors is not None and snap.rescore_sentence_vectors is not None
     assert snap.rescore_chunk_vectors.shape == (len(snap.chunk_text), 16)
     assert snap.rescore_sentence_vectors.shape == (len(snap.sentence_text), 16)
-    assert {RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS} <= set(snap.manifest["files"])
+    assert {RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS} <= set(snap.segments[0].manifest["files"])
     # the stored chunk vector is the re-scorer's own document encoding of the embedded chunk text
     row = snap.by_id["pipeline"]
     text = f"{row.citation.title}\n{snap.chunk_text[row.chunk_start]}"
     expected = tiny_rescorer.encode([text], prompt=tiny_rescorer.document_prompt)[0]
-    np.testing.assert_allclose(snap.rescore_chunk_vectors[row.chunk_start], expected, atol=1e-5)
+    np.testing.assert_allclose(snap.rescore_chunk_vectors[row.chunk_start], expected, atol=2e-3)  # stored as float16
 
 
 def test_a_build_without_a_rescorer_has_no_rescoring_files(tmp_path: Path, corpus: Path) -> None:
@@ -116,7 +119,7 @@ def test_a_build_without_a_rescorer_has_no_rescoring_files(tmp_path: Path, corpu
     build_index(settings, embedder=FakeEncoder())
     snap = _live(settings)
     assert snap.rescorer is None and snap.rescore_chunk_vectors is None and snap.rescore_sentence_vectors is None
-    assert not (snap.directory / RESCORE_CHUNK_VECTORS).exists()
+    assert not list(segment_dirs(snap.directory)[0].glob(f"{RESCORE_CHUNKS}*"))
 
 
 def test_incremental_build_copies_rescoring_vectors_of_unchanged_articles(
@@ -160,9 +163,10 @@ def test_a_corrupted_rescoring_file_is_detected(tmp_path: Path, corpus: Path, na
     settings = _settings(tmp_path, corpus, "disagreeing-stub")
     build_index(settings, embedder=FakeEncoder(), rescorer=Disagreeing())
     directory = _live(settings).directory
-    data = bytearray((directory / name).read_bytes())
+    segment = segment_dirs(directory)[0]
+    data = bytearray((segment / name).read_bytes())
     data[-1] ^= 0xFF
-    (directory / name).write_bytes(bytes(data))
+    (segment / name).write_bytes(bytes(data))
     with pytest.raises(IndexCorruptError, match="checksum"):
         Snapshot(directory)
 
@@ -171,9 +175,10 @@ def test_a_manifest_that_drops_the_rescoring_files_is_refused(tmp_path: Path, co
     settings = _settings(tmp_path, corpus, "disagreeing-stub")
     build_index(settings, embedder=FakeEncoder(), rescorer=Disagreeing())
     directory = _live(settings).directory
-    manifest = json.loads((directory / MANIFEST).read_text())
+    segment = segment_dirs(directory)[0]
+    manifest = json.loads((segment / MANIFEST).read_text())
     del manifest["files"][RESCORE_SENTENCE_VECTORS]
-    (directory / MANIFEST).write_text(json.dumps(manifest))
+    (segment / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(IndexCorruptError, match="wrong files"):
         Snapshot(directory)
 

@@ -1,0 +1,361 @@
+"""One immutable segment of the index: a batch of articles with their text, vectors and layout.
+
+An index version is a list of segments plus the articles that later builds replaced or removed
+("dead" rows). A build that adds 1,000 articles writes one new segment of 1,000 and reuses every
+older segment as it is, so an increment costs in proportion to what changed, never to the whole
+archive. Everything in a segment is written once, checksummed in its manifest and never modified.
+
+    segment/
+      store.sqlite     articles, chunks, sentences, FTS5, and document frequencies of stemmed words
+      layout.npz       per-article / chunk / sentence arrays (offsets, dates, kinds) for fast loading
+      chunks.*         the chunk vectors (index.ann.VectorSet: float16, an ANN index when large)
+      sentences.*      the sentence vectors
+      rescore_*        the re-scoring model's vectors, when the index has a second stage
+      manifest.json    counts, the outlet names, and every file's size and SHA-256
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.ann import VectorSet
+from index.chunking import DraftChunk
+from index.errors import IndexCorruptError, IndexMissingError
+from index.models import Article
+from index.terms import stem, tokens
+
+FORMAT = 3
+DB = "store.sqlite"
+LAYOUT = "layout.npz"
+MANIFEST = "manifest.json"
+CHUNKS, SENTENCES = "chunks", "sentences"
+RESCORE_CHUNKS, RESCORE_SENTENCES = "rescore_chunks", "rescore_sentences"
+KINDS = ("body", "caption", "byline", "dateline", "credit")
+"""Sentence kinds by code (index.chunking's names); stored as one byte each in the layout."""
+
+SCHEMA = """
+CREATE TABLE articles(
+    idx INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, path TEXT, title TEXT NOT NULL,
+    source TEXT, url TEXT, published TEXT, authors TEXT, tags TEXT, content_hash TEXT NOT NULL,
+    sentence_start INTEGER NOT NULL, sentence_count INTEGER NOT NULL,
+    chunk_start INTEGER NOT NULL, chunk_count INTEGER NOT NULL);
+CREATE TABLE chunks(
+    id INTEGER PRIMARY KEY, article_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL,
+    first_sentence INTEGER NOT NULL, last_sentence INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE TABLE sentences(
+    id INTEGER PRIMARY KEY, article_idx INTEGER NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'body');
+CREATE TABLE doc_freq(term TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(title, body, tokenize='porter unicode61');
+"""
+
+
+@dataclass(frozen=True)
+class VectorLimits:
+    """Where vectors stop living in RAM as float32 and where an approximate index starts to pay.
+
+    Both are counts of rows in one segment's matrix (settings ``memory_rows`` and ``ann_min_rows``).
+    """
+
+    memory_rows: int = 1_000_000
+    ann_min_rows: int = 250_000
+
+
+class SegmentWriter:
+    """Appends articles with their vectors, then writes and checksums every file of the segment."""
+
+    def __init__(
+        self, directory: Path, *, dim: int, rescore_dim: int | None = None, limits: VectorLimits | None = None
+    ) -> None:
+        self.directory = directory
+        self.dim = dim
+        self.rescore_dim = rescore_dim
+        self.limits = limits or VectorLimits()
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(directory / DB)
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+        self._vectors: dict[str, list[np.ndarray]] = {name: [] for name in (CHUNKS, SENTENCES, RESCORE_CHUNKS, RESCORE_SENTENCES)}
+        self._layout: dict[str, list[int]] = {name: [] for name in _LAYOUT_FIELDS}
+        self._sources: dict[str, int] = {}
+        self._doc_freq: Counter[str] = Counter()
+        self.articles = self.chunks = self.sentences = 0
+
+    def add(
+        self,
+        article: Article,
+        sentences: list[str],
+        chunks: list[DraftChunk],
+        chunk_vectors: np.ndarray,
+        sentence_vectors: np.ndarray,
+        kinds: list[str] | None = None,
+        rescore: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Append one article; ``kinds`` says what each sentence is (body, caption, byline…);
+        ``rescore`` is its (chunk, sentence) vectors from the re-scoring model, when there is one."""
+        if chunk_vectors.shape[0] != len(chunks) or sentence_vectors.shape[0] != len(sentences):
+            raise ValueError(f"vector count mismatch for article {article.id}")
+        if (rescore is None) != (self.rescore_dim is None):
+            raise ValueError(f"re-scoring vectors {'missing' if rescore is None else 'unexpected'} for {article.id}")
+        if rescore is not None:
+            if rescore[0].shape[0] != len(chunks) or rescore[1].shape[0] != len(sentences):
+                raise ValueError(f"re-scoring vector count mismatch for article {article.id}")
+            self._vectors[RESCORE_CHUNKS].append(np.asarray(rescore[0], dtype=np.float32))
+            self._vectors[RESCORE_SENTENCES].append(np.asarray(rescore[1], dtype=np.float32))
+        kinds = kinds or ["body"] * len(sentences)
+        idx = self.articles
+        self._db.execute(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                idx, article.id, article.path, article.title, article.source, article.url,
+                article.published.isoformat() if article.published else None,
+                json.dumps(list(article.authors)), json.dumps(list(article.tags)), article.content_hash,
+                self.sentences, len(sentences), self.chunks, len(chunks),
+            ),
+        )
+        self._db.executemany(
+            "INSERT INTO sentences VALUES (?,?,?,?,?)",
+            [(self.sentences + i, idx, i, s, k) for i, (s, k) in enumerate(zip(sentences, kinds, strict=True))],
+        )
+        chunk_rows = [(self.chunks + c.ordinal, idx, c.ordinal, c.first_sentence, c.last_sentence, c.text) for c in chunks]
+        self._db.executemany("INSERT INTO chunks VALUES (?,?,?,?,?,?)", chunk_rows)
+        self._db.executemany(
+            "INSERT INTO chunks_fts(rowid, title, body) VALUES (?,?,?)", [(r[0], article.title, r[5]) for r in chunk_rows]
+        )
+        for chunk in chunks:
+            self._doc_freq.update({stem(t) for t in tokens(chunk.text)})
+        layout = self._layout
+        layout["article_sentence_start"].append(self.sentences)
+        layout["article_sentence_count"].append(len(sentences))
+        layout["article_chunk_start"].append(self.chunks)
+        layout["article_chunk_count"].append(len(chunks))
+        layout["article_published"].append(article.published.toordinal() if article.published else 0)
+        layout["article_source"].append(self._sources.setdefault(article.source, len(self._sources)))
+        layout["chunk_article"].extend([idx] * len(chunks))
+        layout["chunk_first"].extend(self.sentences + c.first_sentence for c in chunks)
+        layout["chunk_last"].extend(self.sentences + c.last_sentence for c in chunks)
+        layout["sentence_article"].extend([idx] * len(sentences))
+        layout["sentence_kind"].extend(_kind_code(k) for k in kinds)
+        self._vectors[CHUNKS].append(np.asarray(chunk_vectors, dtype=np.float32))
+        self._vectors[SENTENCES].append(np.asarray(sentence_vectors, dtype=np.float32))
+        self.articles += 1
+        self.chunks += len(chunks)
+        self.sentences += len(sentences)
+
+    def finish(self) -> dict[str, Any]:
+        """Write vectors, layout and manifest; the folder is then a complete segment."""
+        files: list[str] = [DB, LAYOUT]
+        dims = {CHUNKS: self.dim, SENTENCES: self.dim, RESCORE_CHUNKS: self.rescore_dim, RESCORE_SENTENCES: self.rescore_dim}
+        for name, parts in self._vectors.items():
+            dim = dims[name]
+            if dim is None:
+                continue
+            matrix = np.ascontiguousarray(np.vstack(parts) if parts else np.zeros((0, dim)), dtype=np.float32)
+            searchable = name == CHUNKS  # sentences and re-scoring rows are only ever read by id
+            ann_min = self.limits.ann_min_rows if searchable else len(matrix) + 1
+            files += VectorSet.write(self.directory, name, matrix, ann_min=ann_min)
+            parts.clear()
+        np.savez(self.directory / LAYOUT, **{name: np.asarray(values, dtype=_LAYOUT_FIELDS[name]) for name, values in self._layout.items()})
+        self._db.executemany("INSERT INTO doc_freq VALUES (?,?)", sorted(self._doc_freq.items()))
+        self._db.commit()
+        self._db.execute("PRAGMA journal_mode=DELETE")
+        self._db.close()
+        manifest = {
+            "format": FORMAT,
+            "dim": self.dim,
+            "rescore_dim": self.rescore_dim,
+            "counts": {"articles": self.articles, "chunks": self.chunks, "sentences": self.sentences},
+            "sources": list(self._sources),
+            "files": {name: file_digest(self.directory / name) for name in files},
+        }
+        write_json_durably(self.directory / MANIFEST, manifest)
+        return manifest
+
+    def abort(self) -> None:
+        self._db.close()
+
+
+_LAYOUT_FIELDS: dict[str, Any] = {
+    "article_sentence_start": np.int64,
+    "article_sentence_count": np.int32,
+    "article_chunk_start": np.int64,
+    "article_chunk_count": np.int32,
+    "article_published": np.int64,
+    "article_source": np.int32,
+    "chunk_article": np.int32,
+    "chunk_first": np.int64,
+    "chunk_last": np.int64,
+    "sentence_article": np.int32,
+    "sentence_kind": np.int8,
+}
+
+
+def _kind_code(kind: str) -> int:
+    return KINDS.index(kind) if kind in KINDS else 0
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def write_json_durably(path: Path, data: dict[str, Any]) -> None:
+    """Write, flush and fsync: a manifest is what makes the files beside it count."""
+    with open(path, "w") as fh:
+        json.dump(data, fh, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+_VERIFIED: dict[tuple[str, str], tuple[tuple[int, int], ...]] = {}
+_VERIFIED_LOCK = threading.Lock()
+
+
+def verify_segment(directory: Path) -> tuple[dict[str, Any], str]:
+    """Check every file against the segment's manifest; returns it and its own SHA-256.
+
+    A segment is re-hashed only when one of its files changed (size or mtime) since this process
+    last checked it: a replica switching to a version with one new segment hashes only that one.
+    """
+    if not directory.is_dir():
+        raise IndexMissingError(f"index segment {directory.name} is missing; run `policybot build --full`")
+    try:
+        raw = (directory / MANIFEST).read_bytes()
+        manifest = json.loads(raw)
+    except FileNotFoundError:
+        raise IndexCorruptError(f"index segment {directory.name} has no manifest (incomplete build)") from None
+    except ValueError as exc:
+        raise IndexCorruptError(f"index segment {directory.name} has a damaged manifest: {exc}") from exc
+    digest = hashlib.sha256(raw).hexdigest()
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise IndexCorruptError(f"index segment {directory.name} has format {found}, need {FORMAT}")
+    files: dict[str, Any] = manifest.get("files", {})
+    stems = [CHUNKS, SENTENCES] + ([RESCORE_CHUNKS, RESCORE_SENTENCES] if manifest.get("rescore_dim") else [])
+    listed = {name.split(".", 1)[0] for name in files}
+    if not {DB, LAYOUT} <= set(files) or not set(stems) <= listed or not listed <= {"store", "layout", *stems}:
+        raise IndexCorruptError(f"index segment {directory.name} lists the wrong files")
+    stamps = []
+    for name in sorted(files):
+        try:
+            st = (directory / name).stat()
+        except FileNotFoundError:
+            raise IndexCorruptError(f"index file {name} is missing from segment {directory.name}") from None
+        stamps.append((st.st_size, st.st_mtime_ns))
+    key = (str(directory.resolve()), digest)
+    with _VERIFIED_LOCK:
+        if _VERIFIED.get(key) == tuple(stamps):
+            return manifest, digest
+    for name, expected in files.items():
+        path = directory / name
+        if path.stat().st_size != expected["bytes"] or file_digest(path)["sha256"] != expected["sha256"]:
+            raise IndexCorruptError(f"index file {name} in segment {directory.name} is corrupt (checksum mismatch)")
+    with _VERIFIED_LOCK:
+        _VERIFIED[key] = tuple(stamps)
+    return manifest, digest
+
+
+class Segment:
+    """A loaded, verified segment; row ids are local (0-based within the segment)."""
+
+    def __init__(self, directory: Path, limits: VectorLimits | None = None) -> None:
+        self.directory = directory
+        self.name = directory.name
+        self._thread_local = threading.local()
+        self.manifest, self.digest = verify_segment(directory)
+        limits = limits or VectorLimits()
+        counts = self.manifest["counts"]
+        self.counts: dict[str, int] = {k: int(v) for k, v in counts.items()}
+        self.sources: list[str] = list(self.manifest.get("sources", []))
+        try:
+            with np.load(directory / LAYOUT, allow_pickle=False) as layout:
+                self.layout = {name: layout[name] for name in _LAYOUT_FIELDS}
+            self.chunks = VectorSet.open(directory, CHUNKS, in_memory_max=limits.memory_rows)
+            self.sentences = VectorSet.open(directory, SENTENCES, in_memory_max=limits.memory_rows)
+            self.rescore_chunks: VectorSet | None = None
+            self.rescore_sentences: VectorSet | None = None
+            if self.manifest.get("rescore_dim"):
+                self.rescore_chunks = VectorSet.open(directory, RESCORE_CHUNKS, in_memory_max=limits.memory_rows)
+                self.rescore_sentences = VectorSet.open(directory, RESCORE_SENTENCES, in_memory_max=limits.memory_rows)
+            self.ids = [r[0] for r in self._query("SELECT id FROM articles ORDER BY idx")]
+        except (KeyError, RuntimeError, ValueError, OSError, sqlite3.DatabaseError) as exc:
+            raise IndexCorruptError(f"index segment {self.name} cannot be loaded: {exc}") from exc
+        if (
+            len(self.chunks) != counts["chunks"]
+            or len(self.sentences) != counts["sentences"]
+            or len(self.ids) != counts["articles"]
+            or len(self.layout["chunk_article"]) != counts["chunks"]
+            or len(self.layout["sentence_article"]) != counts["sentences"]
+            or len(self.layout["article_chunk_count"]) != counts["articles"]
+            or (self.rescore_chunks is not None and len(self.rescore_chunks) != counts["chunks"])
+            or (self.rescore_sentences is not None and len(self.rescore_sentences) != counts["sentences"])
+        ):
+            raise IndexCorruptError(f"index segment {self.name} is inconsistent: counts do not match")
+
+    # ---- SQLite, one read-only connection per thread ------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._thread_local, "db", None)
+        if db is None:
+            uri = f"file:{self.directory / DB}?mode=ro&immutable=1"
+            db = self._thread_local.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        return db
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._connect().execute(sql, params).fetchall()
+
+    def article_rows(self, first: int, last: int) -> list[tuple[Any, ...]]:
+        """Raw ``articles`` rows ``first..last-1``."""
+        return self._query("SELECT * FROM articles WHERE idx >= ? AND idx < ? ORDER BY idx", (first, last))
+
+    def texts(self, table: str, ids: list[int]) -> list[str]:
+        """Text of chunks or sentences by local id, in the order asked."""
+        if table not in ("chunks", "sentences"):
+            raise ValueError(table)
+        if not ids:
+            return []
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(self._query(f"SELECT id, text FROM {table} WHERE id IN ({marks})", tuple(part)))
+        return [found[i] for i in ids]
+
+    def all_texts(self, table: str) -> list[str]:
+        if table not in ("chunks", "sentences"):
+            raise ValueError(table)
+        return [r[0] for r in self._query(f"SELECT text FROM {table} ORDER BY id")]
+
+    def fts(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """BM25 over this segment's chunks (title weighted higher); higher score = better."""
+        rows = self._query(
+            "SELECT rowid, -bm25(chunks_fts, 2.0, 1.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY bm25(chunks_fts, 2.0, 1.0) LIMIT ?",
+            (match, limit),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def fts_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM chunks_fts")[0][0])
+
+    def doc_freq(self, terms: list[str]) -> dict[str, int]:
+        """How many of this segment's chunks contain each stemmed word."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        return dict(self._query(f"SELECT term, n FROM doc_freq WHERE term IN ({marks})", tuple(terms)))
+
+    def all_doc_freq(self) -> list[tuple[str, int]]:
+        return [(str(t), int(n)) for t, n in self._query("SELECT term, n FROM doc_freq")]
+
