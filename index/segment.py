@@ -164,7 +164,8 @@ class SegmentWriter:
             ann_min = self.limits.ann_min_rows if searchable else len(matrix) + 1
             files += VectorSet.write(self.directory, name, matrix, ann_min=ann_min)
             parts.clear()
-        np.savez(self.directory / LAYOUT, **{name: np.asarray(values, dtype=_LAYOUT_FIELDS[name]) for name, values in self._layout.items()})
+        arrays = {name: np.asarray(values, dtype=_LAYOUT_FIELDS[name]) for name, values in self._layout.items()}
+        np.savez(self.directory / LAYOUT, **arrays)  # type: ignore[arg-type]
         self._db.executemany("INSERT INTO doc_freq VALUES (?,?)", sorted(self._doc_freq.items()))
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=DELETE")
