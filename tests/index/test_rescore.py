@@ -22,17 +22,18 @@ from index.errors import IndexCorruptError
 from index.rerank import CrossEncoderReranker
 from index.rescore import CrossEncoderStage, sentence_cosines
 from index.retrieval import Retriever, Tuning
-from index.settings import Settings
 from index.segment import MANIFEST, RESCORE_CHUNKS, RESCORE_SENTENCES
+from index.settings import Settings
 from index.store import Snapshot, segment_dirs
-
-RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS = f"{RESCORE_CHUNKS}.f16.npy", f"{RESCORE_SENTENCES}.f16.npy"
 from index.tuning import profile_for, tuning_for
 from tests.conftest import write_article
 from tests.fakes import FakeEncoder
 from tests.index.test_build import STORIES, CountingEncoder
 from tests.index.test_embedder_models import _save_tiny_model
 from tests.index.test_rerank import _save_tiny_cross_encoder
+
+RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS = f"{RESCORE_CHUNKS}.f16.npy", f"{RESCORE_SENTENCES}.f16.npy"
+
 
 QUESTION = "How much ransom did the pipeline operator pay after the ransomware attack?"
 
