@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index import versions
+from index import corpus_scan, versions
 from index.chunking import (
     BODY,
     Chunked,
@@ -24,7 +24,6 @@ from index.chunking import (
     rechunk,
     token_budget,
 )
-from index.corpus import load_corpus
 from index.embedder import EncodedChunk, Span
 from index.errors import BuildError, IndexCorruptError, IndexMissingError, PolicybotError
 from index.models import Article, BuildProgress, BuildReport
@@ -104,18 +103,20 @@ def _build(
 ) -> BuildReport:
     started = time.perf_counter()
     report("reading", 0, 1)
+    previous = None if full else _previous_snapshot(settings)
+    reusable = _reusable(previous, settings)
     try:
-        articles, errors = load_corpus(settings.corpus_dir)
+        scan = corpus_scan.scan_corpus(settings.corpus_dir, settings.data_dir, previous if reusable else None)
     except PolicybotError as exc:
         raise BuildError(str(exc)) from exc
+    articles, errors = scan.articles, scan.errors
     for name, reason in errors:
         log.warning("skipped %s: %s", name, reason)
     if not articles:
         raise BuildError(f"no readable articles in {settings.corpus_dir}")
     report("reading", 1, 1)
 
-    previous = None if full else _previous_snapshot(settings)
-    plans, to_embed = _plan(articles, _reusable(previous, settings), settings, errors)
+    plans, to_embed = _plan(articles, reusable, settings, errors)
     signature: dict[str, Any]
     rescore_signature: dict[str, Any] | None = None
     rescored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -131,7 +132,8 @@ def _build(
             # Same settings, another model underneath (new weights, another fake in tests): the old
             # vectors are from another space, so nothing may be copied.
             log.warning("the model differs from the one that built the live index: re-embedding everything")
-            errors = [e for e in errors if e[1] != "no sentences found"]
+            scan = corpus_scan.scan_corpus(settings.corpus_dir, settings.data_dir, None)  # unchanged files too
+            articles, errors = scan.articles, scan.errors
             plans, to_embed = _plan(articles, {}, settings, errors)
         encoded = _embed(to_embed, encoder, report)
         if second is not None:
@@ -193,6 +195,7 @@ def _build(
     write_version(tmp_dir, {**meta, "counts": counts}, segment_list, dead)
     name = versions.next_version_name(settings.data_dir)
     versions.publish(settings.data_dir, tmp_dir, name)
+    corpus_scan.save(settings.data_dir, scan)
     report("verifying", 1, 1)
 
     current_ids = {a.id for a in articles}

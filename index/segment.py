@@ -84,7 +84,8 @@ class SegmentWriter:
         directory.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(directory / DB)
         self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
-        self._vectors: dict[str, list[np.ndarray]] = {name: [] for name in (CHUNKS, SENTENCES, RESCORE_CHUNKS, RESCORE_SENTENCES)}
+        dims = {CHUNKS: dim, SENTENCES: dim, RESCORE_CHUNKS: rescore_dim, RESCORE_SENTENCES: rescore_dim}
+        self._vectors = {name: _RowSpool(directory, name, d) for name, d in dims.items() if d is not None}
         self._layout: dict[str, list[int]] = {name: [] for name in _LAYOUT_FIELDS}
         self._sources: dict[str, int] = {}
         self._doc_freq: Counter[str] = Counter()
@@ -109,8 +110,8 @@ class SegmentWriter:
         if rescore is not None:
             if rescore[0].shape[0] != len(chunks) or rescore[1].shape[0] != len(sentences):
                 raise ValueError(f"re-scoring vector count mismatch for article {article.id}")
-            self._vectors[RESCORE_CHUNKS].append(np.asarray(rescore[0], dtype=np.float32))
-            self._vectors[RESCORE_SENTENCES].append(np.asarray(rescore[1], dtype=np.float32))
+            self._vectors[RESCORE_CHUNKS].append(rescore[0])
+            self._vectors[RESCORE_SENTENCES].append(rescore[1])
         kinds = kinds or ["body"] * len(sentences)
         idx = self.articles
         self._db.execute(
@@ -145,8 +146,8 @@ class SegmentWriter:
         layout["chunk_last"].extend(self.sentences + c.last_sentence for c in chunks)
         layout["sentence_article"].extend([idx] * len(sentences))
         layout["sentence_kind"].extend(_kind_code(k) for k in kinds)
-        self._vectors[CHUNKS].append(np.asarray(chunk_vectors, dtype=np.float32))
-        self._vectors[SENTENCES].append(np.asarray(sentence_vectors, dtype=np.float32))
+        self._vectors[CHUNKS].append(chunk_vectors)
+        self._vectors[SENTENCES].append(sentence_vectors)
         self.articles += 1
         self.chunks += len(chunks)
         self.sentences += len(sentences)
@@ -154,16 +155,9 @@ class SegmentWriter:
     def finish(self) -> dict[str, Any]:
         """Write vectors, layout and manifest; the folder is then a complete segment."""
         files: list[str] = [DB, LAYOUT]
-        dims = {CHUNKS: self.dim, SENTENCES: self.dim, RESCORE_CHUNKS: self.rescore_dim, RESCORE_SENTENCES: self.rescore_dim}
-        for name, parts in self._vectors.items():
-            dim = dims[name]
-            if dim is None:
-                continue
-            matrix = np.ascontiguousarray(np.vstack(parts) if parts else np.zeros((0, dim)), dtype=np.float32)
-            searchable = name == CHUNKS  # sentences and re-scoring rows are only ever read by id
-            ann_min = self.limits.ann_min_rows if searchable else len(matrix) + 1
-            files += VectorSet.write(self.directory, name, matrix, ann_min=ann_min)
-            parts.clear()
+        for name, spool in self._vectors.items():
+            # sentences and re-scoring rows are only ever read by id: only chunks get an ANN index
+            files += spool.finish(ann_min=self.limits.ann_min_rows if name == CHUNKS else None)
         arrays = {name: np.asarray(values, dtype=_LAYOUT_FIELDS[name]) for name, values in self._layout.items()}
         np.savez(self.directory / LAYOUT, **arrays)  # type: ignore[arg-type]
         self._db.executemany("INSERT INTO doc_freq VALUES (?,?)", sorted(self._doc_freq.items()))
@@ -183,6 +177,64 @@ class SegmentWriter:
 
     def abort(self) -> None:
         self._db.close()
+        for spool in self._vectors.values():
+            spool.discard()
+
+
+class _RowSpool:
+    """Rows appended as float16 to a scratch file, so a segment of millions of vectors is written
+    without ever holding them in RAM; ``finish`` turns it into the VectorSet files."""
+
+    def __init__(self, directory: Path, stem: str, dim: int) -> None:
+        self.directory, self.stem, self.dim = directory, stem, dim
+        self.scratch = directory / f".{stem}.rows"
+        self._fh = open(self.scratch, "wb")  # noqa: SIM115 - open for the writer's whole life
+        self.rows = 0
+
+    def append(self, vectors: np.ndarray) -> None:
+        block = np.ascontiguousarray(vectors, dtype=np.float16)
+        if block.ndim != 2 or (len(block) and block.shape[1] != self.dim):
+            raise ValueError(f"{self.stem}: vectors of shape {block.shape}, expected (n, {self.dim})")
+        self._fh.write(block.tobytes())
+        self.rows += len(block)
+
+    def finish(self, ann_min: int | None) -> list[str]:
+        self._fh.close()
+        name = f"{self.stem}.f16.npy"
+        tmp = self.directory / f".{name}.tmp"
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(self.rows, self.dim))
+        step = 65_536
+        for start in range(0, self.rows, step):
+            count = min(step, self.rows - start)
+            out[start : start + count] = np.fromfile(
+                self.scratch, dtype=np.float16, count=count * self.dim, offset=start * self.dim * 2
+            ).reshape(count, self.dim)
+        out.flush()
+        del out
+        os.replace(tmp, self.directory / name)
+        self.scratch.unlink()
+        names = [name]
+        if ann_min is not None and self.rows and self.rows >= ann_min:
+            names.append(write_ann(self.directory, self.stem, np.load(self.directory / name, mmap_mode="r")))
+        return names
+
+    def discard(self) -> None:
+        self._fh.close()
+        self.scratch.unlink(missing_ok=True)
+
+
+def write_ann(directory: Path, stem: str, stored: np.ndarray) -> str:
+    """The approximate index of a large chunk set, built from the float16 rows as stored."""
+    import faiss
+
+    from index.ann import DEFAULT, build_index
+
+    index = build_index(stored, None, DEFAULT)
+    name = f"{stem}.{DEFAULT.kind}.faiss"
+    tmp = directory / f".{name}.tmp"
+    faiss.write_index(index, str(tmp))
+    os.replace(tmp, directory / name)
+    return name
 
 
 _LAYOUT_FIELDS: dict[str, Any] = {

@@ -4,6 +4,7 @@ large index (memory-mapped vectors, IVF, text from SQLite) answers like a small 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +196,61 @@ def test_stacked_rows_gather_across_segments(tmp_path: Path) -> None:
     np.testing.assert_allclose(rows[3:9], whole[3:9], atol=1e-2)
     np.testing.assert_allclose(rows[7], whole[7], atol=1e-2)
     assert rows.shape == (12, 8) and rows[np.zeros(0, dtype=np.int64)].shape == (0, 8)
+
+
+def _age(corpus: Path, seconds: float = 60) -> None:
+    """Files written long enough ago that their modification times can be trusted."""
+    for path in corpus.glob("*.md"):
+        st = path.stat()
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - int(seconds * 1e9)))
+
+
+def test_an_increment_reads_only_new_and_changed_files(settings: Settings, corpus: Path) -> None:
+    from index import corpus_scan
+
+    _age(corpus)
+    build_index(settings, embedder=FakeEncoder())
+    live = _live(settings)
+    assert corpus_scan.scan_corpus(corpus, settings.data_dir, live).read == 0
+    write_article(corpus, "story-new", _story(60))
+    write_article(corpus, "story-1", "Report 1 was corrected: the pipeline was never shut.")
+    scan = corpus_scan.scan_corpus(corpus, settings.data_dir, live)
+    assert scan.read == 2 and len(scan.articles) == 7
+    assert sum(corpus_scan.is_stub(a) for a in scan.articles) == 5
+    report = build_index(settings, embedder=FakeEncoder())
+    assert (report.added, report.changed, report.unchanged) == (1, 1, 5)
+    assert "corrected" in _live(settings).chunk_text[_live(settings).by_id["story-1"].chunk_start]
+
+
+def test_a_file_rewritten_within_the_same_clock_tick_is_still_read(settings: Settings, corpus: Path) -> None:
+    """Same size, and a modification time the cache may have recorded already: never trusted."""
+    from index import corpus_scan
+
+    build_index(settings, embedder=FakeEncoder())
+    path = corpus / "story-4.md"
+    before = path.stat()
+    path.write_text(path.read_text().replace("Report 4", "Rep0rt 4"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    scan = corpus_scan.scan_corpus(corpus, settings.data_dir, _live(settings))
+    assert scan.read == 6  # everything was written within the racy window of the last scan
+    report = build_index(settings, embedder=FakeEncoder())
+    assert report.changed == 1
+
+
+def test_a_damaged_scan_cache_means_reading_everything(settings: Settings, corpus: Path) -> None:
+    from index import corpus_scan
+
+    _age(corpus)
+    build_index(settings, embedder=FakeEncoder())
+    (settings.data_dir / corpus_scan.CACHE).write_bytes(b"not a database")
+    assert corpus_scan.scan_corpus(corpus, settings.data_dir, _live(settings)).read == 6
+    assert build_index(settings, embedder=FakeEncoder()).unchanged == 6
+
+
+def test_a_changed_model_re_reads_files_it_skipped(settings: Settings, corpus: Path) -> None:
+    _age(corpus)
+    build_index(settings, embedder=FakeEncoder())
+    write_article(corpus, "story-new", _story(70))
+    report = build_index(settings, embedder=FakeEncoder(dim=128))  # another model underneath
+    assert (report.added, report.unchanged) == (1, 0) and report.chunks_embedded == report.chunks_total
+    assert _live(settings).dim == 128
