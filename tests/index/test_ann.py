@@ -41,10 +41,10 @@ def test_flat_round_trip_in_memory(tmp_path: Path) -> None:
     assert set(ids) == set(exact_top(vs.matrix, q, 10))
 
 
-@pytest.mark.parametrize("kind", ["ivf_flat", "ivf_sq8", "ivf_pq", "hnsw_sq8"])
+@pytest.mark.parametrize("kind", ["ivf_flat", "ivf_sq8", "ivf_pqfs", "hnsw_sq8"])
 def test_ann_round_trip_and_recall(tmp_path: Path, kind: str) -> None:
     x = clustered(3000, seed=1)
-    params = AnnParams(kind=kind, nlist=16, nprobe=4, pq_m=8, hnsw_m=8, rerank=50, train_max=3000)
+    params = AnnParams(kind=kind, nlist=16, nprobe=4, pq_m=8, hnsw_m=8, rerank=100, train_max=3000)
     names = VectorSet.write(tmp_path, "chunks", x, ann_min=1000, params=params)
     assert names == ["chunks.f16.npy", f"chunks.{kind}.faiss"]
     vs = VectorSet.open(tmp_path, "chunks", in_memory_max=100, params=params)
