@@ -33,6 +33,8 @@ from index.store import ArticleRow, Snapshot, write_version
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[BuildProgress], None]
+EMBED_WINDOW = 2000
+"""Articles embedded and written at a time (bounds a build's memory, whatever the corpus size)."""
 
 
 class ChunkEncoder(Protocol):
@@ -119,7 +121,6 @@ def _build(
     plans, to_embed = _plan(articles, reusable, settings, errors)
     signature: dict[str, Any]
     rescore_signature: dict[str, Any] | None = None
-    rescored: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if to_embed:
         encoder = _encoder(embedder, settings)
         signature = encoder.signature()
@@ -135,19 +136,16 @@ def _build(
             scan = corpus_scan.scan_corpus(settings.corpus_dir, settings.data_dir, None)  # unchanged files too
             articles, errors = scan.articles, scan.errors
             plans, to_embed = _plan(articles, {}, settings, errors)
-        encoded = _embed(to_embed, encoder, report)
-        if second is not None:
-            rescored = _embed(to_embed, second, report, stage="re-scoring")
         dim = encoder.dim
     else:
         assert previous is not None  # nothing to embed means every article was reused
-        encoded, dim, signature = {}, previous.dim, previous.manifest.get("embedder", {})
+        encoder, second = None, None
+        dim, signature = previous.dim, previous.manifest.get("embedder", {})
         rescore_signature = previous.rescorer
 
     limits = settings.vector_limits()
     kept, dead, copied = _segments_to_keep(previous, plans, settings.max_segments)
     new_rows = [(how, a) for how, a in plans if how == "embed" or a.id in copied]
-    report("writing", 0, len(new_rows))
     segment_list = [(seg.name, seg.digest) for seg in kept]
     if new_rows:
         tmp_segment = versions.new_tmp_segment_dir(settings.data_dir)
@@ -155,19 +153,26 @@ def _build(
         writer = SegmentWriter(tmp_segment, dim=dim, rescore_dim=rescore_dim, limits=limits)
         try:
             drafts = {a.id: c for a, c in to_embed}
-            for n, (how, article) in enumerate(new_rows, 1):
-                if how == "reuse":
-                    assert previous is not None
-                    _copy_article(writer, previous, article)
-                else:
-                    chunked = drafts[article.id]
-                    chunk_vectors, sentence_vectors = encoded[article.id]
-                    writer.add(
-                        article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors, chunked.kinds,
-                        rescored.get(article.id),
-                    )
-                if n % 200 == 0:
-                    report("writing", n, len(new_rows))
+            embedding = _Counter(report, "embedding", sum(len(c.chunks) for _, c in to_embed))
+            rescoring = _Counter(report, "re-scoring", embedding.total)
+            # Embed a window of articles, write it, go on: vectors never pile up for the whole corpus.
+            for start in range(0, len(new_rows), EMBED_WINDOW):
+                part = new_rows[start : start + EMBED_WINDOW]
+                work = [(a, drafts[a.id]) for how, a in part if how == "embed"]
+                encoded = _embed(work, encoder, embedding) if work and encoder is not None else {}
+                rescored = _embed(work, second, rescoring) if work and second is not None else {}
+                for how, article in part:
+                    if how == "reuse":
+                        assert previous is not None
+                        _copy_article(writer, previous, article)
+                    else:
+                        chunked = drafts[article.id]
+                        chunk_vectors, sentence_vectors = encoded[article.id]
+                        writer.add(
+                            article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors,
+                            chunked.kinds, rescored.get(article.id),
+                        )
+                report("writing", start + len(part), len(new_rows))
             writer.finish()
         except BaseException:
             writer.abort()
@@ -260,8 +265,6 @@ def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, Articl
     if (
         m.get("model") != settings.model
         or m.get("options", {}) != settings.embedder_options()
-        or m.get("chunk_size") != settings.chunk_sentences
-        or m.get("chunk_overlap") != settings.chunk_overlap
         or (m.get("rescorer") or {}).get("model") != settings.rescore_model
     ):
         return {}
@@ -311,11 +314,19 @@ def _rescore_encoder(
     return _encoder(rescorer, settings)
 
 
+class _Counter:
+    """Progress of one stage summed over the windows a build embeds in."""
+
+    def __init__(self, report: _Reporter, stage: str, total: int) -> None:
+        self.report, self.stage, self.total, self.done = report, stage, total, 0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        self.report(self.stage, self.done, self.total)
+
+
 def _embed(
-    work: list[tuple[Article, Chunked]],
-    encoder: ChunkEncoder,
-    report: _Reporter,
-    stage: str = "embedding",
+    work: list[tuple[Article, Chunked]], encoder: ChunkEncoder, counter: _Counter
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Chunk and sentence vectors of every article to embed, by article id."""
     texts: list[str] = []
@@ -326,15 +337,8 @@ def _embed(
             texts.append(text)
             spans.append(chunk_spans)
     total = len(texts)
-    report(stage, 0, total)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        report(stage, done, total)
-
-    results = encoder.encode_chunks(texts, spans, tick)
+    counter(0)
+    results = encoder.encode_chunks(texts, spans, counter)
     if len(results) != total:
         raise BuildError(f"embedder returned {len(results)} vectors for {total} chunks")
 

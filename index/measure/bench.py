@@ -21,7 +21,7 @@ from index.chunking import chunk_article, embedding_text
 from index.corpus import load_corpus
 from index.embedder import Embedder
 from index.engine import Engine
-from index.measure import synthetic
+from index.measure import scale, synthetic
 from index.settings import Settings
 
 
@@ -35,10 +35,13 @@ def add_subparser(sub: Any) -> None:
     )
     p.add_argument("--model", help="sentence-transformers model name or path")
     p.add_argument("--json", help="also write the results to this JSON file")
+    scale.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.scale:
+        return scale.main_scale(args, settings)
     results = bench(
         settings,
         articles=args.articles,
