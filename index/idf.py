@@ -62,13 +62,20 @@ def unseen_idf(snap: Snapshot) -> float:
     return math.log(1 + max(len(snap.chunk_alive), 1))
 
 
+FTS_MAX_ROWS = 5_000
+"""A word in more chunks than this is never looked up: SQLite scores every chunk that matches
+before it can rank them, which is ~1 ms per thousand rows; on a large index such words (however
+rare relatively) would cost seconds while adding little to BM25's ranking."""
+
+
 def selective_terms(snap: Snapshot, terms: list[str], max_share: float = 0.2, keep: int = 2) -> list[str]:
     """The terms worth a full-text lookup: words in more than ``max_share`` of chunks add little to
     BM25's ranking but make SQLite score most of the table, so they are left out (the rarest
-    ``keep`` always stay)."""
+    ``keep`` always stay, unless they are in more than ``FTS_MAX_ROWS`` chunks)."""
     table = idf_table(snap)
     floor = math.log(1 + 1 / max_share)
+    ceiling = math.log(1 + table.chunks / FTS_MAX_ROWS)  # idf below this: too many rows to score
     unseen = unseen_idf(snap)
     weighted = [(table.get(stem(t), unseen), t) for t in terms]
     rarest = {t for _, t in sorted(weighted, reverse=True)[:keep]}
-    return [t for w, t in weighted if w >= floor or t in rarest]
+    return [t for w, t in weighted if (w >= floor or t in rarest) and w > ceiling]

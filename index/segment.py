@@ -67,7 +67,7 @@ class VectorLimits:
     Both are counts of rows in one segment's matrix (settings ``memory_rows`` and ``ann_min_rows``).
     """
 
-    memory_rows: int = 1_000_000
+    memory_rows: int = 250_000
     ann_min_rows: int = 250_000
 
 
