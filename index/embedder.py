@@ -13,6 +13,7 @@ their sentences separately: slower, but right for them.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -60,7 +61,9 @@ class Embedder:
     ``query_prompt`` / ``document_prompt``: ``None`` takes the model's own configured prompt
     (``query`` / ``document`` and their usual aliases), ``""`` means no prompt.  ``truncate_dim``
     keeps the first dimensions of every vector (Matryoshka models) and re-normalises them.
-    ``threads`` is used for batches (builds); ``None`` means every core.
+    ``threads`` is used for batches (builds); ``None`` means every core.  ``batch_dtype`` runs the
+    build's batches (``encode_chunks``) in ``bfloat16`` (``auto``: where the CPU has it natively);
+    the default, ``float32``, keeps chunk vectors exactly equal to ``encode``'s.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class Embedder:
         query_prompt: str | None = None,
         document_prompt: str | None = None,
         truncate_dim: int | None = None,
+        batch_dtype: str = "float32",
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -101,6 +105,12 @@ class Embedder:
         self._after_pooling = modules[modules.index(self._pooling) + 1 :] if self._pooling is not None else []
         self._token_pooling = self._supports_token_pooling(modules)
         self._signature: dict[str, Any] | None = None
+        self.batch_dtype = resolve_batch_dtype(batch_dtype)
+        self._batch_model: Any = self._model
+        if self.batch_dtype == "bfloat16":
+            # A bfloat16 copy for build batches only (twice as fast where the CPU multiplies
+            # bfloat16 natively, cosine 0.9999 to float32 on MiniLM); questions stay float32.
+            self._batch_model = copy.deepcopy(self._model).to(torch.bfloat16)
 
     def _supports_token_pooling(self, modules: list[Any]) -> bool:
         """The one-pass path is exact only for Transformer → mean Pooling → pooled-vector modules."""
@@ -229,7 +239,7 @@ class Embedder:
             )
             offsets = features.pop("offset_mapping").numpy()
             with torch.inference_mode():
-                out = self._model(features)
+                out = self._batch_model(features)
                 tokens = out["token_embeddings"]
                 pooled = out["sentence_embedding"].float().numpy()
                 token_array = tokens.float().numpy()
@@ -266,7 +276,8 @@ class Embedder:
         """Run pooled sentence means through the modules the model applies after its Pooling."""
         with self._torch.inference_mode():
             features: dict[str, Any] = {"sentence_embedding": self._torch.from_numpy(means).to(dtype)}
-            for module in self._after_pooling:
+            batch_modules = list(self._batch_model)
+            for module in batch_modules[len(batch_modules) - len(self._after_pooling) :]:
                 features = module(features)
             return np.asarray(features["sentence_embedding"].float().numpy())
 
@@ -296,6 +307,30 @@ class Embedder:
             if progress:
                 progress(len(batch))
         return results
+
+
+BATCH_DTYPES = ("auto", "float32", "bfloat16")
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX512-BF16 or AMX); elsewhere bfloat16 is
+    emulated and slower than float32."""
+    import torch
+
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    try:
+        return any(bool(getattr(torch.cpu, name)()) for name in checks if hasattr(torch.cpu, name))
+    except (RuntimeError, AttributeError):
+        return False
+
+
+def resolve_batch_dtype(batch_dtype: str) -> str:
+    """``auto`` is bfloat16 on CPUs with native bfloat16 and float32 elsewhere."""
+    if batch_dtype not in BATCH_DTYPES:
+        raise ValueError(f"batch dtype must be one of {', '.join(BATCH_DTYPES)}, not {batch_dtype!r}")
+    if batch_dtype == "auto":
+        return "bfloat16" if native_bfloat16() else "float32"
+    return batch_dtype
 
 
 def _pick_prompt(explicit: str | None, configured: dict[str, str], names: Sequence[str]) -> str | None:
