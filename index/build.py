@@ -161,6 +161,7 @@ def _build(
                 work = [(a, drafts[a.id]) for how, a in part if how == "embed"]
                 encoded = _embed(work, encoder, embedding) if work and encoder is not None else {}
                 rescored = _embed(work, second, rescoring) if work and second is not None else {}
+                report("writing", start, len(new_rows))
                 for how, article in part:
                     if how == "reuse":
                         assert previous is not None
