@@ -13,7 +13,9 @@ the numbers quoted next to them come from that run, on 2 cores without GPU.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import mmap
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,10 +160,21 @@ class VectorSet:
 
     @classmethod
     def open(
-        cls, directory: Path, stem: str, *, in_memory_max: int = IN_MEMORY_MAX, params: AnnParams = DEFAULT
+        cls,
+        directory: Path,
+        stem: str,
+        *,
+        in_memory_max: int = IN_MEMORY_MAX,
+        params: AnnParams = DEFAULT,
+        random_access: bool | None = None,
     ) -> VectorSet:
         """Small sets are loaded as float32 in RAM (fast BLAS scans); large ones are
-        ``np.load(mmap_mode='r')``.  ``params`` supplies the query-time knobs (nprobe, ef_search, rerank)."""
+        ``np.load(mmap_mode='r')``.  ``params`` supplies the query-time knobs (nprobe, ef_search, rerank).
+
+        ``random_access`` (default: when the set has an ANN index) advises the kernel that a mapped
+        set is read a few rows at a time (MADV_RANDOM): without it every re-scored row pulls its
+        readahead/fault-around neighbours into the process's RSS.  Leave it off for sets that are
+        scanned block by block, which want the readahead."""
         f16, i8 = directory / f"{stem}.f16.npy", directory / f"{stem}.i8.npy"
         scale: np.ndarray | None = None
         if f16.exists():
@@ -190,6 +203,8 @@ class VectorSet:
             if index.ntotal != len(matrix) or index.d != matrix.shape[1]:
                 raise ValueError(f"{stem}: ANN index holds {index.ntotal}×{index.d}, rows are {matrix.shape}")
             _set_query_params(index, params)
+        if isinstance(matrix, np.memmap) and (index is not None if random_access is None else random_access):
+            _advise_random(matrix)
         return cls(directory, stem, matrix, scale, index, kind, params)
 
     def rows(self, ids: np.ndarray | slice) -> np.ndarray:
@@ -266,6 +281,14 @@ def _set_query_params(index: Any, params: AnnParams) -> None:
     inner: Any = faiss.downcast_index(index)
     if hasattr(inner, "hnsw"):
         inner.hnsw.efSearch = max(params.ef_search, params.rerank)
+
+
+def _advise_random(matrix: np.memmap) -> None:
+    """MADV_RANDOM on the mapping behind a memmap (Linux; a no-op where unsupported)."""
+    raw = getattr(matrix, "_mmap", None)
+    if raw is not None and hasattr(mmap, "MADV_RANDOM"):
+        with contextlib.suppress(OSError):  # an advice is only a hint
+            raw.madvise(mmap.MADV_RANDOM)
 
 
 def _dequantize(rows: np.ndarray, scale: np.ndarray | None) -> np.ndarray:
