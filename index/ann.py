@@ -135,6 +135,8 @@ class VectorSet:
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be a 2-D matrix, not shape {vectors.shape}")
         directory.mkdir(parents=True, exist_ok=True)
+        for stale in ("f16.npy", "i8.npy", "i8scale.npy", *(f"{k}.faiss" for k in KINDS[1:])):
+            (directory / f"{stem}.{stale}").unlink(missing_ok=True)  # a rewrite must not leave a mix
         names: list[str] = []
         if dtype == "float16":
             stored: np.ndarray = vectors.astype(np.float16)
@@ -191,15 +193,13 @@ class VectorSet:
         if len(matrix) <= in_memory_max:
             matrix = _dequantize(np.asarray(matrix), scale)
             scale = None
-        ann = sorted(directory.glob(f"{stem}.*.faiss"))
+        ann = [k for k in KINDS[1:] if (directory / f"{stem}.{k}.faiss").exists()]
         if len(ann) > 1:
-            raise ValueError(f"{stem}: several ANN files {[p.name for p in ann]}")
+            raise ValueError(f"{stem}: several ANN files ({', '.join(ann)})")
         index, kind = None, "flat"
         if ann:
-            kind = ann[0].name[len(stem) + 1 : -len(".faiss")]
-            if kind not in KINDS:
-                raise ValueError(f"{stem}: unknown ANN kind {kind!r}")
-            index = faiss.read_index(str(ann[0]))
+            kind = ann[0]
+            index = faiss.read_index(str(directory / f"{stem}.{kind}.faiss"))
             if index.ntotal != len(matrix) or index.d != matrix.shape[1]:
                 raise ValueError(f"{stem}: ANN index holds {index.ntotal}×{index.d}, rows are {matrix.shape}")
             _set_query_params(index, params)

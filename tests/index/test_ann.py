@@ -121,3 +121,12 @@ def test_nlist_for() -> None:
     assert nlist_for(0) == 1
     assert nlist_for(4_000_000) == 4096
     assert nlist_for(400_000) == 1024
+
+
+def test_rewrite_replaces_kind_and_dtype(tmp_path: Path) -> None:
+    x = clustered(600, seed=7)
+    params = AnnParams(kind="ivf_flat", nlist=8, nprobe=8)
+    VectorSet.write(tmp_path, "chunks", x, ann_min=100, params=params)
+    VectorSet.write(tmp_path, "chunks", x, ann_min=10_000, dtype="int8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks.i8.npy", "chunks.i8scale.npy"]
+    assert VectorSet.open(tmp_path, "chunks").kind == "flat"
