@@ -19,9 +19,7 @@ from index.chunking import (
     chunk_article,
     chunking_signature,
     embedding_text,
-    is_boilerplate,
     labelled,
-    rechunk,
     token_budget,
 )
 from index.embedder import EncodedChunk, Span
@@ -188,6 +186,9 @@ def _build(
         "dim": dim,
         "chunk_size": settings.chunk_sentences,
         "chunk_overlap": settings.chunk_overlap,
+        "chunking": chunking_signature(
+            settings.chunk_sentences, settings.chunk_overlap, token_budget(settings.model, settings.chunk_tokens)
+        ),
         "embedder": signature,  # the model's signature: questions must be embedded the same way
         "options": settings.embedder_options(),
         "rescorer": rescore_signature or None,  # the second-stage model's signature (index.rescore)
@@ -271,24 +272,7 @@ def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, Articl
         return {}
     budget = token_budget(settings.model, settings.chunk_tokens)
     wanted = chunking_signature(settings.chunk_sentences, settings.chunk_overlap, budget)
-    if "chunking" in m:
-        return dict(previous.by_id) if m["chunking"] == wanted else {}
-    # A version that does not record its chunking: keep the articles whose stored chunks are the
-    # ones these settings cut from the stored sentences (and that hold no line now dropped as
-    # boilerplate); the others are chunked and embedded again.
-    keep: dict[str, ArticleRow] = {}
-    for article_id, row in previous.by_id.items():
-        s0, c0 = row.sentence_start, row.chunk_start
-        sentences = [str(t) for t in previous.sentence_text[s0 : s0 + row.sentence_count]]
-        kinds = [str(k) for k in previous.sentence_kind[s0 : s0 + row.sentence_count]]
-        if any(is_boilerplate(t) for t in sentences):
-            continue
-        cut = rechunk(sentences, kinds, row.citation.title, settings.chunk_sentences,
-                      settings.chunk_overlap, budget)
-        stored = [(int(previous.chunk_first[c]) - s0, int(previous.chunk_last[c]) - s0) for c in range(c0, c0 + row.chunk_count)]
-        if [(c.first_sentence, c.last_sentence) for c in cut] == stored:
-            keep[article_id] = row
-    return keep
+    return dict(previous.by_id) if m.get("chunking") == wanted else {}
 
 
 def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, settings: Settings) -> ChunkEncoder:

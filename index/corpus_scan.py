@@ -58,7 +58,7 @@ def scan_corpus(corpus_dir: Path, data_dir: Path, previous: Snapshot | None) -> 
     seen: dict[str, Path] = {}
     read = 0
     for path in iter_corpus_files(corpus_dir):
-        name = str(path.relative_to(corpus_dir))
+        name = str(path)[len(str(corpus_dir)) + 1 :]
         try:
             st = path.stat()
         except OSError as exc:

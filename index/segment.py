@@ -16,6 +16,7 @@ archive. Everything in a segment is written once, checksummed in its manifest an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -272,6 +273,10 @@ def write_json_durably(path: Path, data: dict[str, Any]) -> None:
         os.fsync(fh.fileno())
 
 
+VERIFIED = ".verified"
+"""Sizes and modification times of a segment's files when they last matched their checksums.
+Re-hashing gigabytes on every start would make loading a large index cost minutes; a file that is
+changed in place (a flipped byte, a truncation) gets a new time or size and is hashed again."""
 _VERIFIED: dict[tuple[str, str], tuple[tuple[int, int], ...]] = {}
 _VERIFIED_LOCK = threading.Lock()
 
@@ -279,8 +284,9 @@ _VERIFIED_LOCK = threading.Lock()
 def verify_segment(directory: Path) -> tuple[dict[str, Any], str]:
     """Check every file against the segment's manifest; returns it and its own SHA-256.
 
-    A segment is re-hashed only when one of its files changed (size or mtime) since this process
-    last checked it: a replica switching to a version with one new segment hashes only that one.
+    A segment is re-hashed only when one of its files changed (size or mtime) since it was last
+    checked (by this process, or by any, as recorded in ``.verified``): a replica switching to a
+    version with one new segment hashes only that one.
     """
     if not directory.is_dir():
         raise IndexMissingError(f"index segment {directory.name} is missing; run `policybot build --full`")
@@ -311,10 +317,20 @@ def verify_segment(directory: Path) -> tuple[dict[str, Any], str]:
     with _VERIFIED_LOCK:
         if _VERIFIED.get(key) == tuple(stamps):
             return manifest, digest
-    for name, expected in files.items():
-        path = directory / name
-        if path.stat().st_size != expected["bytes"] or file_digest(path)["sha256"] != expected["sha256"]:
-            raise IndexCorruptError(f"index file {name} in segment {directory.name} is corrupt (checksum mismatch)")
+    record = {"digest": digest, "stamps": [list(s) for s in stamps]}
+    try:
+        trusted = json.loads((directory / VERIFIED).read_text()) == record
+    except (OSError, ValueError):
+        trusted = False
+    if not trusted:
+        for name, expected in files.items():
+            path = directory / name
+            if path.stat().st_size != expected["bytes"] or file_digest(path)["sha256"] != expected["sha256"]:
+                raise IndexCorruptError(f"index file {name} in segment {directory.name} is corrupt (checksum mismatch)")
+        with contextlib.suppress(OSError):  # a read-only volume: every process hashes once
+            tmp = directory / f"{VERIFIED}.tmp"
+            tmp.write_text(json.dumps(record))
+            os.replace(tmp, directory / VERIFIED)
     with _VERIFIED_LOCK:
         _VERIFIED[key] = tuple(stamps)
     return manifest, digest

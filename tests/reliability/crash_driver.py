@@ -139,12 +139,11 @@ def replace_stage(args: tuple[Any, ...]) -> str:
 
 def install_build_points(points: KillPoints) -> None:
     """Kill points through the build: embedding batches, writing, verifying and the switch."""
-    import faiss
     import numpy as np
 
     import index.build
     import index.engine
-    import index.store
+    import index.segment
     import index.versions
     from tests.fakes import FakeEncoder
 
@@ -161,10 +160,11 @@ def install_build_points(points: KillPoints) -> None:
             return out
 
     index.engine.Embedder = lambda *a, **k: BatchedFake()  # type: ignore[assignment,misc]
-    points.wrap(index.store.VersionWriter, "add", "writing", "article rows")
-    points.wrap(index.store.VersionWriter, "finish", "writing", "manifest")
-    points.wrap(faiss, "write_index", "writing", "FAISS index")
-    points.wrap(np, "save", "writing", "vectors")
+    points.wrap(index.segment.SegmentWriter, "add", "writing", "article rows")
+    points.wrap(index.segment._RowSpool, "finish", "writing", "vectors")
+    points.wrap(np, "savez", "writing", "layout")
+    points.wrap(index.segment, "write_json_durably", "writing", "manifest")
+    points.wrap(index.versions, "place_segment", "writing", "segment placed")
     points.wrap(index.build, "_verify", "verifying", "new version")
     points.wrap(os, "replace", replace_stage, "os.replace")
     points.wrap(os, "fsync", "switch", "fsync")
