@@ -168,7 +168,7 @@ class Retriever:
         if votes is not None:
             scores = scores + tuning.sentence_weight * votes[article_ids]
         if mode == "hybrid":
-            counts = np.array([snap.articles[a].chunk_count for a in article_ids])
+            counts = snap.article_chunk_count[article_ids]
             scores = scores - tuning.length_penalty * np.log1p(counts)
             scores = scores + self._time_boost(article_ids, query.time) + self._asked_on_boost(article_ids, query)
         order = np.argsort(-scores, kind="stable")
@@ -198,10 +198,10 @@ class Retriever:
         for a in top.tolist():
             if a in best or per_article[a] <= 0:
                 continue
-            row = snap.articles[a]
-            cos = snap.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count] @ query.vector
+            start = int(snap.article_chunk_start[a])
+            cos = snap.chunk_vectors[start : start + int(snap.article_chunk_count[a])] @ query.vector
             j = int(np.argmax(cos))
-            best[a] = ((1 - tuning.bm25_weight) * float(cos[j]), float(cos[j]), row.chunk_start + j)
+            best[a] = ((1 - tuning.bm25_weight) * float(cos[j]), float(cos[j]), start + j)
         return per_article
 
     def _time_boost(self, article_ids: np.ndarray, time: TimeHint | None) -> np.ndarray:

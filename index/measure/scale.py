@@ -55,9 +55,14 @@ class SyntheticEncoder:
     def signature(self) -> dict[str, object]:
         return {"model": self.name, "dim": DIM}
 
+    def _noise(self, rng: np.random.Generator, rows: int, size: float) -> np.ndarray:
+        """Anisotropic noise of norm ``size`` per row (the centres have norm 1)."""
+        noise = rng.standard_normal((rows, DIM)).astype(np.float32) * self.spectrum
+        return size * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+
     def _article(self, n: int) -> np.ndarray:
-        rng = np.random.default_rng(n)
-        return self.centres[n % TOPICS] + 0.45 * (rng.standard_normal(DIM).astype(np.float32) * self.spectrum)
+        # cos(article, its topic centre) ≈ 0.9; two articles of one topic ≈ 0.8, of two topics ≈ 0.1
+        return self.centres[n % TOPICS] + self._noise(np.random.default_rng(n), 1, 0.5)[0]
 
     def encode_chunks(
         self, texts: Sequence[str], spans: Sequence[Sequence[Span]], progress: Callable[[int], None] | None = None
@@ -67,8 +72,8 @@ class SyntheticEncoder:
             match = _REPORT.search(text)
             n = int(match.group(1)) if match else zlib.crc32(text.encode())
             rng = np.random.default_rng(zlib.crc32(text.encode()))
-            chunk = self._article(n) + 0.25 * rng.standard_normal(DIM).astype(np.float32) * self.spectrum
-            sentences = chunk + 0.35 * rng.standard_normal((len(text_spans), DIM)).astype(np.float32) * self.spectrum
+            chunk = self._article(n) + self._noise(rng, 1, 0.35)[0]
+            sentences = chunk + self._noise(rng, len(text_spans), 0.5)
             out.append(EncodedChunk(_unit(chunk), _unit(sentences)))
         if progress:
             progress(len(texts))
@@ -78,7 +83,7 @@ class SyntheticEncoder:
         match = _REPORT.search(text)
         n = int(match.group(1)) if match else zlib.crc32(text.encode())
         rng = np.random.default_rng(zlib.crc32(text.encode()) + 1)
-        return _unit(self._article(n) + 0.4 * rng.standard_normal(DIM).astype(np.float32) * self.spectrum)
+        return _unit(self._article(n) + self._noise(rng, 1, 0.5)[0])
 
     def encode(self, texts: Sequence[str], prompt: str | None = None) -> np.ndarray:
         return np.vstack([self.encode_query(t) for t in texts]) if texts else np.zeros((0, DIM), np.float32)

@@ -254,3 +254,18 @@ def test_a_changed_model_re_reads_files_it_skipped(settings: Settings, corpus: P
     report = build_index(settings, embedder=FakeEncoder(dim=128))  # another model underneath
     assert (report.added, report.unchanged) == (1, 0) and report.chunks_embedded == report.chunks_total
     assert _live(settings).dim == 128
+
+
+def test_sentence_votes_above_the_scan_limit_score_the_candidates_own_sentences(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
+    engine.build()
+    snap = engine.snapshot()
+    query = engine.query("Which investigators named group 35?")
+    everything = snap.best_sentence_per_article(query.vector)
+    monkeypatch.setattr(store, "SENTENCE_SCAN_MAX", 0)
+    only = snap.best_sentence_per_article(query.vector, [1, 5])
+    assert np.allclose(only[[1, 5]], everything[[1, 5]])  # the candidates get their exact best sentence
+    assert (np.delete(only, [1, 5]) == -1).all()  # nobody else is scored
+    assert engine.search("Which investigators named group 35?", k=1)[0].article_id == "story-5"
