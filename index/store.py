@@ -267,33 +267,28 @@ class Snapshot:
 
     def best_sentence_per_article(self, query: np.ndarray, candidates: Iterable[int] = ()) -> np.ndarray:
         """Each article's best sentence cosine (-1 where not scored): every sentence of in-RAM
-        segments, and for memory-mapped ones only the ``candidates``' sentences."""
+        segments while the index has at most ``SENTENCE_SCAN_MAX`` sentences, else (and for
+        memory-mapped segments) only the ``candidates``' sentences."""
         per_article = np.full(len(self.alive), -1.0)
         if not len(self.sentence_article):
             return per_article
-        if isinstance(self.sentence_vectors, np.ndarray) and len(self.sentence_vectors) <= SENTENCE_SCAN_MAX:
-            # sentences are stored article after article: a max over each article's run of rows
-            has = self.article_sentence_count > 0
-            per_article[has] = np.maximum.reduceat(self.sentence_vectors @ query, self.article_sentence_start[has])
-        elif isinstance(self.sentence_vectors, np.ndarray):
-            for a in sorted(set(candidates)):
-                start, count = int(self.article_sentence_start[a]), int(self.article_sentence_count[a])
+        scan_all = len(self.sentence_article) <= SENTENCE_SCAN_MAX
+        wanted = sorted(set(candidates))
+        for i, seg in enumerate(self.segments):
+            a_lo, a_hi = self.article_offsets[i], self.article_offsets[i + 1]
+            lo = self.sentence_offsets[i]
+            if scan_all and not seg.sentences.mapped:
+                # sentences are stored article after article: a max over each article's run of rows
+                counts = self.article_sentence_count[a_lo:a_hi]
+                has = np.flatnonzero(counts > 0)
+                if len(has):
+                    starts = self.article_sentence_start[a_lo:a_hi][has] - lo
+                    per_article[a_lo + has] = np.maximum.reduceat(seg.sentences.scan(query), starts)
+                continue
+            for a in wanted[bisect.bisect_left(wanted, a_lo) : bisect.bisect_left(wanted, a_hi)]:
+                start, count = int(self.article_sentence_start[a]) - lo, int(self.article_sentence_count[a])
                 if count:
-                    per_article[a] = float(np.max(self.sentence_vectors[start : start + count] @ query))
-        else:
-            wanted = set(candidates)
-            for i, seg in enumerate(self.segments):
-                lo, hi = self.sentence_offsets[i], self.sentence_offsets[i + 1]
-                if not seg.sentences.mapped:
-                    np.maximum.at(per_article, self.sentence_article[lo:hi], seg.sentences.scan(query))
-                    continue
-                a_lo, a_hi = self.article_offsets[i], self.article_offsets[i + 1]
-                mine = sorted(a for a in wanted if a_lo <= a < a_hi)
-                for a in mine:
-                    start = int(self.article_sentence_start[a])
-                    rows = slice(start - lo, start - lo + int(self.article_sentence_count[a]))
-                    if rows.stop > rows.start:
-                        per_article[a] = float(np.max(seg.sentences.rows(rows) @ query))
+                    per_article[a] = float(np.max(seg.sentences.rows(slice(start, start + count)) @ query))
         if self.has_dead:
             per_article[~self.alive] = -1.0
         return per_article
@@ -540,12 +535,13 @@ class StackedRows:
 
 
 def stack_rows(parts: list[VectorSet], offsets: list[int], dim: int) -> np.ndarray | StackedRows:
-    """One float32 array when every part lives in RAM (the common, small case), else a gatherer."""
-    if all(not p.mapped for p in parts):
-        if len(parts) == 1:
-            return parts[0].matrix
-        return np.vstack([p.matrix for p in parts]) if parts else np.zeros((0, dim), dtype=np.float32)
-    return StackedRows(parts, offsets, dim)
+    """The one segment's float32 array when it lives in RAM (the common, small case), else a
+    gatherer over the segments."""
+    if len(parts) == 1 and not parts[0].mapped:
+        return parts[0].matrix
+    if not parts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return StackedRows(parts, offsets, dim)  # no stacked copy: each segment keeps its own rows
 
 
 def segment_dirs(version_dir: Path) -> list[Path]:
