@@ -3,7 +3,7 @@
 A store of a million articles (~4 M chunk vectors, 384-d) does not fit a float32 matrix in a 4 GB
 serving process (6 GB), and an exact scan of it takes seconds.  So every vector set keeps its rows
 as float16 (half the bytes, ~1e-3 error on a cosine) that small sets load into RAM as float32 and
-large sets memory-map, and a large set also gets a compact approximate index (see ``DEFAULT``)
+large sets memory-map (and read with pread, see ``RowReader``), and a large set also gets a compact approximate index (see ``DEFAULT``)
 whose candidates are re-scored exactly from the stored rows.  Scores returned are therefore always
 exact cosines of the stored rows, whichever index found the candidates.
 
@@ -13,9 +13,7 @@ the numbers quoted next to them come from that run, on 2 cores without GPU.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import mmap
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,8 +85,12 @@ vectors (synthetic mixtures of real MiniLM embeddings, real SQuAD questions, 2 c
   ivf_pqfs (4-bit PQ96 fast-scan) re-ranking 100/200: recall@10 only 0.74/0.88 at any nprobe
            (its quantisation error exceeds the gaps between near neighbours), though 0.26 GB.
   ivf_flat / hnsw_flat: float32 codes alone are 5.9 GB at 4 M, over the 4 GB budget.
-  hnsw_sq8: recall 0.997 at 40k, but its build does not finish in useful time at 4 M on 2 cores
-           (extrapolated from 40k / 400k, see the benchmark report), and adding is ~20× slower.
+  hnsw_sq8 (M 32, efConstruction 80): recall@10 0.994 at 400k (efSearch 200, 0.56 ms), but its
+           build took 9.8 s at 40k and 169 s at 400k (×17 per ×10), so ~48 min at 4 M on 2 cores
+           (extrapolated, not run), adding 4,000 vectors took 1.8 s at 400k (IVF: 0.05 s), and its
+           graph adds ~1 GB at 4 M.
+At 400k, ivf_sq8 nprobe 64: recall 0.9997, p50 1.4 ms, build 20 s; ivf_flat the same recall at
+twice the memory; ivf_pqfs reaches 0.99 only with 200 re-scored rows.
 nprobe 64 rather than 32 buys margin for real data that is less clustered than the mixtures, at a
 few milliseconds that the 100 ms budget does not notice."""
 
@@ -119,6 +121,7 @@ class VectorSet:
     index: Any  # faiss.Index or None (flat)
     kind: str
     params: AnnParams = field(default=DEFAULT)
+    reader: RowReader | None = None  # mapped sets: how rows are actually read (pread, no mapping)
 
     @property
     def dim(self) -> int:
@@ -156,12 +159,12 @@ class VectorSet:
             (directory / f"{stem}.{stale}").unlink(missing_ok=True)  # a rewrite must not leave a mix
         names: list[str] = []
         if dtype == "float16":
-            stored: np.ndarray = vectors.astype(np.float16)
+            stored: np.ndarray = np.ascontiguousarray(vectors, dtype=np.float16)
             names.append(_save(directory, f"{stem}.f16.npy", stored))
             scale = None
         elif dtype == "int8":
             scale = np.maximum(np.abs(vectors).max(axis=1, initial=0.0), 1e-12).astype(np.float32) / 127.0
-            stored = np.clip(np.rint(vectors / scale[:, None]), -127, 127).astype(np.int8)
+            stored = np.ascontiguousarray(np.clip(np.rint(vectors / scale[:, None]), -127, 127), dtype=np.int8)
             names.append(_save(directory, f"{stem}.i8.npy", stored))
             names.append(_save(directory, f"{stem}.i8scale.npy", scale))
         else:
@@ -185,15 +188,10 @@ class VectorSet:
         *,
         in_memory_max: int = IN_MEMORY_MAX,
         params: AnnParams = DEFAULT,
-        random_access: bool | None = None,
     ) -> VectorSet:
         """Small sets are loaded as float32 in RAM (fast BLAS scans); large ones are
-        ``np.load(mmap_mode='r')``.  ``params`` supplies the query-time knobs (nprobe, ef_search, rerank).
-
-        ``random_access`` (default: when the set has an ANN index) advises the kernel that a mapped
-        set is read a few rows at a time (MADV_RANDOM): without it every re-scored row pulls its
-        readahead/fault-around neighbours into the process's RSS.  Leave it off for sets that are
-        scanned block by block, which want the readahead."""
+        ``np.load(mmap_mode='r')`` (shape, dtype and offset checked, nothing paged in), whose rows
+        are then read with pread.  ``params`` supplies the query-time knobs (nprobe, ef_search, rerank)."""
         f16, i8 = directory / f"{stem}.f16.npy", directory / f"{stem}.i8.npy"
         scale: np.ndarray | None = None
         if f16.exists():
@@ -220,23 +218,28 @@ class VectorSet:
             if index.ntotal != len(matrix) or index.d != matrix.shape[1]:
                 raise ValueError(f"{stem}: ANN index holds {index.ntotal}×{index.d}, rows are {matrix.shape}")
             _set_query_params(index, params)
-        if isinstance(matrix, np.memmap) and (index is not None if random_access is None else random_access):
-            _advise_random(matrix)
-        return cls(directory, stem, matrix, scale, index, kind, params)
+        reader = None
+        if isinstance(matrix, np.memmap) and matrix.flags.c_contiguous and len(matrix):
+            reader = RowReader(Path(str(matrix.filename)), int(matrix.offset), matrix.dtype, matrix.shape[1])
+        return cls(directory, stem, matrix, scale, index, kind, params, reader)
 
     def rows(self, ids: np.ndarray | slice) -> np.ndarray:
         """float32 copies of those rows (gathered in the order given)."""
         if isinstance(ids, slice):
-            part = self.matrix[ids]
-            return _dequantize(np.asarray(part), None if self.scale is None else self.scale[ids])
+            start, stop, step = ids.indices(len(self))
+            if self.reader is not None and step == 1:
+                part = self.reader.block(start, max(start, stop))
+            else:
+                part = np.asarray(self.matrix[ids])
+            return _dequantize(part, None if self.scale is None else self.scale[ids])
         ids = np.asarray(ids, dtype=np.int64)
         if not self.mapped:
             return self.matrix[ids]
-        order = np.argsort(ids, kind="stable")  # ascending offsets: fewer, sequential page faults
-        gathered = np.empty((len(ids), self.dim), dtype=np.float32)
-        sorted_ids = ids[order]
-        gathered[order] = _dequantize(self.matrix[sorted_ids], None if self.scale is None else self.scale[sorted_ids])
-        return gathered
+        if len(ids) and (ids.min() < -len(self) or ids.max() >= len(self)):
+            raise IndexError(f"row ids out of range for {len(self)} rows")
+        ids = np.where(ids < 0, ids + len(self), ids)
+        raw = self.reader.gather(ids) if self.reader is not None else np.asarray(self.matrix[ids])
+        return _dequantize(raw, None if self.scale is None else self.scale[ids])
 
     def scan(self, query: np.ndarray) -> np.ndarray:
         """Exact scores of every row; only for in-memory sets (a mapped set would page in everything)."""
@@ -300,12 +303,38 @@ def _set_query_params(index: Any, params: AnnParams) -> None:
         inner.hnsw.efSearch = max(params.ef_search, params.rerank)
 
 
-def _advise_random(matrix: np.memmap) -> None:
-    """MADV_RANDOM on the mapping behind a memmap (Linux; a no-op where unsupported)."""
-    raw = getattr(matrix, "_mmap", None)
-    if raw is not None and hasattr(mmap, "MADV_RANDOM"):
-        with contextlib.suppress(OSError):  # an advice is only a hint
-            raw.madvise(mmap.MADV_RANDOM)
+class RowReader:
+    """Reads rows of a stored matrix with pread: through the page cache, but nothing is mapped.
+
+    Measured at 4 M rows: reading 30,000 random rows through the memmap put 1.5 GB of file pages in
+    the process's RSS (the kernel maps 64 KB around each fault, MADV_RANDOM or not), so a serving
+    process re-scoring from a memmap creeps towards rows-file + index size (4.4 GB).  pread keeps
+    the RSS at the anonymous memory (the ANN codes); ~100 small reads cost well under a millisecond."""
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype[Any], dim: int) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - lives as long as the set
+        self._offset = offset
+        self._dtype = dtype
+        self._dim = dim
+        self._row_bytes = dtype.itemsize * dim
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop in one read."""
+        data = os.pread(self._file.fileno(), (stop - start) * self._row_bytes, self._offset + start * self._row_bytes)
+        if len(data) != (stop - start) * self._row_bytes:
+            raise OSError(f"{self._file.name}: short read (file truncated?)")
+        return np.frombuffer(data, dtype=self._dtype).reshape(stop - start, self._dim)
+
+    def gather(self, ids: np.ndarray) -> np.ndarray:
+        """Rows at ``ids`` (in that order), one read each."""
+        fd, size, base = self._file.fileno(), self._row_bytes, self._offset
+        data = b"".join(os.pread(fd, size, base + i * size) for i in ids.tolist())
+        if len(data) != len(ids) * size:
+            raise OSError(f"{self._file.name}: short read (file truncated?)")
+        return np.frombuffer(data, dtype=self._dtype).reshape(len(ids), self._dim)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _dequantize(rows: np.ndarray, scale: np.ndarray | None) -> np.ndarray:

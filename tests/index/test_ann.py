@@ -130,3 +130,15 @@ def test_rewrite_replaces_kind_and_dtype(tmp_path: Path) -> None:
     VectorSet.write(tmp_path, "chunks", x, ann_min=10_000, dtype="int8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chunks.i8.npy", "chunks.i8scale.npy"]
     assert VectorSet.open(tmp_path, "chunks").kind == "flat"
+
+
+def test_mapped_rows_are_read_not_mapped(tmp_path: Path) -> None:
+    x = clustered(1500, seed=8)
+    VectorSet.write(tmp_path, "chunks", np.asfortranarray(x), ann_min=10**9)  # layout must not matter
+    vs = VectorSet.open(tmp_path, "chunks", in_memory_max=0)
+    assert vs.reader is not None
+    ids = np.array([1499, 3, 3, 0, -1])
+    np.testing.assert_allclose(vs.rows(ids), x[ids], atol=2e-3)
+    np.testing.assert_allclose(vs.rows(slice(100, 180)), x[100:180], atol=2e-3)
+    with pytest.raises(IndexError):
+        vs.rows(np.array([1500]))
