@@ -80,8 +80,9 @@ DEFAULT = AnnParams()
 """IVF-SQ8, nlist ≈ 2·√n, nprobe 64, top-100 re-scored from the float16 rows.  Measured at 4 M
 vectors (synthetic mixtures of real MiniLM embeddings, real SQuAD questions, 2 cores, busy):
   ivf_sq8  nprobe 32: recall@10 0.993, p50 2.7 ms, p95 6.9 ms; nprobe 64: 0.999, 6.3 / 10 ms;
-           build 257 s (2 threads), +4,000 vectors 0.17 s, RSS 1.5 GB anonymous (the SQ8 codes)
-           plus the mapped rows that queries touched; disk 2.9 GB rows + 1.5 GB index.
+           build 257 s (2 threads), +4,000 vectors 0.17 s, open 1.3 s; serving VmRSS 1.55 GB
+           (the SQ8 codes; rows read by pread: 2.3 GB when they were gathered from the memmap);
+           disk 2.9 GB rows + 1.5 GB index.
   ivf_pqfs (4-bit PQ96 fast-scan) re-ranking 100/200: recall@10 only 0.74/0.88 at any nprobe
            (its quantisation error exceeds the gaps between near neighbours), though 0.26 GB.
   ivf_flat / hnsw_flat: float32 codes alone are 5.9 GB at 4 M, over the 4 GB budget.
