@@ -69,7 +69,7 @@ class VectorLimits:
     """
 
     memory_rows: int = 250_000
-    ann_min_rows: int = 250_000
+    ann_min_rows: int = 50_000
 
 
 class SegmentWriter:

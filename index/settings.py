@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(256, ge=0, validation_alias=env("POLICYBOT_CHUNK_TOKENS", "chunk_tokens"))  # window per chunk incl. title (capped at the model's max_seq_length); 0: POLICYBOT_CHUNK_SENTENCES per chunk
     keep_versions: int = Field(3, ge=1, validation_alias=env("POLICYBOT_KEEP_VERSIONS", "keep_versions"))
     memory_rows: int = Field(250_000, ge=0, validation_alias=env("POLICYBOT_MEMORY_ROWS", "memory_rows"))  # a segment's vectors up to this many rows are held in RAM as float32; larger ones are memory-mapped float16
-    ann_min_rows: int = Field(200_000, ge=1, validation_alias=env("POLICYBOT_ANN_MIN_ROWS", "ann_min_rows"))  # a segment with this many chunks gets an approximate (IVF) index instead of exact search
+    ann_min_rows: int = Field(50_000, ge=1, validation_alias=env("POLICYBOT_ANN_MIN_ROWS", "ann_min_rows"))  # a segment with this many chunks gets an approximate (IVF) index instead of exact search
     max_segments: int = Field(8, ge=1, validation_alias=env("POLICYBOT_MAX_SEGMENTS", "max_segments"))  # more segments than this and a build merges the smaller ones
     benchmarks_dir: Path | None = Field(None, validation_alias=env("POLICYBOT_BENCHMARKS", "benchmarks_dir"))
     fetch_max_bytes: int = Field(2_000_000, ge=1, validation_alias=env("POLICYBOT_FETCH_MAX_BYTES", "fetch_max_bytes"))
