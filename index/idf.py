@@ -10,7 +10,7 @@ import threading
 import weakref
 
 from index.store import PRELOAD_ROWS, Snapshot
-from index.terms import stem
+from index.terms import fts_query, stem
 
 
 class IdfTable:
@@ -22,12 +22,26 @@ class IdfTable:
         self.chunks = max(len(snap.chunk_alive), 1)
         self._lock = threading.Lock()
         self._table: dict[str, float] = {}
+        self._common: dict[str, bool] = {}
         self._complete = len(snap.chunk_alive) <= PRELOAD_ROWS
         if self._complete:
             self._table = {t: self._idf(n) for t, n in snap.all_doc_freq().items()}
 
     def _idf(self, n: int) -> float:
         return math.log(1 + self.chunks / n)
+
+    def too_common(self, term: str) -> bool:
+        """Does the full-text index hold ``term`` in more than ``FTS_MAX_ROWS`` chunks? (Counted by
+        FTS5 itself, titles included, which the idf's chunk texts are not; cached per snapshot.)"""
+        if self.chunks <= FTS_MAX_ROWS:
+            return False
+        found = self._common.get(term)
+        if found is None:
+            match = fts_query([term])
+            found = match is not None and self._snap.fts_rows(match, FTS_MAX_ROWS + 1) > FTS_MAX_ROWS
+            with self._lock:
+                self._common[term] = found
+        return found
 
     def get(self, term: str, default: float) -> float:
         value = self._table.get(term)
@@ -74,8 +88,7 @@ def selective_terms(snap: Snapshot, terms: list[str], max_share: float = 0.2, ke
     ``keep`` always stay, unless they are in more than ``FTS_MAX_ROWS`` chunks)."""
     table = idf_table(snap)
     floor = math.log(1 + 1 / max_share)
-    ceiling = math.log(1 + table.chunks / FTS_MAX_ROWS)  # idf below this: too many rows to score
     unseen = unseen_idf(snap)
     weighted = [(table.get(stem(t), unseen), t) for t in terms]
     rarest = {t for _, t in sorted(weighted, reverse=True)[:keep]}
-    return [t for w, t in weighted if (w >= floor or t in rarest) and w > ceiling]
+    return [t for w, t in weighted if (w >= floor or t in rarest) and not table.too_common(t)]

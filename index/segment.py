@@ -415,6 +415,11 @@ class Segment:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def fts_rows(self, match: str, cap: int) -> int:
+        """How many chunks ``match`` finds, counted up to ``cap`` (cheap: no ranking)."""
+        sql = "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)"
+        return int(self._query(sql, (match, cap))[0][0])
+
     def fts_count(self) -> int:
         return int(self._query("SELECT count(*) FROM chunks_fts")[0][0])
 

@@ -307,6 +307,15 @@ class Snapshot:
     def fts_count(self) -> int:
         return sum(seg.fts_count() for seg in self.segments)
 
+    def fts_rows(self, match: str, cap: int) -> int:
+        """Chunks ``match`` finds over all segments, counted up to ``cap``."""
+        total = 0
+        for seg in self.segments:
+            total += seg.fts_rows(match, cap - total)
+            if total >= cap:
+                break
+        return total
+
     # ---- word statistics ---------------------------------------------------------------------
     def doc_freq(self, terms: list[str]) -> dict[str, int]:
         """Chunks containing each stemmed word, over all segments (retired rows included)."""

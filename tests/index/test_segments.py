@@ -269,3 +269,16 @@ def test_sentence_votes_above_the_scan_limit_score_the_candidates_own_sentences(
     assert np.allclose(only[[1, 5]], everything[[1, 5]])  # the candidates get their exact best sentence
     assert (np.delete(only, [1, 5]) == -1).all()  # nobody else is scored
     assert engine.search("Which investigators named group 35?", k=1)[0].article_id == "story-5"
+
+
+def test_words_in_too_many_chunks_are_not_looked_up(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted the way FTS5 matches (titles included): "report" is in every title here."""
+    from index import idf
+
+    engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
+    engine.build()
+    snap = engine.snapshot()
+    assert snap.fts_rows('"report"', 100) == len(snap.chunk_alive) and snap.fts_rows('"report"', 3) == 3
+    monkeypatch.setattr(idf, "FTS_MAX_ROWS", 3)
+    kept = idf.selective_terms(snap, ["report", "hospital", "district"])
+    assert "report" not in kept and "hospital" in kept
