@@ -226,6 +226,9 @@ def _disk_mb(data_dir: Path) -> float:
 def measure_size(settings: Settings, work: Path, size: int, queries: int) -> dict[str, Any]:
     """Corpus, base build, serving (own process), a 1,000-article increment, a no-change rebuild."""
     s = bench_settings(settings, work, size)
+    shutil.rmtree(s.data_dir, ignore_errors=True)  # a kept folder is reused for its corpus, never its index
+    for n in range(size, size + INCREMENT):  # and the increment is written anew
+        (s.corpus_dir / f"{n // 10_000:04d}" / f"synthetic-{n:07d}.md").unlink(missing_ok=True)
     t0 = time.perf_counter()
     write_articles(s.corpus_dir, 0, size)
     _age(s.corpus_dir)
