@@ -280,7 +280,10 @@ def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, setting
     if embedder is None:
         from index.embedder import Embedder
 
-        return Embedder(settings.model, settings.batch_size, settings.threads, **settings.embedder_options())
+        return Embedder(
+            settings.model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype,
+            **settings.embedder_options(),
+        )
     if hasattr(embedder, "encode_chunks"):
         return embedder  # type: ignore[return-value]
     return embedder()
@@ -295,7 +298,7 @@ def _rescore_encoder(
     if rescorer is None:
         from index.embedder import Embedder
 
-        return Embedder(settings.rescore_model, settings.batch_size, settings.threads)
+        return Embedder(settings.rescore_model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype)
     return _encoder(rescorer, settings)
 
 

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     batch_dtype: Literal["auto", "float32", "bfloat16"] = Field("auto", validation_alias=env("POLICYBOT_BATCH_DTYPE", "batch_dtype"))  # build batches; auto: bfloat16 where the CPU has it natively (AVX512-BF16/AMX)
     chunk_sentences: int = Field(4, ge=1, validation_alias=env("POLICYBOT_CHUNK_SENTENCES", "chunk_sentences"))
     chunk_overlap: int = Field(1, ge=0, validation_alias=env("POLICYBOT_CHUNK_OVERLAP", "chunk_overlap"))
-    chunk_tokens: int = Field(256, ge=0, validation_alias=env("POLICYBOT_CHUNK_TOKENS", "chunk_tokens"))  # window per chunk incl. title (capped at the model's max_seq_length); 0: POLICYBOT_CHUNK_SENTENCES per chunk
+    chunk_tokens: int = Field(0, ge=0, validation_alias=env("POLICYBOT_CHUNK_TOKENS", "chunk_tokens"))  # token budget per chunk incl. title (capped at the model's max_seq_length); 0 (default, best measured quality): POLICYBOT_CHUNK_SENTENCES per chunk
     keep_versions: int = Field(3, ge=1, validation_alias=env("POLICYBOT_KEEP_VERSIONS", "keep_versions"))
     memory_rows: int = Field(250_000, ge=0, validation_alias=env("POLICYBOT_MEMORY_ROWS", "memory_rows"))  # a segment's vectors up to this many rows are held in RAM as float32; larger ones are memory-mapped float16
     ann_min_rows: int = Field(50_000, ge=1, validation_alias=env("POLICYBOT_ANN_MIN_ROWS", "ann_min_rows"))  # a segment with this many chunks gets an approximate (IVF) index instead of exact search

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from index.chunking import chunk_article, embedding_text
+from index.chunking import chunk_article, embedding_text, token_budget
 from index.corpus import load_corpus
 from index.embedder import Embedder
 from index.engine import Engine
@@ -127,7 +127,8 @@ def _chunk_texts(corpus: Path, settings: Settings) -> list[str]:
     articles, _ = load_corpus(corpus)
     texts = []
     for article in articles:
-        chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap)
+        budget = token_budget(settings.model, settings.chunk_tokens)
+        chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap, budget)
         texts += [embedding_text(article.title, c.text) for c in chunked.chunks]
     return texts
 
