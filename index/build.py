@@ -27,7 +27,7 @@ from index.errors import BuildError, IndexCorruptError, IndexMissingError, Polic
 from index.models import Article, BuildProgress, BuildReport
 from index.segment import Segment, SegmentWriter, verify_segment
 from index.settings import Settings
-from index.store import ArticleRow, Snapshot, write_version
+from index.store import Snapshot, write_version
 
 log = logging.getLogger(__name__)
 ProgressFn = Callable[[BuildProgress], None]
@@ -198,7 +198,7 @@ def _build(
     }
     report("verifying", 0, 1)
     write_version(tmp_dir, meta, segment_list, dead)
-    counts = _verify(tmp_dir, limits)
+    counts = _verify(tmp_dir, _reading_limits(settings))
     write_version(tmp_dir, {**meta, "counts": counts}, segment_list, dead)
     name = versions.next_version_name(settings.data_dir)
     versions.publish(settings.data_dir, tmp_dir, name)
@@ -216,7 +216,11 @@ def _build(
         removed=len(old_ids - current_ids),
         unchanged=len(plans) - len(embedded_ids),
         chunks_total=sum(len(c.chunks) for _, c in to_embed)
-        + sum(previous.by_id[a.id].chunk_count for how, a in plans if how == "reuse" and previous),
+        + sum(
+            int(previous.article_chunk_count[previous.by_id.index_of(a.id)])
+            for how, a in plans
+            if how == "reuse" and previous
+        ),
         chunks_embedded=sum(len(c.chunks) for _, c in to_embed),
         seconds=time.perf_counter() - started,
         errors=tuple(errors),
@@ -228,22 +232,21 @@ def _previous_snapshot(settings: Settings) -> Snapshot | None:
     if name is None:
         return None
     try:
-        return Snapshot(versions.versions_dir(settings.data_dir) / name, settings.vector_limits())
+        return Snapshot(versions.versions_dir(settings.data_dir) / name, _reading_limits(settings), preload=False)
     except (IndexCorruptError, IndexMissingError) as exc:
         log.warning("live index unusable, building from scratch: %s", exc)
         return None
 
 
 def _plan(
-    articles: list[Article], reusable: dict[str, ArticleRow], settings: Settings, errors: list[tuple[str, str]]
+    articles: list[Article], reusable: dict[str, str], settings: Settings, errors: list[tuple[str, str]]
 ) -> tuple[list[tuple[str, Article]], list[tuple[Article, Chunked]]]:
     """Which articles are copied from the live version and which are chunked and embedded."""
     plans: list[tuple[str, Article]] = []
     to_embed: list[tuple[Article, Chunked]] = []
     budget = token_budget(settings.model, settings.chunk_tokens)
     for article in articles:
-        old = reusable.get(article.id)
-        if old is not None and old.content_hash == article.content_hash:
+        if reusable.get(article.id) == article.content_hash:
             plans.append(("reuse", article))
             continue
         chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap, budget)
@@ -255,7 +258,7 @@ def _plan(
     return plans, to_embed
 
 
-def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, ArticleRow]:
+def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, str]:
     """Old articles whose vectors may be copied: same model, model options and chunking, else none.
 
     Decided from the settings alone, so a no-change rebuild never loads the model; the build
@@ -272,7 +275,9 @@ def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, Articl
         return {}
     budget = token_budget(settings.model, settings.chunk_tokens)
     wanted = chunking_signature(settings.chunk_sentences, settings.chunk_overlap, budget)
-    return dict(previous.by_id) if m.get("chunking") == wanted else {}
+    if m.get("chunking") != wanted:
+        return {}
+    return {article_id: content_hash for article_id, (content_hash, _) in previous.live_hashes().items()}
 
 
 def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, settings: Settings) -> ChunkEncoder:
@@ -383,7 +388,7 @@ def _copy_article(writer: SegmentWriter, previous: Snapshot, article: Article) -
         for i, cid in enumerate(range(row.chunk_start, row.chunk_start + row.chunk_count))
     ]
     writer.add(
-        article,
+        corpus_scan.stub(row) if corpus_scan.is_stub(article) else article,
         sentences,
         chunks,
         previous.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count],
@@ -391,6 +396,14 @@ def _copy_article(writer: SegmentWriter, previous: Snapshot, article: Article) -
         previous.sentence_kind[row.sentence_start : row.sentence_start + row.sentence_count],
         rescore,
     )
+
+
+def _reading_limits(settings: Settings) -> Any:
+    """A build reads versions row by row (compare, copy, one probe search): every vector set stays
+    on disk, so a no-change rebuild never converts gigabytes to float32 just to look at them."""
+    from dataclasses import replace
+
+    return replace(settings.vector_limits(), memory_rows=0)
 
 
 def _segments_to_keep(
@@ -437,7 +450,7 @@ def _verify(directory: Path, limits: Any = None) -> dict[str, int]:
     """Load the new version as a reader would, check that search finds a chunk by its own vector,
     and count what it serves."""
     try:
-        snap = Snapshot(directory, limits)
+        snap = Snapshot(directory, limits, preload=False)
     except PolicybotError as exc:
         raise BuildError(f"new index failed verification: {exc}") from exc
     live_chunks = np.flatnonzero(snap.chunk_alive)

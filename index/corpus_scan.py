@@ -52,6 +52,7 @@ def scan_corpus(corpus_dir: Path, data_dir: Path, previous: Snapshot | None) -> 
         raise ArticleError(f"corpus folder {corpus_dir} does not exist")
     started = time.time_ns()
     cached, cached_at = _load(data_dir) if previous is not None else ({}, 0)
+    known = previous.live_hashes() if previous is not None and cached else {}
     articles: list[Article] = []
     errors: list[tuple[str, str]] = []
     states: dict[str, FileState] = {}
@@ -67,15 +68,13 @@ def scan_corpus(corpus_dir: Path, data_dir: Path, previous: Snapshot | None) -> 
         article = None
         entry = cached.get(str(path))
         if (
-            previous is not None
-            and entry is not None
+            entry is not None
             and entry.size == st.st_size
             and entry.mtime_ns == st.st_mtime_ns
             and st.st_mtime_ns < cached_at - RACY_NS
+            and known.get(entry.article_id) == (entry.content_hash, str(path))
         ):
-            row = previous.by_id.get(entry.article_id)
-            if row is not None and row.content_hash == entry.content_hash and row.path == str(path):
-                article = stub(row)
+            article = unchanged(entry.article_id, str(path), entry.content_hash)
         if article is None:
             read += 1
             try:
@@ -90,6 +89,14 @@ def scan_corpus(corpus_dir: Path, data_dir: Path, previous: Snapshot | None) -> 
         articles.append(article)
         states[str(path)] = FileState(st.st_size, st.st_mtime_ns, article.id, article.content_hash)
     return Scan(articles, errors, read, states, started)
+
+
+def unchanged(article_id: str, path: str, content_hash: str) -> Article:
+    """A file the live version holds as it is: id and hash are all a build needs of it (the
+    metadata stays in the version's rows, and is read only if the article is copied)."""
+    return Article(
+        id=article_id, path=path, title="", source="", url="", published=None, text="", content_hash=content_hash
+    )
 
 
 def stub(row: ArticleRow) -> Article:

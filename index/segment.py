@@ -388,6 +388,10 @@ class Segment:
         """Raw ``articles`` rows ``first..last-1``."""
         return self._query("SELECT * FROM articles WHERE idx >= ? AND idx < ? ORDER BY idx", (first, last))
 
+    def hash_rows(self) -> list[tuple[int, str, str, str]]:
+        """``(idx, id, content_hash, path)`` of every article: what a build compares the corpus with."""
+        return [(int(r[0]), r[1], r[2], r[3] or "") for r in self._query("SELECT idx, id, content_hash, path FROM articles")]
+
     def texts(self, table: str, ids: list[int]) -> list[str]:
         """Text of chunks or sentences by local id, in the order asked."""
         if table not in ("chunks", "sentences"):

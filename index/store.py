@@ -127,7 +127,9 @@ class Snapshot:
     previous segment's. Dead articles keep their ids but are never returned by searches.
     """
 
-    def __init__(self, directory: Path, limits: VectorLimits | None = None) -> None:
+    def __init__(self, directory: Path, limits: VectorLimits | None = None, *, preload: bool | None = None) -> None:
+        """``preload``: read texts and article rows into RAM now (None: when the index is small).
+        A build passes False, with ``memory_rows=0``: it compares and copies, it does not search."""
         self.directory = directory
         self.version = directory.name
         self.manifest = verify_version(directory)
@@ -141,7 +143,7 @@ class Snapshot:
         self._offsets()
         self._mark_dead(self.manifest.get("dead", {}))
         total_chunks = int(self.chunk_article.shape[0])
-        preload = total_chunks <= PRELOAD_ROWS
+        preload = total_chunks <= PRELOAD_ROWS if preload is None else preload
         self.articles: ArticleTable = ArticleTable(self, preload)
         self.by_id: ArticleIndex = ArticleIndex(self)
         self.chunk_text: TextColumn = TextColumn(self, "chunks", self.chunk_offsets, preload)
@@ -214,6 +216,21 @@ class Snapshot:
 
     def live_ids(self) -> list[str]:
         return list(self.by_id)
+
+    def live_hashes(self) -> dict[str, tuple[str, str]]:
+        """``id → (content hash, file path)`` of every live article, read in one query per segment
+        (a build of a million articles compares these, never a million article rows)."""
+        cached: dict[str, tuple[str, str]] | None = self.__dict__.get("_live_hashes")
+        if cached is not None:
+            return cached
+        out: dict[str, tuple[str, str]] = {}
+        for i, seg in enumerate(self.segments):
+            alive = self.alive[self.article_offsets[i] : self.article_offsets[i + 1]]
+            for idx, article_id, content_hash, path in seg.hash_rows():
+                if alive[idx]:
+                    out[article_id] = (content_hash, path)
+        self.__dict__["_live_hashes"] = out
+        return out
 
     # ---- search ------------------------------------------------------------------------------
     def dense(self, query: np.ndarray, limit: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -424,6 +441,10 @@ class ArticleIndex(Mapping[str, ArticleRow]):
 
     def __getitem__(self, article_id: str) -> ArticleRow:
         return self._snap.articles[self._idx[article_id]]
+
+    def index_of(self, article_id: str) -> int:
+        """The live article's global idx (KeyError when the version does not serve it)."""
+        return self._idx[article_id]
 
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._idx
