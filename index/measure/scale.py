@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from index import versions
 from index.embedder import EncodedChunk, Span
 from index.settings import Settings
 
@@ -233,18 +234,26 @@ def _disk_mb(data_dir: Path) -> float:
     return round(sum(p.stat().st_size for p in data_dir.rglob("*") if p.is_file()) / 2**20, 1)
 
 
-def measure_size(settings: Settings, work: Path, size: int, queries: int) -> dict[str, Any]:
-    """Corpus, base build, serving (own process), a 1,000-article increment, a no-change rebuild."""
+def measure_size(settings: Settings, work: Path, size: int, queries: int, keep_base: bool = False) -> dict[str, Any]:
+    """Corpus, base build, serving (own process), a 1,000-article increment, a no-change rebuild.
+
+    ``keep_base`` reuses a kept folder's index (a million-article base build takes most of an
+    hour): the increment's files are removed and one build takes the index back to ``size``.
+    """
     s = bench_settings(settings, work, size)
-    shutil.rmtree(s.data_dir, ignore_errors=True)  # a kept folder is reused for its corpus, never its index
-    for n in range(size, size + INCREMENT):  # and the increment is written anew
+    reuse = keep_base and versions.current_version(s.data_dir) is not None
+    if not reuse:
+        shutil.rmtree(s.data_dir, ignore_errors=True)  # a kept folder is reused for its corpus, not its index
+    for n in range(size, size + INCREMENT):  # the increment is written anew
         (s.corpus_dir / f"{n // 10_000:04d}" / f"synthetic-{n:07d}.md").unlink(missing_ok=True)
     t0 = time.perf_counter()
     write_articles(s.corpus_dir, 0, size)
-    _age(s.corpus_dir)
+    if not reuse:  # (ageing again would change every file's time: the reused index would read them all)
+        _age(s.corpus_dir)
     row: dict[str, Any] = {"articles": size, "corpus_write_seconds": round(time.perf_counter() - t0, 1)}
     print(f"[{size}] corpus written ({row['corpus_write_seconds']} s); building…", file=sys.stderr, flush=True)
     row["base_build"] = _build(s)
+    row["base_build"]["reused_index"] = reuse
     print(f"[{size}] base build {row['base_build']['seconds']} s; serving…", file=sys.stderr, flush=True)
     row["serve"] = _child(s, "serve", size, queries)
     write_articles(s.corpus_dir, size, INCREMENT)
@@ -268,13 +277,15 @@ def _child(settings: Settings, phase: str, size: int, queries: int) -> dict[str,
     return result
 
 
-def run_scale(settings: Settings, sizes: list[int], work: Path | None, queries: int, keep: bool) -> dict[str, Any]:
+def run_scale(
+    settings: Settings, sizes: list[int], work: Path | None, queries: int, keep: bool, keep_base: bool = False
+) -> dict[str, Any]:
     folder = work or Path(__import__("tempfile").mkdtemp(prefix="policybot-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     try:
         for size in sizes:
-            rows.append(measure_size(settings, folder, size, queries))
+            rows.append(measure_size(settings, folder, size, queries, keep_base))
     finally:
         if not keep and work is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -308,6 +319,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--scale", help="comma-separated corpus sizes for the scale curve, e.g. 10000,100000,1000000 (synthetic)"
     )
     p.add_argument("--scale-dir", type=Path, help="keep the scale corpora and indexes here (reused by later runs)")
+    p.add_argument(
+        "--scale-keep-base", action="store_true", help="with --scale-dir: reuse each size's kept index as the base"
+    )
 
 
 def main_scale(args: argparse.Namespace, settings: Settings) -> int:
@@ -319,7 +333,10 @@ def main_scale(args: argparse.Namespace, settings: Settings) -> int:
     if not sizes or min(sizes) < 10:
         print("error: --scale sizes must be at least 10 articles", file=sys.stderr)
         return 2
-    result = run_scale(settings, sizes, args.scale_dir, args.queries, keep=args.scale_dir is not None)
+    result = run_scale(
+        settings, sizes, args.scale_dir, args.queries, keep=args.scale_dir is not None,
+        keep_base=bool(args.scale_keep_base and args.scale_dir),
+    )
     print(markdown(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
