@@ -117,7 +117,9 @@ class Engine:
             with self._embedder_lock:
                 if self._embedder is None:
                     s = self.settings
-                    self._embedder = Embedder(s.model, s.batch_size, s.threads, **s.embedder_options())
+                    self._embedder = Embedder(
+                        s.model, s.batch_size, s.threads, batch_dtype=s.batch_dtype, **s.embedder_options()
+                    )
         return self._embedder
 
     def warm(self) -> None:
@@ -278,7 +280,9 @@ class Engine:
         if self._rescorer is None and model:
             with self._stage_lock:
                 if self._rescorer is None:
-                    self._rescorer = Embedder(model, self.settings.batch_size, self.settings.threads)
+                    self._rescorer = Embedder(
+                        model, self.settings.batch_size, self.settings.threads, batch_dtype=self.settings.batch_dtype
+                    )
         return self._rescorer
 
     @property
