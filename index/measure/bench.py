@@ -73,7 +73,10 @@ def bench(
             synthetic.write_corpus(corpus, articles)
         settings = base.with_(data_dir=root / "data", corpus_dir=corpus)
         started = time.perf_counter()
-        embedder = Embedder(settings.model, settings.batch_size, settings.threads, **settings.embedder_options())
+        embedder = Embedder(
+            settings.model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype,
+            **settings.embedder_options(),
+        )
         load_seconds = time.perf_counter() - started
 
         texts = _chunk_texts(corpus, settings)
