@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 
@@ -19,11 +20,27 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5.0)
+        _switch_to_wal(self._db)
         self._db.executescript(schema)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _switch_to_wal(db: sqlite3.Connection, seconds: float = 10.0) -> None:
+    """``journal_mode=WAL`` needs the file to itself for a moment. Where waiting could deadlock,
+    SQLite answers "database is locked" at once instead of waiting, so replicas starting together
+    retry it (until ``seconds`` have passed) instead of failing."""
+    deadline = time.monotonic() + seconds
+    pause = 0.02
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.5)
