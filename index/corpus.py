@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -48,20 +48,29 @@ def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
             yield Path(path)
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[tuple[str, str]]]:
-    """All readable articles, plus ``(file name, reason)`` for each file that was skipped."""
+def load_corpus(
+    corpus_dir: Path, reuse: Callable[[Path], Article | None] | None = None
+) -> tuple[list[Article], list[tuple[str, str]]]:
+    """All readable articles, plus ``(file name, reason)`` for each file that was skipped.
+
+    ``reuse(path)`` may give a file's article without reading it (index.corpus_scan: unchanged
+    files); when it returns None the file is read. Duplicate ids are refused either way.
+    """
     if not corpus_dir.is_dir():
         raise ArticleError(f"corpus folder {corpus_dir} does not exist")
     articles: list[Article] = []
     errors: list[tuple[str, str]] = []
     seen: dict[str, Path] = {}
+    prefix = len(str(corpus_dir)) + 1  # iter_corpus_files joins onto str(corpus_dir)
     for path in iter_corpus_files(corpus_dir):
-        name = str(path.relative_to(corpus_dir))
-        try:
-            article = load_article(path)
-        except ArticleError as exc:
-            errors.append((name, str(exc)))
-            continue
+        name = str(path)[prefix:]
+        article = reuse(path) if reuse is not None else None
+        if article is None:
+            try:
+                article = load_article(path)
+            except ArticleError as exc:
+                errors.append((name, str(exc)))
+                continue
         if article.id in seen:
             errors.append((name, f"duplicate article id {article.id!r} (also {seen[article.id].name})"))
             continue

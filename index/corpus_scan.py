@@ -17,8 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.corpus import iter_corpus_files, load_article
-from index.errors import ArticleError
+from index.corpus import load_corpus
 from index.models import Article
 from index.store import ArticleRow, Snapshot
 
@@ -48,24 +47,18 @@ class Scan:
 
 def scan_corpus(corpus_dir: Path, data_dir: Path, previous: Snapshot | None) -> Scan:
     """Every article of ``corpus_dir``; unchanged files come from ``previous`` (None: read all)."""
-    if not corpus_dir.is_dir():
-        raise ArticleError(f"corpus folder {corpus_dir} does not exist")
     started = time.time_ns()
     cached, cached_at = _load(data_dir) if previous is not None else ({}, 0)
     known = previous.live_hashes() if previous is not None and cached else {}
-    articles: list[Article] = []
-    errors: list[tuple[str, str]] = []
-    states: dict[str, FileState] = {}
-    seen: dict[str, Path] = {}
-    read = 0
-    for path in iter_corpus_files(corpus_dir):
-        name = str(path)[len(str(corpus_dir)) + 1 :]
+    stats: dict[Path, os.stat_result] = {}
+    reused = 0
+
+    def reuse(path: Path) -> Article | None:
+        nonlocal reused
         try:
-            st = path.stat()
-        except OSError as exc:
-            errors.append((name, f"cannot read file: {exc.strerror or exc}"))
-            continue
-        article = None
+            st = stats[path] = path.stat()
+        except OSError:
+            return None  # reading it reports why
         entry = cached.get(str(path))
         if (
             entry is not None
@@ -74,20 +67,17 @@ def scan_corpus(corpus_dir: Path, data_dir: Path, previous: Snapshot | None) -> 
             and st.st_mtime_ns < cached_at - RACY_NS
             and known.get(entry.article_id) == (entry.content_hash, str(path))
         ):
-            article = unchanged(entry.article_id, str(path), entry.content_hash)
-        if article is None:
-            read += 1
-            try:
-                article = load_article(path)
-            except ArticleError as exc:
-                errors.append((name, str(exc)))
-                continue
-        if article.id in seen:
-            errors.append((name, f"duplicate article id {article.id!r} (also {seen[article.id].name})"))
-            continue
-        seen[article.id] = path
-        articles.append(article)
-        states[str(path)] = FileState(st.st_size, st.st_mtime_ns, article.id, article.content_hash)
+            reused += 1
+            return unchanged(entry.article_id, str(path), entry.content_hash)
+        return None
+
+    articles, errors = load_corpus(corpus_dir, reuse)
+    states = {}
+    for article in articles:
+        st = stats.get(Path(article.path))
+        if st is not None:
+            states[article.path] = FileState(st.st_size, st.st_mtime_ns, article.id, article.content_hash)
+    read = len(stats) - reused
     return Scan(articles, errors, read, states, started)
 
 
