@@ -29,7 +29,7 @@ import numpy as np
 from index.ann import VectorSet
 from index.errors import IndexCorruptError, IndexMissingError
 from index.models import Citation
-from index.segment import FORMAT, KINDS, Segment, VectorLimits, write_json_durably
+from index.segment import FORMAT, KINDS, Segment, VectorLimits, verify_segment, write_json_durably
 
 MANIFEST = "manifest.json"
 SEGMENTS = "segments"
@@ -112,8 +112,6 @@ def verify_version(directory: Path) -> dict[str, Any]:
     """Check the manifest and every file of every segment it names; returns the manifest."""
     manifest = read_version_manifest(directory)
     for item in manifest["segments"]:
-        from index.segment import verify_segment
-
         _, digest = verify_segment(segments_dir(directory) / item["name"])
         if digest != item["sha256"]:
             raise IndexCorruptError(f"index segment {item['name']} is not the one version {directory.name} was built with")
@@ -181,7 +179,6 @@ class Snapshot:
         self.article_chunk_count = cat("article_chunk_count", None, np.int64)
         self.article_sentence_start = cat("article_sentence_start", self.sentence_offsets, np.int64)
         self.article_sentence_count = cat("article_sentence_count", None, np.int64)
-        self.sources: list[str] = []
         codes: dict[str, int] = {}
         parts = []
         for seg in segs:
@@ -369,6 +366,14 @@ def article_row(r: tuple[Any, ...], idx: int, chunk_base: int, sentence_base: in
     )
 
 
+def _position(i: int, n: int) -> int:
+    """A sequence index made non-negative and checked, as a list would."""
+    j = int(i) + n if int(i) < 0 else int(i)
+    if not 0 <= j < n:
+        raise IndexError(i)
+    return j
+
+
 class ArticleTable(Sequence[ArticleRow]):
     """Article rows by global idx (retired ones included, so arrays can be indexed by idx)."""
 
@@ -379,6 +384,7 @@ class ArticleTable(Sequence[ArticleRow]):
         self._n = int(snap.article_offsets[-1])
         self._rows: dict[int, ArticleRow] = {}
         self._lock = threading.Lock()
+        self._bounded = not preload  # a lazy table is a cache: kept under 200,000 rows
         if preload:
             for i in range(len(snap.segments)):
                 self._load(i, 0, snap.segments[i].counts["articles"])
@@ -392,7 +398,7 @@ class ArticleTable(Sequence[ArticleRow]):
             for r in seg.article_rows(first, last)
         }
         with self._lock:
-            if len(self._rows) > 200_000 and not snap.article_offsets[-1] <= PRELOAD_ROWS:
+            if self._bounded and len(self._rows) > 200_000:
                 self._rows.clear()
             self._rows.update(rows)
 
@@ -406,11 +412,7 @@ class ArticleTable(Sequence[ArticleRow]):
     def __getitem__(self, i: int | slice) -> ArticleRow | list[ArticleRow]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(self._n))]
-        i = int(i)
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
+        i = _position(i, self._n)
         row = self._rows.get(i)
         if row is None:
             s, local = self._snap.segment_of(self._snap.article_offsets, i)
@@ -484,11 +486,7 @@ class TextColumn(Sequence[str]):
         if isinstance(i, slice):
             ids = list(range(*i.indices(self._n)))
             return self.many(ids)
-        i = int(i)
-        if i < 0:
-            i += self._n
-        if not 0 <= i < self._n:
-            raise IndexError(i)
+        i = _position(i, self._n)
         return self._cached(i)
 
     def many(self, ids: list[int]) -> list[str]:
