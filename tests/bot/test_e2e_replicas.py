@@ -174,4 +174,6 @@ async def test_two_replicas_and_a_builder_share_one_data_folder(
         assert "policywire.example.com" in await ask(fake, guild, "When was the Cyber Resilience Act adopted?"), shard
 
     await cluster.stop()
-    assert all(cluster.procs[f"replica-{s}"].returncode == 0 for s in (0, 1))
+    for s in (0, 1):  # a clean stop; the log says why when it was not
+        name = f"replica-{s}"
+        assert cluster.procs[name].returncode == 0, (cluster.procs[name].returncode, cluster.log(name)[-3000:])
