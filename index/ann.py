@@ -13,6 +13,7 @@ the numbers quoted next to them come from that run, on 2 cores without GPU.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -120,10 +121,22 @@ class VectorSet:
     stem: str
     matrix: np.ndarray  # float32 in RAM, or the float16 / int8 memmap as stored
     scale: np.ndarray | None  # int8 rows: per-row float32 scale; else None
-    index: Any  # faiss.Index or None (flat)
+    index_file: Path | None  # the approximate index on disk, or None (flat)
     kind: str
     params: AnnParams = field(default=DEFAULT)
     reader: RowReader | None = None  # mapped sets: how rows are actually read (pread, no mapping)
+
+    @functools.cached_property
+    def index(self) -> Any:
+        """The faiss index, read on the first search: a build that only copies or looks rows up
+        never reads a 1.4 GB IVF file (its checksum was verified with the segment)."""
+        if self.index_file is None:
+            return None
+        index = faiss.read_index(str(self.index_file))
+        if index.ntotal != len(self.matrix) or index.d != self.matrix.shape[1]:
+            raise ValueError(f"{self.stem}: ANN index holds {index.ntotal}×{index.d}, rows are {self.matrix.shape}")
+        _set_query_params(index, self.params)
+        return index
 
     @property
     def dim(self) -> int:
@@ -213,17 +226,14 @@ class VectorSet:
         ann = [k for k in KINDS[1:] if (directory / f"{stem}.{k}.faiss").exists()]
         if len(ann) > 1:
             raise ValueError(f"{stem}: several ANN files ({', '.join(ann)})")
-        index, kind = None, "flat"
+        index_file, kind = None, "flat"
         if ann:
             kind = ann[0]
-            index = faiss.read_index(str(directory / f"{stem}.{kind}.faiss"))
-            if index.ntotal != len(matrix) or index.d != matrix.shape[1]:
-                raise ValueError(f"{stem}: ANN index holds {index.ntotal}×{index.d}, rows are {matrix.shape}")
-            _set_query_params(index, params)
+            index_file = directory / f"{stem}.{kind}.faiss"
         reader = None
         if isinstance(matrix, np.memmap) and matrix.flags.c_contiguous and len(matrix):
             reader = RowReader(Path(str(matrix.filename)), int(matrix.offset), matrix.dtype, matrix.shape[1])
-        return cls(directory, stem, matrix, scale, index, kind, params, reader)
+        return cls(directory, stem, matrix, scale, index_file, kind, params, reader)
 
     def rows(self, ids: np.ndarray | slice) -> np.ndarray:
         """float32 copies of those rows (gathered in the order given)."""

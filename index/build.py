@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from index import corpus_scan, versions
+from index import corpus_scan, increment, versions
 from index.chunking import (
     BODY,
     Chunked,
@@ -55,8 +55,13 @@ def build_index(
     progress: ProgressFn | None = None,
     embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None = None,
     rescorer: ChunkEncoder | Callable[[], ChunkEncoder] | None = None,
+    changed: Sequence[Path] | None = None,
 ) -> BuildReport:
     """Build a new version beside the live one; on any failure the live version stays as it was.
+
+    ``changed``: the corpus files the caller wrote or deleted (feeds, uploads). The build then looks
+    up only those files' articles instead of walking the whole corpus (:mod:`index.increment`),
+    so its cost follows the change, not the corpus; when that cannot be decided safely it walks.
 
     ``embedder`` may be a loaded encoder or a factory, so a no-change rebuild never loads the model.
     ``rescorer`` (the same, for ``POLICYBOT_RESCORE_MODEL``) adds the second stage's chunk and
@@ -67,7 +72,12 @@ def build_index(
         versions.prune(data_dir, settings.keep_versions)
         tmp_dir = versions.new_tmp_dir(data_dir)
         try:
-            report = _build(settings, tmp_dir, full, _Reporter(data_dir, progress), embedder, rescorer)
+            reporter = _Reporter(data_dir, progress)
+            report = None
+            if changed is not None and not full:
+                report = _build_increment(settings, tmp_dir, changed, reporter, embedder, rescorer)
+            if report is None:
+                report = _build(settings, tmp_dir, full, reporter, embedder, rescorer)
         except BaseException:
             shutil.rmtree(tmp_dir, ignore_errors=True)
             raise
@@ -141,67 +151,23 @@ def _build(
         dim, signature = previous.dim, previous.manifest.get("embedder", {})
         rescore_signature = previous.rescorer
 
-    limits = settings.vector_limits()
     kept, dead, copied = _segments_to_keep(previous, plans, settings.max_segments)
-    new_rows = [(how, a) for how, a in plans if how == "embed" or a.id in copied]
+    rows: list[tuple[Article | None, int | None]] = []
+    for how, a in plans:
+        if how == "embed":
+            rows.append((a, None))
+        elif a.id in copied:
+            assert previous is not None
+            rows.append((a, previous.by_id.index_of(a.id)))
     segment_list = [(seg.name, seg.digest) for seg in kept]
-    if new_rows:
-        tmp_segment = versions.new_tmp_segment_dir(settings.data_dir)
-        rescore_dim = int(rescore_signature["dim"]) if rescore_signature else None
-        writer = SegmentWriter(tmp_segment, dim=dim, rescore_dim=rescore_dim, limits=limits)
-        try:
-            drafts = {a.id: c for a, c in to_embed}
-            embedding = _Counter(report, "embedding", sum(len(c.chunks) for _, c in to_embed))
-            rescoring = _Counter(report, "re-scoring", embedding.total)
-            # Embed a window of articles, write it, go on: vectors never pile up for the whole corpus.
-            for start in range(0, len(new_rows), EMBED_WINDOW):
-                part = new_rows[start : start + EMBED_WINDOW]
-                work = [(a, drafts[a.id]) for how, a in part if how == "embed"]
-                encoded = _embed(work, encoder, embedding) if work and encoder is not None else {}
-                rescored = _embed(work, second, rescoring) if work and second is not None else {}
-                report("writing", start, len(new_rows))
-                for how, article in part:
-                    if how == "reuse":
-                        assert previous is not None
-                        _copy_article(writer, previous, article)
-                    else:
-                        chunked = drafts[article.id]
-                        chunk_vectors, sentence_vectors = encoded[article.id]
-                        writer.add(
-                            article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors,
-                            chunked.kinds, rescored.get(article.id),
-                        )
-                report("writing", start + len(part), len(new_rows))
-            writer.finish()
-        except BaseException:
-            writer.abort()
-            shutil.rmtree(tmp_segment, ignore_errors=True)
-            raise
-        name = versions.place_segment(settings.data_dir, tmp_segment)
-        segment_list.append((name, verify_segment(versions.segments_root(settings.data_dir) / name)[1]))
-    report("writing", len(new_rows), len(new_rows))
-
-    meta = {
-        "model": settings.model,
-        "dim": dim,
-        "chunk_size": settings.chunk_sentences,
-        "chunk_overlap": settings.chunk_overlap,
-        "chunking": chunking_signature(
-            settings.chunk_sentences, settings.chunk_overlap, token_budget(settings.model, settings.chunk_tokens)
-        ),
-        "embedder": signature,  # the model's signature: questions must be embedded the same way
-        "options": settings.embedder_options(),
-        "rescorer": rescore_signature or None,  # the second-stage model's signature (index.rescore)
-        "corpus": str(settings.corpus_dir),
-        "skipped": [list(e) for e in errors],
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    report("verifying", 0, 1)
-    write_version(tmp_dir, meta, segment_list, dead)
-    counts = _verify(tmp_dir, _reading_limits(settings))
-    write_version(tmp_dir, {**meta, "counts": counts}, segment_list, dead)
-    name = versions.next_version_name(settings.data_dir)
-    versions.publish(settings.data_dir, tmp_dir, name)
+    written = _write_segment(
+        settings, previous, rows, to_embed, encoder, second, report, dim,
+        int(rescore_signature["dim"]) if rescore_signature else None,
+    )
+    if written is not None:
+        segment_list.append(written)
+    meta = _meta(settings, dim, signature, rescore_signature, errors)
+    name, _ = _publish(settings, tmp_dir, meta, segment_list, dead, written[0] if written else None, report)
     corpus_scan.save(settings.data_dir, scan)
     report("verifying", 1, 1)
 
@@ -225,6 +191,210 @@ def _build(
         seconds=time.perf_counter() - started,
         errors=tuple(errors),
     )
+
+
+def _build_increment(
+    settings: Settings,
+    tmp_dir: Path,
+    changed: Sequence[Path],
+    report: _Reporter,
+    embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None,
+    rescorer: ChunkEncoder | Callable[[], ChunkEncoder] | None,
+) -> BuildReport | None:
+    """A build from a list of changed files; None when only a full walk can decide (no live
+    version, other settings, no scan cache, an id two files claim, another model underneath)."""
+    started = time.perf_counter()
+    report("reading", 0, 1)
+    previous = _previous_snapshot(settings)
+    if previous is None or not _same_setup(previous, settings):
+        return None
+    changes = increment.plan_changes(previous, settings.corpus_dir, settings.data_dir, changed)
+    if changes is None:
+        return None
+    report("reading", 1, 1)
+    budget = token_budget(settings.model, settings.chunk_tokens)
+    to_embed: list[tuple[Article, Chunked]] = []
+    for article in changes.embed:
+        chunked = chunk_article(article, settings.chunk_sentences, settings.chunk_overlap, budget)
+        if chunked.chunks:
+            to_embed.append((article, chunked))
+        else:
+            changes.errors.append((article.id, "no sentences found"))  # as the full build names it
+            changes.states[article.path] = None
+    for name, reason in changes.errors:
+        log.warning("skipped %s: %s", name, reason)
+
+    encoder: ChunkEncoder | None = None
+    second: ChunkEncoder | None = None
+    dim, signature, rescore_signature = previous.dim, previous.manifest.get("embedder", {}), previous.rescorer
+    if to_embed:
+        encoder = _encoder(embedder, settings)
+        second = _rescore_encoder(rescorer, settings)
+        if encoder.signature() != signature or (second.signature() if second else None) != rescore_signature:
+            return None  # another model underneath: the full build re-embeds everything
+    kept, dead, merged = _increment_segments(previous, changes.retired, settings.max_segments, bool(to_embed))
+    rows: list[tuple[Article | None, int | None]] = [(a, None) for a, _ in to_embed]
+    rows += [(None, idx) for idx in merged]
+    written = _write_segment(
+        settings, previous, rows, to_embed, encoder, second, report, dim,
+        int(rescore_signature["dim"]) if rescore_signature else None,
+    )
+    segment_list = [(seg.name, seg.digest) for seg in kept] + ([written] if written else [])
+    skipped = [tuple(e) for e in previous.manifest.get("skipped", []) if e[0] not in changes.fixed]
+    meta = _meta(settings, dim, signature, rescore_signature, [*skipped, *changes.errors])
+    name, counts = _publish(settings, tmp_dir, meta, segment_list, dead, written[0] if written else None, report)
+    corpus_scan.update(settings.data_dir, changes.states)
+    report("verifying", 1, 1)
+
+    retired_ids = {previous.articles[idx].id for idx in changes.retired}
+    embedded_ids = {a.id for a, _ in to_embed}
+    return BuildReport(
+        version=name,
+        articles=counts["articles"],
+        added=len(embedded_ids - retired_ids),
+        changed=len(embedded_ids & retired_ids),
+        removed=len(retired_ids - embedded_ids),
+        unchanged=counts["articles"] - len(embedded_ids),
+        chunks_total=counts["chunks"],
+        chunks_embedded=sum(len(c.chunks) for _, c in to_embed),
+        seconds=time.perf_counter() - started,
+        errors=tuple(changes.errors),
+    )
+
+
+def _increment_segments(
+    previous: Snapshot, retired: set[int], max_segments: int, adding: bool
+) -> tuple[list[Segment], dict[str, list[int]], list[int]]:
+    """The same merge rule as :func:`_segments_to_keep`, from retired rows instead of a corpus
+    walk: segments kept as they are, their dead rows, and the live rows copied (merged) into the
+    new segment."""
+    gone = np.fromiter(retired, dtype=np.int64, count=len(retired))
+    alive_after = previous.alive.copy()
+    alive_after[gone] = False
+    staying: list[tuple[int, np.ndarray]] = []
+    for i in range(len(previous.segments)):
+        alive = alive_after[previous.article_offsets[i] : previous.article_offsets[i + 1]]
+        if alive.any():
+            staying.append((i, alive))
+    kept: list[tuple[int, np.ndarray]] = []
+    merged: list[tuple[int, np.ndarray]] = []
+    for i, alive in staying:
+        (merged if alive.sum() < 0.5 * previous.segments[i].counts["articles"] else kept).append((i, alive))
+    kept.sort(key=lambda item: -previous.segments[item[0]].counts["chunks"])
+    while kept and len(kept) + (1 if adding or merged else 0) > max_segments:
+        merged.append(kept.pop())
+    kept.sort(key=lambda item: item[0])
+    dead = {
+        previous.segments[i].name: np.flatnonzero(~alive).tolist() for i, alive in kept if not alive.all()
+    }
+    rows = [int(previous.article_offsets[i] + local) for i, alive in sorted(merged) for local in np.flatnonzero(alive)]
+    return [previous.segments[i] for i, _ in kept], dead, rows
+
+
+def _same_setup(previous: Snapshot, settings: Settings) -> bool:
+    """Whether the live version was built with these settings (so its vectors may be kept)."""
+    m = previous.manifest
+    budget = token_budget(settings.model, settings.chunk_tokens)
+    return (
+        m.get("model") == settings.model
+        and m.get("options", {}) == settings.embedder_options()
+        and (m.get("rescorer") or {}).get("model") == settings.rescore_model
+        and m.get("chunking") == chunking_signature(settings.chunk_sentences, settings.chunk_overlap, budget)
+    )
+
+
+def _write_segment(
+    settings: Settings,
+    previous: Snapshot | None,
+    rows: list[tuple[Article | None, int | None]],
+    to_embed: list[tuple[Article, Chunked]],
+    encoder: ChunkEncoder | None,
+    second: ChunkEncoder | None,
+    report: _Reporter,
+    dim: int,
+    rescore_dim: int | None,
+) -> tuple[str, str] | None:
+    """The new segment: ``rows`` are articles to embed (idx None) or live rows of ``previous`` to
+    copy (a merge). Returns ``(name, manifest sha256)``, or None when there is nothing to write."""
+    if not rows:
+        report("writing", 0, 0)
+        return None
+    tmp_segment = versions.new_tmp_segment_dir(settings.data_dir)
+    writer = SegmentWriter(tmp_segment, dim=dim, rescore_dim=rescore_dim, limits=settings.vector_limits())
+    try:
+        drafts = {a.id: c for a, c in to_embed}
+        embedding = _Counter(report, "embedding", sum(len(c.chunks) for _, c in to_embed))
+        rescoring = _Counter(report, "re-scoring", embedding.total)
+        # Embed a window of articles, write it, go on: vectors never pile up for the whole corpus.
+        for start in range(0, len(rows), EMBED_WINDOW):
+            part = rows[start : start + EMBED_WINDOW]
+            work = [(a, drafts[a.id]) for a, idx in part if a is not None and idx is None]
+            encoded = _embed(work, encoder, embedding) if work and encoder is not None else {}
+            rescored = _embed(work, second, rescoring) if work and second is not None else {}
+            report("writing", start, len(rows))
+            for article, idx in part:
+                if idx is not None:
+                    assert previous is not None
+                    _copy_row(writer, previous, idx, article)
+                else:
+                    assert article is not None
+                    chunked = drafts[article.id]
+                    chunk_vectors, sentence_vectors = encoded[article.id]
+                    writer.add(
+                        article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors,
+                        chunked.kinds, rescored.get(article.id),
+                    )
+            report("writing", start + len(part), len(rows))
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        shutil.rmtree(tmp_segment, ignore_errors=True)
+        raise
+    name = versions.place_segment(settings.data_dir, tmp_segment)
+    return name, verify_segment(versions.segments_root(settings.data_dir) / name)[1]
+
+
+def _meta(
+    settings: Settings,
+    dim: int,
+    signature: dict[str, Any],
+    rescore_signature: dict[str, Any] | None,
+    errors: list[tuple[str, str]],
+) -> dict[str, Any]:
+    return {
+        "model": settings.model,
+        "dim": dim,
+        "chunk_size": settings.chunk_sentences,
+        "chunk_overlap": settings.chunk_overlap,
+        "chunking": chunking_signature(
+            settings.chunk_sentences, settings.chunk_overlap, token_budget(settings.model, settings.chunk_tokens)
+        ),
+        "embedder": signature,  # the model's signature: questions must be embedded the same way
+        "options": settings.embedder_options(),
+        "rescorer": rescore_signature or None,  # the second-stage model's signature (index.rescore)
+        "corpus": str(settings.corpus_dir),
+        "skipped": [list(e) for e in errors],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _publish(
+    settings: Settings,
+    tmp_dir: Path,
+    meta: dict[str, Any],
+    segments: list[tuple[str, str]],
+    dead: dict[str, list[int]],
+    new_segment: str | None,
+    report: _Reporter,
+) -> tuple[str, dict[str, int]]:
+    """Write the version's manifest, verify it as a reader would, then switch it in."""
+    report("verifying", 0, 1)
+    write_version(tmp_dir, meta, segments, dead)
+    counts = _verify(tmp_dir, _reading_limits(settings), new_segment)
+    write_version(tmp_dir, {**meta, "counts": counts}, segments, dead)
+    name = versions.next_version_name(settings.data_dir)
+    versions.publish(settings.data_dir, tmp_dir, name)
+    return name, counts
 
 
 def _previous_snapshot(settings: Settings) -> Snapshot | None:
@@ -264,18 +434,7 @@ def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, str]:
     Decided from the settings alone, so a no-change rebuild never loads the model; the build
     still compares the loaded model's signature before copying next to new vectors.
     """
-    if previous is None:
-        return {}
-    m = previous.manifest
-    if (
-        m.get("model") != settings.model
-        or m.get("options", {}) != settings.embedder_options()
-        or (m.get("rescorer") or {}).get("model") != settings.rescore_model
-    ):
-        return {}
-    budget = token_budget(settings.model, settings.chunk_tokens)
-    wanted = chunking_signature(settings.chunk_sentences, settings.chunk_overlap, budget)
-    if m.get("chunking") != wanted:
+    if previous is None or not _same_setup(previous, settings):
         return {}
     return {article_id: content_hash for article_id, (content_hash, _) in previous.live_hashes().items()}
 
@@ -369,8 +528,10 @@ def _chunk_text_with_spans(title: str, chunked: Chunked, chunk: DraftChunk) -> t
     return text, spans
 
 
-def _copy_article(writer: SegmentWriter, previous: Snapshot, article: Article) -> None:
-    row = previous.by_id[article.id]
+def _copy_row(writer: SegmentWriter, previous: Snapshot, idx: int, article: Article | None) -> None:
+    """Copy live article ``idx`` of ``previous``, vectors and all, into the segment being written
+    (``article``: its freshly read metadata, or None / a stub to keep the stored row's)."""
+    row = previous.articles[idx]
     chunk_rows = slice(row.chunk_start, row.chunk_start + row.chunk_count)
     sentence_rows = slice(row.sentence_start, row.sentence_start + row.sentence_count)
     rescore = None
@@ -388,7 +549,7 @@ def _copy_article(writer: SegmentWriter, previous: Snapshot, article: Article) -
         for i, cid in enumerate(range(row.chunk_start, row.chunk_start + row.chunk_count))
     ]
     writer.add(
-        corpus_scan.stub(row) if corpus_scan.is_stub(article) else article,
+        corpus_scan.stub(row) if article is None or corpus_scan.is_stub(article) else article,
         sentences,
         chunks,
         previous.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count],
@@ -446,25 +607,31 @@ def _segments_to_keep(
     return [seg for seg, _, _ in kept], {seg.name: retired for seg, _, retired in kept if retired}, copied
 
 
-def _verify(directory: Path, limits: Any = None) -> dict[str, int]:
-    """Load the new version as a reader would, check that search finds a chunk by its own vector,
-    and count what it serves."""
+def _verify(directory: Path, limits: Any = None, new_segment: str | None = None) -> dict[str, int]:
+    """Load the new version as a reader would, check that search finds a chunk of the segment this
+    build wrote by its own vector and that its full-text rows match its chunks, and count what it
+    serves. Older segments were checked when they were written; loading re-verifies their files."""
     try:
         snap = Snapshot(directory, limits, preload=False)
     except PolicybotError as exc:
         raise BuildError(f"new index failed verification: {exc}") from exc
-    live_chunks = np.flatnonzero(snap.chunk_alive)
-    if len(live_chunks):
-        probe = int(live_chunks[len(live_chunks) // 2])
-        vector = snap.chunk_vectors[probe]
-        ids, _ = snap.dense(vector, 5)
-        near = [int(i) for i in ids]
-        if probe not in near and not np.allclose(snap.chunk_vectors[near], vector, atol=1e-3):
-            raise BuildError("new index failed verification: a chunk does not find itself")
-        if snap.fts_count() != len(snap.chunk_alive):
+    names = [seg.name for seg in snap.segments]
+    checked = names.index(new_segment) if new_segment in names else len(names) - 1
+    if checked >= 0:
+        seg = snap.segments[checked]
+        lo, hi = snap.chunk_offsets[checked], snap.chunk_offsets[checked + 1]
+        live_chunks = lo + np.flatnonzero(snap.chunk_alive[lo:hi])
+        if len(live_chunks):
+            probe = int(live_chunks[len(live_chunks) // 2])
+            vector = snap.chunk_vectors[probe]
+            ids, _ = snap.dense(vector, 5)
+            near = [int(i) for i in ids]
+            if probe not in near and not np.allclose(snap.chunk_vectors[near], vector, atol=1e-3):
+                raise BuildError("new index failed verification: a chunk does not find itself")
+        if seg.fts_count() != seg.counts["chunks"]:
             raise BuildError("new index failed verification: full-text rows do not match chunks")
     return {
         "articles": int(snap.alive.sum()),
-        "chunks": len(live_chunks),
+        "chunks": int(snap.chunk_alive.sum()),
         "sentences": int(snap.article_sentence_count[snap.alive].sum()),
     }

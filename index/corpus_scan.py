@@ -138,3 +138,45 @@ def _load(data_dir: Path) -> tuple[dict[str, FileState], int]:
         finally:
             db.close()
     return {}, 0
+
+
+def cached_states(data_dir: Path, paths: list[str]) -> dict[str, FileState] | None:
+    """The last scan's records of ``paths`` only (None: no usable cache, so an increment cannot
+    tell which article a deleted file held and the build walks the corpus instead)."""
+    path = data_dir / CACHE
+    if not path.is_file():
+        return None
+    with contextlib.suppress(sqlite3.DatabaseError, TypeError, ValueError):
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            db.execute("SELECT scanned_at FROM meta").fetchone()
+            out: dict[str, FileState] = {}
+            for start in range(0, len(paths), 500):
+                part = paths[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for r in db.execute(f"SELECT path, size, mtime_ns, id, hash FROM files WHERE path IN ({marks})", part):
+                    out[r[0]] = FileState(r[1], r[2], r[3], r[4])
+            return out
+        finally:
+            db.close()
+    return None
+
+
+def update(data_dir: Path, states: dict[str, FileState | None]) -> None:
+    """Record an increment's files in the cache in place (None: the file no longer holds an
+    article). One transaction; a cache that cannot be updated is removed, so the next build reads
+    every file rather than trusting a stale record."""
+    path = data_dir / CACHE
+    try:
+        db = sqlite3.connect(path)
+        try:
+            with db:
+                db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p, s in states.items() if s is None))
+                db.executemany(
+                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+                    ((p, s.size, s.mtime_ns, s.article_id, s.content_hash) for p, s in states.items() if s is not None),
+                )
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        path.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -148,6 +148,7 @@ class Engine:
                 )
             try:
                 snap = Snapshot(versions.versions_dir(data_dir) / name, self.settings.vector_limits())
+                snap.load_indexes()
             except (IndexCorruptError, IndexMissingError) as exc:
                 if self._snap is not None:
                     log.error("new index version unusable, still serving %s: %s", self._snap.version, exc)
@@ -376,10 +377,17 @@ class Engine:
     def has_index(self) -> bool:
         return versions.current_version(self.settings.data_dir) is not None
 
-    def build(self, *, full: bool = False, progress: ProgressFn | None = None) -> BuildReport:
-        """Build a new version from the corpus; this engine switches to it once it is published."""
+    def build(
+        self, *, full: bool = False, progress: ProgressFn | None = None, changed: Sequence[Path] | None = None
+    ) -> BuildReport:
+        """Build a new version from the corpus; this engine switches to it once it is published.
+
+        ``changed``: the files a caller wrote or removed, when it knows them (feeds): the build then
+        looks at those files only, instead of walking the corpus (see :func:`index.build.build_index`).
+        """
         report = build_index(
-            self.settings, full=full, progress=progress, embedder=lambda: self.embedder, rescorer=self._build_rescorer
+            self.settings, full=full, progress=progress, embedder=lambda: self.embedder,
+            rescorer=self._build_rescorer, changed=changed,
         )
         self.snapshot()
         return report
@@ -465,8 +473,11 @@ class Engine:
         report = poll_due(self.feed_store(), self.settings.corpus_dir, now=now, options=fetch_options(self.settings))
         result = FeedPoll(report, [fresh_article(a) for a in report.new_articles])
         if report.changed or build or was_owed:
+            # Only this poll's files changed, unless an earlier poll died before its build (then
+            # nobody knows which files it wrote) or the caller asked for a build of everything.
+            changed = None if (build or was_owed) else [a.path for a in report.new_articles] + [c.path for c in report.folded]
             try:
-                result.build = self.build(progress=progress)
+                result.build = self.build(progress=progress, changed=changed)
             except BuildLockedError as exc:
                 result.build_error = str(exc)
                 log.warning("feeds: new articles not indexed yet: %s", exc)

@@ -17,6 +17,7 @@ archive. Everything in a segment is written once, checksummed in its manifest an
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -358,13 +359,11 @@ class Segment:
             if self.manifest.get("rescore_dim"):
                 self.rescore_chunks = VectorSet.open(directory, RESCORE_CHUNKS, in_memory_max=limits.memory_rows)
                 self.rescore_sentences = VectorSet.open(directory, RESCORE_SENTENCES, in_memory_max=limits.memory_rows)
-            self.ids = [r[0] for r in self._query("SELECT id FROM articles ORDER BY idx")]
         except (KeyError, RuntimeError, ValueError, OSError, sqlite3.DatabaseError) as exc:
             raise IndexCorruptError(f"index segment {self.name} cannot be loaded: {exc}") from exc
         if (
             len(self.chunks) != counts["chunks"]
             or len(self.sentences) != counts["sentences"]
-            or len(self.ids) != counts["articles"]
             or len(self.layout["chunk_article"]) != counts["chunks"]
             or len(self.layout["sentence_article"]) != counts["sentences"]
             or len(self.layout["article_chunk_count"]) != counts["articles"]
@@ -372,6 +371,23 @@ class Segment:
             or (self.rescore_sentences is not None and len(self.rescore_sentences) != counts["sentences"])
         ):
             raise IndexCorruptError(f"index segment {self.name} is inconsistent: counts do not match")
+
+    @functools.cached_property
+    def ids(self) -> list[str]:
+        """Article ids by local row, read on first use: an increment build that looks up only the
+        ids it changes never reads a million of them."""
+        try:
+            ids = [r[0] for r in self._query("SELECT id FROM articles ORDER BY idx")]
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(f"index segment {self.name} cannot be read: {exc}") from exc
+        if len(ids) != self.counts["articles"]:
+            raise IndexCorruptError(f"index segment {self.name} is inconsistent: counts do not match")
+        return ids
+
+    def find(self, article_id: str) -> int | None:
+        """The local row holding ``article_id`` (dead or alive), without reading every id."""
+        rows = self._query("SELECT idx FROM articles WHERE id = ?", (article_id,))
+        return int(rows[0][0]) if rows else None
 
     # ---- SQLite, one read-only connection per thread ------------------------------------------
     def _connect(self) -> sqlite3.Connection:

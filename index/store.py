@@ -143,7 +143,8 @@ class Snapshot:
         total_chunks = int(self.chunk_article.shape[0])
         preload = total_chunks <= PRELOAD_ROWS if preload is None else preload
         self.articles: ArticleTable = ArticleTable(self, preload)
-        self.by_id: ArticleIndex = ArticleIndex(self)
+        self._by_id: ArticleIndex | None = ArticleIndex(self) if preload else None
+        self._by_id_lock = threading.Lock()
         self.chunk_text: TextColumn = TextColumn(self, "chunks", self.chunk_offsets, preload)
         self.sentence_text: TextColumn = TextColumn(self, "sentences", self.sentence_offsets, preload)
         self.sentence_kind: KindColumn = KindColumn(self.sentence_kind_codes)
@@ -205,6 +206,38 @@ class Snapshot:
         """``(segment index, local id)`` of a global article/chunk/sentence id."""
         i = bisect.bisect_right(offsets, global_id) - 1
         return i, global_id - offsets[i]
+
+    @property
+    def by_id(self) -> ArticleIndex:
+        """Live articles by id; built on first use when the version was not preloaded (an increment
+        build asks for a few ids with :meth:`find_live` and never builds it)."""
+        if self._by_id is None:
+            with self._by_id_lock:
+                if self._by_id is None:
+                    self._by_id = ArticleIndex(self)
+        return self._by_id
+
+    def find_live(self, article_id: str) -> int | None:
+        """The global idx of the live article ``article_id`` (None: not served), by one indexed
+        lookup per segment instead of the id index."""
+        if self._by_id is not None:
+            return self._by_id.get_idx(article_id)
+        for i, seg in enumerate(self.segments):
+            local = seg.find(article_id)
+            if local is not None and self.alive[self.article_offsets[i] + local]:
+                return self.article_offsets[i] + local
+        return None
+
+    def load_indexes(self) -> None:
+        """Read every approximate index now: a serving process should not make its first question
+        wait for it, and an index that does not load is refused before the version is switched in
+        (a build skips this: it never searches the segments it only copies)."""
+        for seg in self.segments:
+            for vectors in (seg.chunks, seg.sentences):
+                try:
+                    vectors.index  # noqa: B018 - reads and caches the faiss file
+                except (RuntimeError, ValueError) as exc:
+                    raise IndexCorruptError(f"index segment {seg.name} has an unreadable vector index: {exc}") from exc
 
     def live_articles(self) -> Iterator[ArticleRow]:
         """Every article this version serves (dead rows left out), in id order."""
@@ -443,6 +476,9 @@ class ArticleIndex(Mapping[str, ArticleRow]):
 
     def __getitem__(self, article_id: str) -> ArticleRow:
         return self._snap.articles[self._idx[article_id]]
+
+    def get_idx(self, article_id: str) -> int | None:
+        return self._idx.get(article_id)
 
     def index_of(self, article_id: str) -> int:
         """The live article's global idx (KeyError when the version does not serve it)."""

@@ -37,8 +37,9 @@ def test_scale_bench_reports_the_curve(tmp_path: Path) -> None:
     assert [r["articles"] for r in rows] == [30, 60]
     for row in rows:
         assert row["base_build"]["added"] == row["articles"] and row["increment"]["added"] == 1000
+        assert row["increment_walk"]["added"] == 1000 and row["increment_walk"]["articles"] == row["articles"] + 2000
         assert row["no_change"]["chunks_embedded"] == 0 and row["no_change"]["added"] == 0
         assert row["serve"]["recall_at_10"] == 1.0 and row["serve"]["p50_ms"] > 0
-        assert len(row["serve_after_increment"]["segments"]) == 2  # the increment is its own segment
+        assert len(row["serve_after_increment"]["segments"]) == 3  # each increment is its own segment
         assert row["disk_mb"] > 0 and row["serve"]["peak_rss_mb"] > 0
     assert rows[1]["ratios_to_smallest"]["p50"] > 0

@@ -1,0 +1,184 @@
+"""Builds from a list of changed files: they never walk the corpus, and they serve exactly what a
+full build of the same corpus serves (random edit sequences, merges, bad files, duplicates)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import corpus as corpus_module
+from index import versions
+from index.build import build_index
+from index.engine import Engine
+from index.settings import Settings
+from index.store import Snapshot
+from tests.conftest import write_article
+from tests.fakes import FakeEncoder
+
+WORDS = ["ransomware", "pipeline", "election", "satellite", "hospital", "bank", "water", "port", "grid", "school"]
+
+
+def _story(n: int, version: int = 0) -> str:
+    topic = WORDS[n % len(WORDS)]
+    return (
+        f"Report {n} covers a {topic} incident in district {n + version}. Investigators from agency {n} "
+        f"named group {n * 7 + version} as responsible. The {topic} operator restored service after {n} days."
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    for n in range(8):
+        write_article(folder, f"story-{n}", _story(n))
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus, keep_versions=2, max_segments=3)
+
+
+def _live(settings: Settings) -> Snapshot:
+    name = versions.current_version(settings.data_dir)
+    assert name is not None
+    return Snapshot(versions.versions_dir(settings.data_dir) / name, settings.vector_limits())
+
+
+def _served(snap: Snapshot) -> dict[str, tuple[str, str, tuple[str, ...], bytes]]:
+    """What a version serves, independent of how its segments are laid out."""
+    out = {}
+    for row in snap.live_articles():
+        chunks = range(row.chunk_start, row.chunk_start + row.chunk_count)
+        vectors = np.asarray(snap.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count])
+        out[row.id] = (row.content_hash, row.path, tuple(snap.chunk_text[c] for c in chunks), vectors.round(3).tobytes())
+    return out
+
+
+def _no_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(_: Path) -> None:
+        raise AssertionError("an increment from changed files walked the corpus")
+
+    monkeypatch.setattr(corpus_module, "iter_corpus_files", refuse)
+
+
+def test_new_files_are_indexed_without_walking_or_reading_the_rest(
+    settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_index(settings, embedder=FakeEncoder())
+    new = [write_article(corpus, f"fresh-{n}", _story(20 + n)) for n in range(3)]
+    _no_walk(monkeypatch)
+    read: list[Path] = []
+    original = corpus_module.load_article
+    monkeypatch.setattr("index.increment.load_article", lambda p: read.append(p) or original(p))
+    encoder = FakeEncoder()
+    report = build_index(settings, embedder=encoder, changed=new)
+    assert sorted(p.name for p in read) == sorted(p.name for p in new)  # the 8 old files were not opened
+    assert (report.added, report.changed, report.removed, report.unchanged) == (3, 0, 0, 8)
+    assert report.articles == 11 and report.chunks_embedded > 0
+    assert len(_live(settings).segments) == 2
+
+
+def test_an_increment_serves_what_a_full_build_serves(
+    settings: Settings, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random adds, rewrites, deletes, renames and broken files, each built from its changed paths;
+    after every step the served articles equal a from-scratch build of a copy of the corpus."""
+    rng = random.Random(5)
+    build_index(settings, embedder=FakeEncoder())
+    next_id = 100
+    for step in range(12):
+        files = sorted(corpus.glob("*.md"))
+        changed: list[Path] = []
+        for _ in range(rng.randint(1, 3)):
+            op = rng.choice(["add", "add", "rewrite", "delete", "rename", "break", "same"])
+            victim = rng.choice(files) if files else None
+            if op == "add" or victim is None:
+                changed.append(write_article(corpus, f"story-{next_id}", _story(next_id)))
+                next_id += 1
+            elif op == "rewrite":
+                changed.append(write_article(corpus, victim.stem, _story(int(victim.stem.split("-")[1]), step + 1)))
+            elif op == "delete" and victim.exists():
+                victim.unlink()
+                changed.append(victim)
+            elif op == "rename" and victim.exists():
+                target = corpus / "moved" / victim.name
+                target.parent.mkdir(exist_ok=True)
+                if not target.exists():
+                    victim.rename(target)
+                    changed += [victim, target]
+            elif op == "break" and victim.exists():
+                victim.write_bytes(b"\xff\xfe not text")
+                changed.append(victim)
+            elif op == "same" and victim.exists():
+                victim.write_bytes(victim.read_bytes())
+                changed.append(victim)
+        with monkeypatch.context() as m:
+            _no_walk(m)
+            build_index(settings, embedder=FakeEncoder(), changed=changed)
+        incremental = _live(settings)
+
+        mirror = tmp_path / f"mirror-{step}"
+        shutil.copytree(corpus, mirror / "corpus")
+        fresh = Settings(_env_file=None, data_dir=mirror / "data", corpus_dir=mirror / "corpus")
+        build_index(fresh, embedder=FakeEncoder())
+        expected = {k: (h, p.replace(str(mirror / "corpus"), str(corpus)), t, v) for k, (h, p, t, v) in _served(_live(fresh)).items()}
+        assert _served(incremental) == expected, f"step {step}"
+        assert len(incremental.segments) <= settings.max_segments
+        skipped = {name for name, _ in incremental.manifest["skipped"]}
+        assert skipped == {name for name, _ in _live(fresh).manifest["skipped"]}
+
+
+def test_without_a_scan_cache_the_increment_walks(settings: Settings, corpus: Path) -> None:
+    from index import corpus_scan
+
+    build_index(settings, embedder=FakeEncoder())
+    (settings.data_dir / corpus_scan.CACHE).unlink()
+    gone = corpus / "story-3.md"
+    gone.unlink()  # only the cache could say which article this file held
+    report = build_index(settings, embedder=FakeEncoder(), changed=[gone])
+    assert report.removed == 1 and "story-3" not in _live(settings).by_id
+
+
+def test_a_new_file_reusing_a_live_id_is_left_to_the_walk(settings: Settings, corpus: Path) -> None:
+    build_index(settings, embedder=FakeEncoder())
+    twin = write_article(corpus / "zz-later", "story-2", _story(50))  # sorts after the original
+    report = build_index(settings, embedder=FakeEncoder(), changed=[twin])
+    assert any("duplicate article id 'story-2'" in reason for _, reason in report.errors)
+    assert _live(settings).by_id["story-2"].path == str(corpus / "story-2.md")
+
+
+def test_a_feed_poll_builds_from_the_files_it_wrote(
+    settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine hands the poll's new files to the build; a poll after a crashed one walks."""
+    from index.feeds.poll import NewArticle, PollReport
+    from index.feeds.poll import FeedReport
+
+    engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
+    engine.build()
+    seen: list[object] = []
+    original = engine.build
+
+    def spy(**kwargs: object) -> object:
+        seen.append(kwargs.get("changed"))
+        return original(**kwargs)  # type: ignore[arg-type]
+
+    def poll(*_: object, **__: object) -> PollReport:
+        path = write_article(corpus / "feeds", "wire-story", _story(77))
+        report = PollReport(started=__import__("datetime").datetime.now())
+        report.feeds.append(FeedReport(feed="wire", new=[NewArticle(path, "t", "", "wire", None, False)]))
+        return report
+
+    monkeypatch.setattr(engine, "build", spy)
+    monkeypatch.setattr("index.engine.poll_due", poll)
+    result = engine.poll_feeds()
+    assert seen == [[corpus / "feeds" / "wire-story.md"]]
+    assert result.build is not None and result.build.added == 1
+    (settings.data_dir / "feeds.build-owed").touch()  # as a poll killed before its build leaves it
+    engine.poll_feeds()
+    assert seen[-1] is None
