@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
@@ -325,26 +326,13 @@ def _write_segment(
         drafts = {a.id: c for a, c in to_embed}
         embedding = _Counter(report, "embedding", sum(len(c.chunks) for _, c in to_embed))
         rescoring = _Counter(report, "re-scoring", embedding.total)
-        # Embed a window of articles, write it, go on: vectors never pile up for the whole corpus.
-        for start in range(0, len(rows), EMBED_WINDOW):
-            part = rows[start : start + EMBED_WINDOW]
-            work = [(a, drafts[a.id]) for a, idx in part if a is not None and idx is None]
-            encoded = _embed(work, encoder, embedding) if work and encoder is not None else {}
-            rescored = _embed(work, second, rescoring) if work and second is not None else {}
-            report("writing", start, len(rows))
-            for article, idx in part:
-                if idx is not None:
-                    assert previous is not None
-                    _copy_row(writer, previous, idx, article)
-                else:
-                    assert article is not None
-                    chunked = drafts[article.id]
-                    chunk_vectors, sentence_vectors = encoded[article.id]
-                    writer.add(
-                        article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors,
-                        chunked.kinds, rescored.get(article.id),
-                    )
-            report("writing", start + len(part), len(rows))
+        pools = contextlib.ExitStack()
+        for model in (encoder, second):
+            parallel = getattr(model, "parallel", None)  # index.embedder.Embedder: worker processes
+            if parallel is not None and embedding.total:
+                pools.enter_context(parallel(embedding.total, settings.build_processes))
+        with pools:
+            _write_rows(writer, previous, rows, drafts, encoder, second, report, embedding, rescoring)
         writer.finish()
     except BaseException:
         writer.abort()
@@ -352,6 +340,39 @@ def _write_segment(
         raise
     name = versions.place_segment(settings.data_dir, tmp_segment)
     return name, verify_segment(versions.segments_root(settings.data_dir) / name)[1]
+
+
+def _write_rows(
+    writer: SegmentWriter,
+    previous: Snapshot | None,
+    rows: list[tuple[Article | None, int | None]],
+    drafts: dict[str, Chunked],
+    encoder: ChunkEncoder | None,
+    second: ChunkEncoder | None,
+    report: _Reporter,
+    embedding: _Counter,
+    rescoring: _Counter,
+) -> None:
+    """Embed a window of articles, write it, go on: vectors never pile up for the whole corpus."""
+    for start in range(0, len(rows), EMBED_WINDOW):
+        part = rows[start : start + EMBED_WINDOW]
+        work = [(a, drafts[a.id]) for a, idx in part if a is not None and idx is None]
+        encoded = _embed(work, encoder, embedding) if work and encoder is not None else {}
+        rescored = _embed(work, second, rescoring) if work and second is not None else {}
+        report("writing", start, len(rows))
+        for article, idx in part:
+            if idx is not None:
+                assert previous is not None
+                _copy_row(writer, previous, idx, article)
+            else:
+                assert article is not None
+                chunked = drafts[article.id]
+                chunk_vectors, sentence_vectors = encoded[article.id]
+                writer.add(
+                    article, chunked.sentences, chunked.chunks, chunk_vectors, sentence_vectors,
+                    chunked.kinds, rescored.get(article.id),
+                )
+        report("writing", start + len(part), len(rows))
 
 
 def _meta(

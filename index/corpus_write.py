@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from index.corpus import SUFFIXES
 from index.errors import ArticleError
 
 MAX_STEM = 80
@@ -99,7 +100,42 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def free_stem(folder: Path, stem: str, taken: set[str] | None = None) -> str:
+class CorpusStems(Container[str]):
+    """The article ids (file stems) a corpus uses, answered by name: a stem is taken when a file
+    with that stem and an article suffix exists in one of the corpus's folders.
+
+    Listing every file to collect the stems costs seconds at a million files, once per article
+    written; this lists the folders once (on first use) and then checks a few names per stem.
+    """
+
+    def __init__(self, corpus_dir: Path) -> None:
+        self.corpus_dir = corpus_dir
+        self._folders: list[str] | None = None
+        self._added: set[str] = set()
+
+    def _list_folders(self) -> list[str]:
+        if self._folders is None:
+            found = []
+            for folder, dirs, _files in os.walk(self.corpus_dir):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]  # the loader skips hidden folders
+                found.append(folder)
+            self._folders = found
+        return self._folders
+
+    def __contains__(self, stem: object) -> bool:
+        if not isinstance(stem, str):
+            return False
+        if stem in self._added:
+            return True
+        names = [stem + suffix for suffix in SUFFIXES] + [stem + suffix.upper() for suffix in SUFFIXES]
+        return any(os.path.exists(os.path.join(folder, name)) for folder in self._list_folders() for name in names)
+
+    def add(self, stem: str) -> None:
+        """A stem written (or found taken) since the folders were listed."""
+        self._added.add(stem)
+
+
+def free_stem(folder: Path, stem: str, taken: Container[str] | None = None) -> str:
     """``stem``, or ``stem-2``, ``stem-3``… : the first name no article in ``folder`` uses."""
     used = taken if taken is not None else {p.stem for p in folder.glob("*") if p.is_file()}
     name, n = stem, 2

@@ -13,18 +13,23 @@ their sentences separately: slower, but right for them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
+import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from index.encode_pool import TASK_BATCHES, BrokenProcessPool, EncodePool, pool_workers
 from index.settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
 
 Span = tuple[int, int]
 
@@ -80,6 +85,12 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
+        # How to build the same embedder in a worker process (index.encode_pool).
+        self._config: dict[str, Any] = {
+            "model": model, "batch_size": batch_size, "query_prompt": query_prompt,
+            "document_prompt": document_prompt, "truncate_dim": truncate_dim, "batch_dtype": batch_dtype,
+        }
+        self._pool: EncodePool | None = None
         self._torch = torch
         # A question is encoded on one thread (see encode): it is too short to gain from more, and
         # on a busy machine extra threads spin and wait.
@@ -213,6 +224,12 @@ class Embedder:
         """Encode chunks with the document prompt; ``spans[i]`` are character spans of sentences in ``texts[i]``."""
         if len(texts) != len(spans):
             raise ValueError("texts and spans differ in length")
+        if self._pool is not None and len(texts) >= self.batch_size * TASK_BATCHES:
+            try:
+                return [EncodedChunk(v, s) for v, s in self._pool.encode_chunks(texts, spans, self.batch_size, progress)]
+            except BrokenProcessPool:
+                log.warning("an embedding worker process died: embedding in this process instead")
+                self._stop_pool()
         if not self._token_pooling:
             return self._encode_separately(texts, spans, progress)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -225,6 +242,25 @@ class Embedder:
             if progress:
                 progress(len(batch))
         return [r for r in results if r is not None]
+
+    @contextlib.contextmanager
+    def parallel(self, chunks: int, processes: int = 0) -> Iterator[None]:
+        """While inside, large ``encode_chunks`` calls run on worker processes (index.encode_pool);
+        ``chunks``: how many the caller is about to embed, ``processes``: POLICYBOT_BUILD_PROCESSES."""
+        workers = pool_workers(self.threads, chunks, processes)
+        if not workers or self._pool is not None:
+            yield
+            return
+        self._pool = EncodePool(self._config, workers)
+        try:
+            yield
+        finally:
+            self._stop_pool()
+
+    def _stop_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     def _encode_batch(self, texts: list[str], spans: list[Sequence[Span]]) -> list[EncodedChunk]:
         """One forward pass: the chunk vectors as ``encode`` gives them, and in-chunk sentence means."""

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     today: date | None = Field(None, validation_alias=env("POLICYBOT_TODAY", "today"))
     batch_size: int = Field(32, ge=1, validation_alias=env("POLICYBOT_BATCH_SIZE", "batch_size"))
     threads: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_THREADS", "threads"))
+    build_processes: int = Field(0, ge=0, validation_alias=env("POLICYBOT_BUILD_PROCESSES", "build_processes"))  # 0: one single-threaded worker per thread for builds of 4,000+ chunks; 1: in-process
     batch_dtype: Literal["auto", "float32", "bfloat16"] = Field("auto", validation_alias=env("POLICYBOT_BATCH_DTYPE", "batch_dtype"))  # build batches; auto: bfloat16 where the CPU has it natively (AVX512-BF16/AMX)
     chunk_sentences: int = Field(4, ge=1, validation_alias=env("POLICYBOT_CHUNK_SENTENCES", "chunk_sentences"))
     chunk_overlap: int = Field(1, ge=0, validation_alias=env("POLICYBOT_CHUNK_OVERLAP", "chunk_overlap"))

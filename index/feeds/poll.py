@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from index.corpus import iter_corpus_files, load_article, parse_article
-from index.corpus_write import free_stem, render_markdown, slugify, write_new
+from index.corpus_write import CorpusStems, free_stem, render_markdown, slugify, write_new
 from index.errors import ArticleError
 from index.feeds.dedup import THRESHOLD, add_also_published_by, best_match, read_front_matter, signature
 from index.feeds.extract import Extracted, extract_article
@@ -191,6 +191,21 @@ def sync_corpus(store: FeedStore, corpus_dir: Path, *, now: datetime | None = No
     return recorded
 
 
+SYNC_EVERY = timedelta(hours=1)
+"""How often polls compare the whole corpus with the store. The comparison stats every file
+(seconds at a million), while what it is for happens rarely: a process that died between writing
+a file and recording it (the next process syncs on its first poll), and hand-added files, whose
+wire copies are folded once they are seen."""
+
+
+def _sync_if_due(store: FeedStore, corpus_dir: Path, moment: datetime) -> None:
+    if store.synced_at is not None and timedelta(0) <= moment - store.synced_at < SYNC_EVERY:
+        return
+    with store.ingest_lock():
+        sync_corpus(store, corpus_dir, now=moment)
+    store.synced_at = moment
+
+
 # --- polling -------------------------------------------------------------------------------
 
 
@@ -210,8 +225,7 @@ def poll_due(
     due = store.due_feeds(moment)
     if not due:
         return report
-    with store.ingest_lock():
-        sync_corpus(store, corpus_dir, now=moment)
+    _sync_if_due(store, corpus_dir, moment)
     for feed in due:
         report.feeds.append(
             _poll_one(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
@@ -234,8 +248,7 @@ def poll_feed(
     if feed is None:
         raise FeedError(f"no feed named {name_or_url!r}")
     moment = now or utcnow()
-    with store.ingest_lock():
-        sync_corpus(store, corpus_dir, now=moment)
+    _sync_if_due(store, corpus_dir, moment)
     return _poll_one(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
 
 
@@ -250,6 +263,7 @@ def _poll_one(
     resolver: Resolver | None,
 ) -> FeedReport:
     report = FeedReport(feed=feed.name)
+    stems = CorpusStems(corpus_dir)  # lists the corpus folders once, and only if an item is written
     try:
         result = fetch(
             feed.url, kind="feed", options=options, etag=feed.etag, last_modified=feed.last_modified, resolver=resolver
@@ -269,7 +283,9 @@ def _poll_one(
     complete = len(items) <= max_items
     for item in reversed(items[:max_items]):  # oldest first: the first outlet to run a story is its home
         try:
-            _ingest_item(store, feed, item, corpus_dir, report, now=now, options=options, resolver=resolver)
+            _ingest_item(
+                store, feed, item, corpus_dir, report, now=now, options=options, resolver=resolver, stems=stems
+            )
         except (ArticleError, OSError) as exc:
             complete = False
             report.item_errors.append(f"{item.link or item.guid}: {exc}")
@@ -294,6 +310,7 @@ def _ingest_item(
     now: datetime,
     options: FetchOptions | None,
     resolver: Resolver | None,
+    stems: CorpusStems | None = None,
 ) -> None:
     if store.item_seen(feed.name, item.guid):
         return
@@ -331,7 +348,9 @@ def _ingest_item(
         )
     else:
         raise ArticleError("no article text on the page and no summary in the feed")
-    outcome = _store_candidate(store, candidate, corpus_dir, corpus_dir / FEEDS_FOLDER / _feed_slug(feed.name), now=now)
+    outcome = _store_candidate(
+        store, candidate, corpus_dir, corpus_dir / FEEDS_FOLDER / _feed_slug(feed.name), now=now, stems=stems
+    )
     if outcome.status == "added":
         report.new.append(
             NewArticle(
@@ -381,7 +400,13 @@ def _feed_slug(name: str) -> str:
 
 
 def _store_candidate(
-    store: FeedStore, candidate: _Candidate, corpus_dir: Path, folder: Path, *, now: datetime
+    store: FeedStore,
+    candidate: _Candidate,
+    corpus_dir: Path,
+    folder: Path,
+    *,
+    now: datetime,
+    stems: CorpusStems | None = None,
 ) -> IngestResult:
     """Fold, or write a new file, then record: under the ingest lock, file before record."""
     sig = signature(candidate.body)
@@ -405,7 +430,7 @@ def _store_candidate(
             folded = _try_fold(store, candidate, sig, corpus_dir, now=now)
             if folded is not None:
                 return folded
-        path = _write_article(candidate, corpus_dir, folder, now=now)
+        path = _write_article(candidate, corpus_dir, folder, now=now, stems=stems)
         stat = path.stat()
         store.record_item(
             feed=candidate.record_feed,
@@ -447,7 +472,9 @@ def _try_fold(
     return IngestResult("folded", target, candidate.title, candidate.url, match.score)
 
 
-def _write_article(candidate: _Candidate, corpus_dir: Path, folder: Path, *, now: datetime) -> Path:
+def _write_article(
+    candidate: _Candidate, corpus_dir: Path, folder: Path, *, now: datetime, stems: CorpusStems | None = None
+) -> Path:
     text = render_markdown(
         title=candidate.title,
         body=candidate.body,
@@ -464,21 +491,19 @@ def _write_article(candidate: _Candidate, corpus_dir: Path, folder: Path, *, now
     )
     data = text.encode("utf-8")
     stem = slugify(candidate.title) or slugify(urlsplit(candidate.url).path) or "article"
-    taken = _taken_stems(corpus_dir)
+    taken = stems if stems is not None else CorpusStems(corpus_dir)
     for _attempt in range(5):
         name = free_stem(folder, stem, taken)
         path = folder / f"{name}.md"
         parse_article(data, path)  # the build's own parser must accept it: never write what it would skip
         try:
-            return write_new(path, data)
+            written = write_new(path, data)
         except ArticleError:
             taken.add(name)  # written meanwhile by someone else: take the next free name
+            continue
+        taken.add(name)
+        return written
     raise ArticleError(f"no free file name for {stem!r} in {folder}")
-
-
-def _taken_stems(corpus_dir: Path) -> set[str]:
-    """Article ids are file stems and must be unique across the whole corpus, not just one folder."""
-    return {p.stem for p in iter_corpus_files(corpus_dir)} if corpus_dir.is_dir() else set()
 
 
 # --- single pages --------------------------------------------------------------------------
@@ -499,8 +524,7 @@ def ingest_url(
     Raises FetchError (cannot fetch safely) or ArticleError (no article text on the page).
     """
     moment = now or utcnow()
-    with store.ingest_lock():
-        sync_corpus(store, corpus_dir, now=moment)
+    _sync_if_due(store, corpus_dir, moment)
     canonical = canonical_url(url)
     rel = store.path_for_url(canonical)
     if rel is not None and (corpus_dir / rel).exists():

@@ -154,6 +154,7 @@ class FeedStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._ingest = threading.Lock()
+        self.synced_at: datetime | None = None  # when this process last compared the corpus (poll.sync_corpus)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")

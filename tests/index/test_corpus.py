@@ -94,3 +94,25 @@ def test_content_hash_changes_with_text_only(tmp_path: Path) -> None:
     assert load_article(p).content_hash == h1
     write_article(tmp_path, "a", "The second version of the story text is here.")
     assert load_article(p).content_hash != h1
+
+
+def test_corpus_stems_see_every_folder_without_listing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Article ids are unique across the corpus: a new file's name must avoid a stem used in any
+    folder, with any article suffix, and names written meanwhile."""
+    from index import corpus as corpus_module
+    from index.corpus_write import CorpusStems, free_stem
+
+    corpus = tmp_path / "corpus"
+    (corpus / "feeds" / "wire").mkdir(parents=True)
+    (corpus / ".trash").mkdir()
+    (corpus / "feeds" / "wire" / "budget-vote.md").write_text("x")
+    (corpus / "budget-vote-2.TXT").write_text("x")
+    (corpus / ".trash" / "budget-vote-3.md").write_text("x")  # hidden: the loader does not see it
+    (corpus / "budget-vote-4.pdf").write_text("x")  # not an article
+    monkeypatch.setattr(corpus_module, "iter_corpus_files", lambda _: (_ for _ in ()).throw(AssertionError("listed files")))
+    stems = CorpusStems(corpus)
+    assert "budget-vote" in stems and "budget-vote-2" in stems
+    assert "budget-vote-3" not in stems and "budget-vote-4" not in stems
+    assert free_stem(corpus / "added", "budget-vote", stems) == "budget-vote-3"
+    stems.add("budget-vote-3")
+    assert free_stem(corpus / "added", "budget-vote", stems) == "budget-vote-4"

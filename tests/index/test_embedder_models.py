@@ -220,3 +220,39 @@ def test_minilm_chunk_vectors_match_its_encode(embedder: Embedder) -> None:
     np.testing.assert_array_equal(embedder.encode_query(SENTENCE), embedder.encode([SENTENCE])[0])
     signature = embedder.signature()
     assert signature["dim"] == 384 and signature["truncate_dim"] is None
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_in_process_vectors(tiny: Path) -> None:
+    """A large build's batches run on worker processes (index.encode_pool): same chunk and
+    sentence vectors as in-process, in the order asked, with progress for every chunk; a worker
+    that dies only sends the rest of the work back in-process."""
+    import os
+    import signal
+    import time
+
+    from index.encode_pool import POOL_MIN_CHUNKS
+
+    embedder = Embedder(str(tiny), batch_size=4, threads=2, document_prompt="passage: ")
+    texts = [f"Report {n} says the {'water' if n % 2 else 'grid'} operator was hit. Service came back." for n in range(50)]
+    texts[7] = "A much longer chunk, about several agencies. " * 6 + "It ends here."
+    spans = [[(0, t.index(".") + 1), (t.rindex(" ", 0, len(t) - 1) + 1, len(t))] for t in texts]
+    alone = embedder.encode_chunks(texts, spans)
+    done: list[int] = []
+    with embedder.parallel(POOL_MIN_CHUNKS, processes=2):
+        assert embedder._pool is not None and embedder._pool.workers == 2
+        pooled = embedder.encode_chunks(texts, spans, done.append)
+        executor = embedder._pool._executor
+        os.kill(next(iter(executor._processes)), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not executor._broken and time.monotonic() < deadline:  # the pool notices on its own thread
+            time.sleep(0.05)
+        after_crash = embedder.encode_chunks(texts, spans)
+        assert embedder._pool is None  # the broken pool was dropped
+    assert embedder._pool is None  # stopped when the build is done
+    assert sum(done) == len(texts)
+    for a, b, c in zip(alone, pooled, after_crash, strict=True):
+        assert np.allclose(a.vector, b.vector, atol=1e-6) and np.allclose(a.vector, c.vector, atol=1e-6)
+        assert np.allclose(a.sentence_vectors, b.sentence_vectors, atol=1e-6)
+    with embedder.parallel(POOL_MIN_CHUNKS - 1, processes=2):
+        assert embedder._pool is None  # a small build embeds in-process

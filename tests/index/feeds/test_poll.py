@@ -384,3 +384,31 @@ def test_feed_removed_while_being_polled(
     store.add_feed(server.url("/feed.xml"), name="F", now=T0)
     assert poll_due(store, corpus, now=T0, options=opts).feeds[0].status == "ok"
     assert store.list_feeds() == []
+
+
+def test_the_corpus_is_compared_with_the_store_once_an_hour(
+    server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The comparison stats every corpus file: a poll does it on a process's first poll and then
+    hourly, not on every poll (at a million files each one would take seconds)."""
+    import index.feeds.poll as poll
+
+    calls: list[datetime] = []
+    real = poll.sync_corpus
+
+    def counting(store_: FeedStore, corpus_dir: Path, *, now: datetime | None = None) -> int:
+        calls.append(now or T0)
+        return real(store_, corpus_dir, now=now)
+
+    monkeypatch.setattr(poll, "sync_corpus", counting)
+    server.text("/story", page("CISA orders Ivanti disconnect", STORY))
+    serve_feed(server, "/feed.xml", rss("F", [("g1", server.url("/story"), "CISA orders Ivanti disconnect", "")]))
+    store.add_feed(server.url("/feed.xml"), name="F", now=T0)
+    for minutes in (0, 10, 59):
+        poll_feed(store, "F", corpus, now=T0 + timedelta(minutes=minutes), options=opts)
+    assert calls == [T0]
+    poll_feed(store, "F", corpus, now=T0 + timedelta(minutes=61), options=opts)
+    assert calls == [T0, T0 + timedelta(minutes=61)]
+    with FeedStore.open(store.path.parent) as restarted:  # a new process compares on its first poll
+        poll_feed(restarted, "F", corpus, now=T0 + timedelta(minutes=62), options=opts)
+    assert len(calls) == 3
