@@ -13,9 +13,10 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from index.errors import PolicybotError
 from index.models import BuildProgress, BuildReport
@@ -31,10 +32,12 @@ class Rebuilder(Protocol):
     ) -> BuildReport: ...
 
 
+
 @dataclass
 class ReindexJob:
     full: bool
     requested_by: str
+    changed: tuple[Path, ...] | None = None  # the files the change touched; None: compare the whole corpus
     id: str = field(default_factory=lambda: secrets.token_hex(4))
     started_at: float = field(default_factory=time.time)
     progress: BuildProgress | None = None
@@ -65,25 +68,42 @@ class Reindexer:
         self.current: ReindexJob | None = None
         self.last: ReindexJob | None = None
         self._pending: list[Listener] | None = None
+        self._pending_changed: list[Path] | None = []
 
     @property
     def running(self) -> bool:
         return self.current is not None
 
-    def start(self, *, full: bool, requested_by: str, listener: Listener | None = None) -> ReindexJob:
+    def start(
+        self,
+        *,
+        full: bool,
+        requested_by: str,
+        listener: Listener | None = None,
+        changed: Sequence[Path] | None = None,
+    ) -> ReindexJob:
         """Start a build now, or raise :class:`ReindexRunning` with the running job."""
         if self.current is not None:
             raise ReindexRunning(self.current)
-        job = ReindexJob(full=full, requested_by=requested_by)
+        job = ReindexJob(full=full, requested_by=requested_by, changed=tuple(changed) if changed is not None else None)
         self.current = job
         job.task = asyncio.create_task(self._run(job, [listener] if listener else []), name=f"reindex-{job.id}")
         return job
 
-    def start_or_queue(self, *, requested_by: str, listener: Listener | None = None) -> ReindexJob | None:
-        """Incremental build now, or right after the running one (returns None when queued)."""
+    def start_or_queue(
+        self, *, requested_by: str, listener: Listener | None = None, changed: Sequence[Path] | None = None
+    ) -> ReindexJob | None:
+        """Incremental build now, or right after the running one (returns None when queued).
+
+        ``changed``: the files this change wrote, when known; queued changes build together, from
+        all their files, or from the whole corpus when one of them did not say."""
         if self.current is None:
-            return self.start(full=False, requested_by=requested_by, listener=listener)
+            return self.start(full=False, requested_by=requested_by, listener=listener, changed=changed)
+        if self._pending is None:
+            self._pending_changed = []
         self._pending = (self._pending or []) + ([listener] if listener else [])
+        if self._pending_changed is not None:
+            self._pending_changed = None if changed is None else [*self._pending_changed, *changed]
         return None
 
     async def wait(self) -> ReindexJob | None:
@@ -112,7 +132,8 @@ class Reindexer:
         pump = asyncio.create_task(self._pump(job, listeners, changed, ended))
         log.info("reindex %s started by %s (full=%s)", job.id, job.requested_by, job.full)
         try:
-            job.report = await asyncio.to_thread(self.engine.build, full=job.full, progress=on_progress)
+            options: dict[str, Any] = {"changed": list(job.changed)} if job.changed is not None else {}
+            job.report = await asyncio.to_thread(self.engine.build, full=job.full, progress=on_progress, **options)
             log.info("reindex %s finished: %s", job.id, job.report)
         except PolicybotError as exc:
             job.error = str(exc)
@@ -128,11 +149,14 @@ class Reindexer:
             with contextlib.suppress(Exception):
                 await pump
             pending, self._pending = self._pending, None
+            pending_changed, self._pending_changed = self._pending_changed, []
             if pending is not None:
-                self._start_pending(pending)
+                self._start_pending(pending, pending_changed)
 
-    def _start_pending(self, listeners: list[Listener]) -> None:
-        job = ReindexJob(full=False, requested_by="queued index change")
+    def _start_pending(self, listeners: list[Listener], changed: list[Path] | None) -> None:
+        job = ReindexJob(
+            full=False, requested_by="queued index change", changed=tuple(changed) if changed is not None else None
+        )
         self.current = job
         job.task = asyncio.create_task(self._run(job, listeners), name=f"reindex-{job.id}")
 

@@ -13,7 +13,7 @@ from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
 from index.corpus import SUFFIXES, article_id_for, day_or_none, iter_corpus_files, parse_article
-from index.corpus_write import free_stem, render_markdown, slugify, write_new
+from index.corpus_write import CorpusStems, free_stem, render_markdown, slugify, write_new
 from index.errors import ArticleError
 
 
@@ -29,10 +29,6 @@ def safe_filename(filename: str) -> str:
     return stem + suffix
 
 
-def _existing_ids(corpus_dir: Path) -> set[str]:
-    return {article_id_for(p) for p in iter_corpus_files(corpus_dir)} if corpus_dir.is_dir() else set()
-
-
 def add_article(corpus_dir: Path, filename: str, data: bytes) -> Path:
     """Validate ``data`` as the article file ``filename`` and write it into the corpus.
 
@@ -41,7 +37,7 @@ def add_article(corpus_dir: Path, filename: str, data: bytes) -> Path:
     name = safe_filename(filename)
     target = corpus_dir / name
     article_id = article_id_for(target)
-    if article_id in _existing_ids(corpus_dir):
+    if article_id in CorpusStems(corpus_dir):  # ids are unique across every folder
         raise ArticleError(f"an article with id {article_id!r} already exists; remove it first")
     parse_article(data, target)  # the same parser the build uses
     return write_new(target, data)
@@ -78,7 +74,7 @@ def html_to_markdown(url: str, html: str) -> tuple[str, str]:
 def add_article_from_html(corpus_dir: Path, url: str, html: str) -> Path:
     """Extract the article from a web page and add it as Markdown (a free name is chosen)."""
     stem, markdown = html_to_markdown(url, html)
-    name = free_stem(corpus_dir, stem, _existing_ids(corpus_dir))
+    name = free_stem(corpus_dir, stem, CorpusStems(corpus_dir))
     return add_article(corpus_dir, f"{name}.md", markdown.encode())
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import aiohttp
 import discord
@@ -172,7 +172,7 @@ class AdminCog(ModeratorCog):
             origin = url.strip()
         article_id = path.stem
         await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
-        await self._reindex_after_change(interaction, f"Added `{article_id}` from {trim(origin, 300)}.\n")
+        await self._reindex_after_change(interaction, f"Added `{article_id}` from {trim(origin, 300)}.\n", [path])
 
     # ---- /index remove -----------------------------------------------------------------
     @index.command(name="remove", description="Remove an article (it is moved to the trash, not deleted).")
@@ -207,11 +207,14 @@ class AdminCog(ModeratorCog):
                 break
         return choices
 
-    async def _reindex_after_change(self, interaction: discord.Interaction, prefix: str) -> None:
-        """Incremental reindex now, or queued behind the one that runs."""
+    async def _reindex_after_change(
+        self, interaction: discord.Interaction, prefix: str, changed: list[Path] | None = None
+    ) -> None:
+        """Incremental reindex now, or queued behind the one that runs (``changed``: the files the
+        change wrote, so the build need not compare the whole corpus)."""
         listener = self._status_listener(interaction, prefix)
         if self.bot.reindexer.running:
-            self.bot.reindexer.start_or_queue(requested_by=str(interaction.user), listener=listener)
+            self.bot.reindexer.start_or_queue(requested_by=str(interaction.user), listener=listener, changed=changed)
             await interaction.followup.send(
                 prefix + "A reindex is already running; the change will be indexed right after it.",
                 ephemeral=True,
@@ -220,7 +223,7 @@ class AdminCog(ModeratorCog):
             return
         # The follow-up replaces "thinking…" first, so the progress edits land on that message.
         await interaction.followup.send(prefix + "Reindexing…", ephemeral=True, allowed_mentions=NO_PINGS)
-        job = self.bot.reindexer.start_or_queue(requested_by=str(interaction.user), listener=listener)
+        job = self.bot.reindexer.start_or_queue(requested_by=str(interaction.user), listener=listener, changed=changed)
         if job is not None:
             await self._audit(interaction, "reindex started", job=job.id, full=False)
 

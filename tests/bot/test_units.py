@@ -168,6 +168,42 @@ async def test_reindexer_failure_and_queued_rebuild() -> None:
     assert engine.calls == 2 and reindexer.last is not job and reindexer.last.full is False  # type: ignore[union-attr]
 
 
+class ChangeRebuilder(FakeRebuilder):
+    """Also takes ``changed`` (as Engine.build does) and records what each build was told."""
+
+    def __init__(self) -> None:
+        super().__init__(steps=1)
+        self.changed: list[list[Path] | None] = []
+
+    def build(  # type: ignore[override]
+        self,
+        *,
+        full: bool = False,
+        progress: Callable[[BuildProgress], None] | None = None,
+        changed: list[Path] | None = None,
+    ) -> BuildReport:
+        self.changed.append(changed)
+        return super().build(full=full, progress=progress)
+
+
+async def test_queued_changes_build_from_all_their_files_or_walk() -> None:
+    engine = ChangeRebuilder()
+    reindexer = Reindexer(engine, interval=0)  # type: ignore[arg-type]
+    reindexer.start_or_queue(requested_by="mod", changed=[Path("a.md")])
+    reindexer.start_or_queue(requested_by="mod", changed=[Path("b.md")])
+    reindexer.start_or_queue(requested_by="mod", changed=[Path("c.md")])
+    engine.go.set()
+    await asyncio.wait_for(reindexer.wait(), 10)
+    assert engine.changed == [[Path("a.md")], [Path("b.md"), Path("c.md")]]
+    engine.go.clear()
+    reindexer.start_or_queue(requested_by="mod", changed=[Path("d.md")])
+    reindexer.start_or_queue(requested_by="mod", changed=[Path("e.md")])
+    reindexer.start_or_queue(requested_by="mod")  # a change that did not say which files: compare all
+    engine.go.set()
+    await asyncio.wait_for(reindexer.wait(), 10)
+    assert engine.changed[2:] == [[Path("d.md")], None]
+
+
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("POLICYBOT_MODERATOR_ROLE=Mods\nPOLICYBOT_COOLDOWN_SECONDS=3\n")

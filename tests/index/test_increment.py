@@ -156,8 +156,7 @@ def test_a_feed_poll_builds_from_the_files_it_wrote(
     settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The engine hands the poll's new files to the build; a poll after a crashed one walks."""
-    from index.feeds.poll import NewArticle, PollReport
-    from index.feeds.poll import FeedReport
+    from index.feeds.poll import FeedReport, NewArticle, PollReport
 
     engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
     engine.build()
