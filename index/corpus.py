@@ -29,27 +29,38 @@ def article_id_for(path: Path) -> str:
     return path.stem
 
 
+def corpus_file_names(corpus_dir: Path) -> list[str]:
+    """Article files as path strings, in a stable order (by path parts: each folder's entries by
+    name); hidden files and folders and other suffixes are ignored, symlinked folders are not
+    followed. One ``scandir`` per folder and no per-file stat or ``Path``: at a million files the
+    walk is the floor of every full build's cost."""
+    found: list[str] = []
+
+    def visit(folder: str) -> None:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                visit(entry.path)
+            elif os.path.splitext(name)[1].lower() in SUFFIXES and entry.is_file():
+                found.append(entry.path)
+
+    if os.path.isdir(corpus_dir):
+        visit(str(corpus_dir))
+    return found
+
+
 def iter_corpus_files(corpus_dir: Path) -> Iterator[Path]:
-    """Article files in a stable order (sorted by path parts); hidden files and folders and other
-    suffixes are ignored. Walks with ``os.scandir`` (no per-file stat): a million files take
-    seconds, not minutes."""
-    found: list[tuple[tuple[str, ...], str]] = []
-    root = str(corpus_dir)
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        rel = os.path.relpath(folder, root)
-        parts = () if rel == "." else tuple(rel.split(os.sep))
-        for name in files:
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in SUFFIXES:
-                found.append(((*parts, name), os.path.join(folder, name)))
-    found.sort(key=lambda item: item[0])
-    for _, path in found:
-        if os.path.isfile(path):
-            yield Path(path)
+    """:func:`corpus_file_names` as paths."""
+    for name in corpus_file_names(corpus_dir):
+        yield Path(name)
 
 
 def load_corpus(
-    corpus_dir: Path, reuse: Callable[[Path], Article | None] | None = None
+    corpus_dir: Path, reuse: Callable[[str], Article | None] | None = None
 ) -> tuple[list[Article], list[tuple[str, str]]]:
     """All readable articles, plus ``(file name, reason)`` for each file that was skipped.
 
@@ -60,19 +71,19 @@ def load_corpus(
         raise ArticleError(f"corpus folder {corpus_dir} does not exist")
     articles: list[Article] = []
     errors: list[tuple[str, str]] = []
-    seen: dict[str, Path] = {}
-    prefix = len(str(corpus_dir)) + 1  # iter_corpus_files joins onto str(corpus_dir)
-    for path in iter_corpus_files(corpus_dir):
-        name = str(path)[prefix:]
+    seen: dict[str, str] = {}
+    prefix = len(str(corpus_dir)) + 1  # corpus_file_names joins onto str(corpus_dir)
+    for path in corpus_file_names(corpus_dir):
+        name = path[prefix:]
         article = reuse(path) if reuse is not None else None
         if article is None:
             try:
-                article = load_article(path)
+                article = load_article(Path(path))
             except ArticleError as exc:
                 errors.append((name, str(exc)))
                 continue
         if article.id in seen:
-            errors.append((name, f"duplicate article id {article.id!r} (also {seen[article.id].name})"))
+            errors.append((name, f"duplicate article id {article.id!r} (also {os.path.basename(seen[article.id])})"))
             continue
         seen[article.id] = path
         articles.append(article)

@@ -50,31 +50,31 @@ def scan_corpus(corpus_dir: Path, data_dir: Path, previous: Snapshot | None) -> 
     started = time.time_ns()
     cached, cached_at = _load(data_dir) if previous is not None else ({}, 0)
     known = previous.live_hashes() if previous is not None and cached else {}
-    stats: dict[Path, os.stat_result] = {}
+    stats: dict[str, os.stat_result] = {}
     reused = 0
 
-    def reuse(path: Path) -> Article | None:
+    def reuse(path: str) -> Article | None:
         nonlocal reused
         try:
-            st = stats[path] = path.stat()
+            st = stats[path] = os.stat(path)
         except OSError:
             return None  # reading it reports why
-        entry = cached.get(str(path))
+        entry = cached.get(path)
         if (
             entry is not None
             and entry.size == st.st_size
             and entry.mtime_ns == st.st_mtime_ns
             and st.st_mtime_ns < cached_at - RACY_NS
-            and known.get(entry.article_id) == (entry.content_hash, str(path))
+            and known.get(entry.article_id) == (entry.content_hash, path)
         ):
             reused += 1
-            return unchanged(entry.article_id, str(path), entry.content_hash)
+            return unchanged(entry.article_id, path, entry.content_hash)
         return None
 
     articles, errors = load_corpus(corpus_dir, reuse)
     states = {}
     for article in articles:
-        st = stats.get(Path(article.path))
+        st = stats.get(article.path)
         if st is not None:
             states[article.path] = FileState(st.st_size, st.st_mtime_ns, article.id, article.content_hash)
     read = len(stats) - reused

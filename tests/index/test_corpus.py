@@ -109,7 +109,8 @@ def test_corpus_stems_see_every_folder_without_listing_files(tmp_path: Path, mon
     (corpus / "budget-vote-2.TXT").write_text("x")
     (corpus / ".trash" / "budget-vote-3.md").write_text("x")  # hidden: the loader does not see it
     (corpus / "budget-vote-4.pdf").write_text("x")  # not an article
-    monkeypatch.setattr(corpus_module, "iter_corpus_files", lambda _: (_ for _ in ()).throw(AssertionError("listed files")))
+    for name in ("iter_corpus_files", "corpus_file_names"):
+        monkeypatch.setattr(corpus_module, name, lambda _: (_ for _ in ()).throw(AssertionError("listed files")))
     stems = CorpusStems(corpus)
     assert "budget-vote" in stems and "budget-vote-2" in stems
     assert "budget-vote-3" not in stems and "budget-vote-4" not in stems

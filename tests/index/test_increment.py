@@ -63,7 +63,7 @@ def _no_walk(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(_: Path) -> None:
         raise AssertionError("an increment from changed files walked the corpus")
 
-    monkeypatch.setattr(corpus_module, "iter_corpus_files", refuse)
+    monkeypatch.setattr(corpus_module, "corpus_file_names", refuse)
 
 
 def test_new_files_are_indexed_without_walking_or_reading_the_rest(
@@ -181,3 +181,19 @@ def test_a_feed_poll_builds_from_the_files_it_wrote(
     (settings.data_dir / "feeds.build-owed").touch()  # as a poll killed before its build leaves it
     engine.poll_feeds()
     assert seen[-1] is None
+
+
+def test_a_new_segment_that_cannot_find_its_own_chunks_is_never_published(
+    settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.ann import VectorSet
+    from index.errors import BuildError
+
+    build_index(settings, embedder=FakeEncoder())
+    before = versions.current_version(settings.data_dir)
+    new = write_article(corpus, "fresh", _story(30))
+    nothing = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    monkeypatch.setattr(VectorSet, "search", lambda self, query, k: nothing)
+    with pytest.raises(BuildError, match="does not find itself"):
+        build_index(settings, embedder=FakeEncoder(), changed=[new])
+    assert versions.current_version(settings.data_dir) == before
