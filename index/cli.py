@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from index.engine import Engine
@@ -37,7 +38,12 @@ def add_subcommands(sub: Any) -> None:
     """Register build, ask, chat and stats on the main parser's ``add_subparsers()`` object."""
     p = sub.add_parser("build", help="index the corpus (incremental unless --full)")
     add_common(p)
-    p.add_argument("--full", action="store_true", help="re-embed every article")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--full", action="store_true", help="re-embed every article")
+    how.add_argument(
+        "--changed", nargs="+", type=Path, metavar="FILE",
+        help="only these corpus files were written or deleted: look at them instead of comparing every file",
+    )
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("ask", help="answer one question, or JSON lines from stdin with --jsonl")
@@ -76,7 +82,8 @@ def add_answer_style(p: argparse.ArgumentParser) -> None:
 # ---- build ---------------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(settings)
-    report = run_build_with_bar(lambda progress: engine.build(full=args.full, progress=progress))
+    changed = getattr(args, "changed", None)
+    report = run_build_with_bar(lambda progress: engine.build(full=args.full, progress=progress, changed=changed))
     print(format_report(report))
     return 0
 

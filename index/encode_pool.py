@@ -23,8 +23,10 @@ import numpy as np
 log = logging.getLogger(__name__)
 POOL_MIN_CHUNKS = 4000
 """Fewer chunks than this are embedded in-process (a pool's start-up would not pay for itself)."""
-TASK_BATCHES = 4
-"""Batches per task handed to a worker: large enough to keep it busy, small enough for progress."""
+TASK_BATCHES = 16
+"""Batches per task handed to a worker: 16 (512 chunks) kept both workers busy (+26 % over one
+process with two threads on long news chunks; 4 per task gave +13 %), and progress still moves
+every few seconds."""
 
 _worker: Any = None
 

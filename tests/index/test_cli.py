@@ -42,6 +42,23 @@ def test_build_prints_a_summary_with_skipped_files(folders: tuple[Path, Path], c
     assert "unchanged 2" in capsys.readouterr().out
 
 
+def test_build_changed_looks_at_the_named_files_only(
+    folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, _ = folders
+    assert main(["build"]) == 0
+    new = write_article(corpus, "breach", "A hospital chain said attackers stole patient records in March.")
+    (corpus / "directive.md").unlink()
+    monkeypatch.setattr("index.corpus.corpus_file_names", lambda _: pytest.fail("walked the corpus"))
+    capsys.readouterr()
+    assert main(["build", "--changed", str(new), str(corpus / "directive.md")]) == 0
+    out = capsys.readouterr().out
+    assert "added 1" in out and "removed 1" in out and "2 articles" in out
+    with pytest.raises(SystemExit) as exited:
+        main(["build", "--full", "--changed", str(new)])  # one or the other
+    assert exited.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
 def test_ask_without_an_index_is_one_short_error(folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "What did the Treasury sanction?"]) == 1
     err = capsys.readouterr().err
