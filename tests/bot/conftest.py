@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,12 +135,21 @@ class GatedEngine(Engine):
         self.reached = threading.Event()
         self.release = threading.Event()
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.changed: list[Sequence[Path] | None] = []  # what each build was told had changed
 
     def ask(self, question: str, **kwargs: Any) -> Any:
         self.calls.append((question, kwargs))
         return super().ask(question, **kwargs)
 
-    def build(self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None) -> BuildReport:
+    def build(
+        self,
+        *,
+        full: bool = False,
+        progress: Callable[[BuildProgress], None] | None = None,
+        changed: Sequence[Path] | None = None,
+    ) -> BuildReport:
+        self.changed.append(changed)
+
         def gated(p: BuildProgress) -> None:
             if progress:
                 progress(p)
@@ -149,7 +158,7 @@ class GatedEngine(Engine):
                 if not self.release.wait(30):
                     raise RuntimeError("test never released the build gate")
 
-        return super().build(full=full, progress=gated)
+        return super().build(full=full, progress=gated, changed=changed)
 
 
 @pytest.fixture

@@ -182,6 +182,8 @@ async def test_add_by_url_fetches_extracts_and_reindexes(
     assert "Added `dutch-regulator-fines-telecom-over-breach-reporting`" in final and "added 1" in final
     text = (workspace.corpus / "added" / "dutch-regulator-fines-telecom-over-breach-reporting.md").read_text()
     assert "source: Lowlands Ledger" in text and "Contact" not in text
+    # the build looked at the added file only, not at the whole corpus
+    assert bot.engine.changed[-1] == [workspace.corpus / "added" / "dutch-regulator-fines-telecom-over-breach-reporting.md"]
     ask = await fake.slash("ask", {"question": "How much was Polder Telecom fined?"})
     await fake.wait_for(ask.messages)
     assert "600,000" in ask.texts() and "/news/dutch-fine) — Lowlands Ledger, 2024-06-07" in ask.texts()
