@@ -234,7 +234,10 @@ def test_worker_processes_give_the_in_process_vectors(tiny: Path) -> None:
     from index.encode_pool import POOL_MIN_CHUNKS
 
     embedder = Embedder(str(tiny), batch_size=4, threads=2, document_prompt="passage: ")
-    texts = [f"Report {n} says the {'water' if n % 2 else 'grid'} operator was hit. Service came back." for n in range(50)]
+    from index.encode_pool import TASK_BATCHES
+
+    count = 4 * TASK_BATCHES * 3  # three tasks' worth: the pool is used, and by both workers
+    texts = [f"Report {n} says the {'water' if n % 2 else 'grid'} operator was hit. Service came back." for n in range(count)]
     texts[7] = "A much longer chunk, about several agencies. " * 6 + "It ends here."
     spans = [[(0, t.index(".") + 1), (t.rindex(" ", 0, len(t) - 1) + 1, len(t))] for t in texts]
     alone = embedder.encode_chunks(texts, spans)
@@ -243,6 +246,7 @@ def test_worker_processes_give_the_in_process_vectors(tiny: Path) -> None:
         assert embedder._pool is not None and embedder._pool.workers == 2
         pooled = embedder.encode_chunks(texts, spans, done.append)
         executor = embedder._pool._executor
+        assert len(executor._processes) == 2  # the work went to the workers
         os.kill(next(iter(executor._processes)), signal.SIGKILL)
         deadline = time.monotonic() + 10
         while not executor._broken and time.monotonic() < deadline:  # the pool notices on its own thread
