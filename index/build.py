@@ -233,9 +233,11 @@ def _build_increment(
         second = _rescore_encoder(rescorer, settings)
         if encoder.signature() != signature or (second.signature() if second else None) != rescore_signature:
             return None  # another model underneath: the full build re-embeds everything
-    kept, dead, merged = _increment_segments(previous, changes.retired, settings.max_segments, bool(to_embed))
+    alive_after = previous.alive.copy()
+    alive_after[np.fromiter(changes.retired, dtype=np.int64, count=len(changes.retired))] = False
+    kept, dead, merged = _choose_segments(previous, alive_after, bool(to_embed), settings.max_segments)
     rows: list[tuple[Article | None, int | None]] = [(a, None) for a, _ in to_embed]
-    rows += [(None, idx) for idx in merged]
+    rows += [(None, int(previous.article_offsets[i] + local)) for i, locals_ in merged for local in locals_]
     written = _write_segment(
         settings, previous, rows, to_embed, encoder, second, report, dim,
         int(rescore_signature["dim"]) if rescore_signature else None,
@@ -261,35 +263,6 @@ def _build_increment(
         seconds=time.perf_counter() - started,
         errors=tuple(changes.errors),
     )
-
-
-def _increment_segments(
-    previous: Snapshot, retired: set[int], max_segments: int, adding: bool
-) -> tuple[list[Segment], dict[str, list[int]], list[int]]:
-    """The same merge rule as :func:`_segments_to_keep`, from retired rows instead of a corpus
-    walk: segments kept as they are, their dead rows, and the live rows copied (merged) into the
-    new segment."""
-    gone = np.fromiter(retired, dtype=np.int64, count=len(retired))
-    alive_after = previous.alive.copy()
-    alive_after[gone] = False
-    staying: list[tuple[int, np.ndarray]] = []
-    for i in range(len(previous.segments)):
-        alive = alive_after[previous.article_offsets[i] : previous.article_offsets[i + 1]]
-        if alive.any():
-            staying.append((i, alive))
-    kept: list[tuple[int, np.ndarray]] = []
-    merged: list[tuple[int, np.ndarray]] = []
-    for i, alive in staying:
-        (merged if alive.sum() < 0.5 * previous.segments[i].counts["articles"] else kept).append((i, alive))
-    kept.sort(key=lambda item: -previous.segments[item[0]].counts["chunks"])
-    while kept and len(kept) + (1 if adding or merged else 0) > max_segments:
-        merged.append(kept.pop())
-    kept.sort(key=lambda item: item[0])
-    dead = {
-        previous.segments[i].name: np.flatnonzero(~alive).tolist() for i, alive in kept if not alive.all()
-    }
-    rows = [int(previous.article_offsets[i] + local) for i, alive in sorted(merged) for local in np.flatnonzero(alive)]
-    return [previous.segments[i] for i, _ in kept], dead, rows
 
 
 def _same_setup(previous: Snapshot, settings: Settings) -> bool:
@@ -591,41 +564,47 @@ def _reading_limits(settings: Settings) -> Any:
 def _segments_to_keep(
     previous: Snapshot | None, plans: list[tuple[str, Article]], max_segments: int
 ) -> tuple[list[Segment], dict[str, list[int]], set[str]]:
-    """Which of the live version's segments the new version keeps as they are, which of their rows
-    it retires, and which reused articles are copied into the new segment instead.
-
-    A segment whose rows are mostly retired, or one of the smallest when there are more than
-    ``max_segments``, is merged: its live articles are copied into the new segment, so merging
-    costs in proportion to the small segments, never to the largest.
-    """
+    """A full build's segments (see :func:`_choose_segments`): rows stay alive where the corpus
+    still has the article unchanged; returns the kept segments, their dead rows and the ids of the
+    reused articles copied into the new segment instead."""
     reused = {a.id for how, a in plans if how == "reuse"}
     if previous is None or not reused:
         return [], {}, set()
-    staying: list[tuple[Segment, list[int], list[int]]] = []  # segment, local rows kept, rows retired
+    alive_after = previous.alive.copy()
     for i, seg in enumerate(previous.segments):
         base = previous.article_offsets[i]
-        alive = previous.alive[base : base + len(seg.ids)]
-        keep = [local for local, aid in enumerate(seg.ids) if alive[local] and aid in reused]
-        if keep:
-            staying.append((seg, keep, sorted(set(range(len(seg.ids))) - set(keep))))
-    copied: set[str] = set()
+        alive_after[base : base + len(seg.ids)] &= np.fromiter((aid in reused for aid in seg.ids), bool, len(seg.ids))
+    adding = any(how == "embed" for how, _ in plans)
+    kept, dead, merged = _choose_segments(previous, alive_after, adding, max_segments)
+    copied = {previous.segments[i].ids[int(local)] for i, rows in merged for local in rows}
+    return kept, dead, copied
 
-    def merge(item: tuple[Segment, list[int], list[int]]) -> None:
-        copied.update(item[0].ids[local] for local in item[1])
 
-    kept = []
-    for item in staying:
-        if len(item[1]) < 0.5 * item[0].counts["articles"]:
-            merge(item)
-        else:
-            kept.append(item)
-    kept.sort(key=lambda item: -item[0].counts["chunks"])
-    new_segment = any(how == "embed" for how, _ in plans)
-    while kept and len(kept) + (1 if new_segment or copied else 0) > max_segments:
-        merge(kept.pop())
-    order = {seg.name: n for n, seg in enumerate(previous.segments)}
-    kept.sort(key=lambda item: order[item[0].name])
-    return [seg for seg, _, _ in kept], {seg.name: retired for seg, _, retired in kept if retired}, copied
+def _choose_segments(
+    previous: Snapshot, alive_after: np.ndarray, adding: bool, max_segments: int
+) -> tuple[list[Segment], dict[str, list[int]], list[tuple[int, np.ndarray]]]:
+    """Which of the live version's segments the new version keeps as they are, which of their rows
+    it retires, and which live rows are copied into the new segment instead, given which articles
+    stay alive (``alive_after``, by global idx) and whether the build writes new articles.
+
+    A segment whose rows are mostly retired, or one of the smallest when there are more than
+    ``max_segments``, is merged: its live articles are copied into the new segment, so merging
+    costs in proportion to the small segments, never to the largest. Returns the kept segments,
+    their dead rows by segment name, and the merged segments as (index, live local rows).
+    """
+    kept: list[tuple[int, np.ndarray]] = []
+    merged: list[tuple[int, np.ndarray]] = []
+    for i, seg in enumerate(previous.segments):
+        alive = alive_after[previous.article_offsets[i] : previous.article_offsets[i + 1]]
+        if alive.any():
+            (merged if alive.sum() < 0.5 * seg.counts["articles"] else kept).append((i, alive))
+    kept.sort(key=lambda item: -previous.segments[item[0]].counts["chunks"])
+    while kept and len(kept) + (1 if adding or merged else 0) > max_segments:
+        merged.append(kept.pop())
+    kept.sort(key=lambda item: item[0])
+    dead = {previous.segments[i].name: np.flatnonzero(~alive).tolist() for i, alive in kept if not alive.all()}
+    merged.sort(key=lambda item: item[0])
+    return [previous.segments[i] for i, _ in kept], dead, [(i, np.flatnonzero(alive)) for i, alive in merged]
 
 
 def _verify(directory: Path, limits: Any = None, new_segment: str | None = None) -> dict[str, int]:
@@ -641,11 +620,11 @@ def _verify(directory: Path, limits: Any = None, new_segment: str | None = None)
     if checked >= 0:
         seg = snap.segments[checked]
         lo, hi = snap.chunk_offsets[checked], snap.chunk_offsets[checked + 1]
-        live_chunks = lo + np.flatnonzero(snap.chunk_alive[lo:hi])
+        live_chunks = np.flatnonzero(snap.chunk_alive[lo:hi])  # local rows of the checked segment
         if len(live_chunks):
             # searched within its own segment: the older ones were checked when they were written,
             # and a million-article segment's IVF file need not be read for this
-            probe = int(live_chunks[len(live_chunks) // 2]) - lo
+            probe = int(live_chunks[len(live_chunks) // 2])
             vector = seg.chunks.rows(np.array([probe]))[0]
             near, _ = seg.chunks.search(vector, 5)
             if probe not in near.tolist() and not (len(near) and np.allclose(seg.chunks.rows(near), vector, atol=1e-3)):
