@@ -14,8 +14,10 @@ import contextlib
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from index.corpus import load_corpus
 from index.models import Article
@@ -23,6 +25,7 @@ from index.store import ArticleRow, Snapshot
 
 CACHE = "corpus-files.sqlite"
 RACY_NS = 2_000_000_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def save(data_dir: Path, scan: Scan) -> None:
         db.execute("INSERT INTO meta VALUES (?)", (scan.started_ns,))
         db.executemany(
             "INSERT INTO files VALUES (?,?,?,?,?)",
-            ((p, s.size, s.mtime_ns, s.article_id, s.content_hash) for p, s in scan.states.items()),
+            (_row(p, s) for p, s in scan.states.items()),
         )
         db.commit()
     finally:
@@ -126,40 +129,48 @@ def save(data_dir: Path, scan: Scan) -> None:
 
 def _load(data_dir: Path) -> tuple[dict[str, FileState], int]:
     """The last scan's records; anything unreadable means "read every file" (it is only a cache)."""
-    path = data_dir / CACHE
-    if not path.is_file():
-        return {}, 0
-    with contextlib.suppress(sqlite3.DatabaseError, TypeError, ValueError):
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            (scanned_at,) = db.execute("SELECT scanned_at FROM meta").fetchone()
-            rows = db.execute("SELECT path, size, mtime_ns, id, hash FROM files").fetchall()
-            return {r[0]: FileState(r[1], r[2], r[3], r[4]) for r in rows}, int(scanned_at)
-        finally:
-            db.close()
-    return {}, 0
+
+    def read(db: sqlite3.Connection) -> tuple[dict[str, FileState], int]:
+        (scanned_at,) = db.execute("SELECT scanned_at FROM meta").fetchone()
+        rows = db.execute("SELECT path, size, mtime_ns, id, hash FROM files").fetchall()
+        return {r[0]: FileState(r[1], r[2], r[3], r[4]) for r in rows}, int(scanned_at)
+
+    return _read_cache(data_dir, read) or ({}, 0)
 
 
 def cached_states(data_dir: Path, paths: list[str]) -> dict[str, FileState] | None:
     """The last scan's records of ``paths`` only (None: no usable cache, so an increment cannot
     tell which article a deleted file held and the build walks the corpus instead)."""
+
+    def read(db: sqlite3.Connection) -> dict[str, FileState]:
+        db.execute("SELECT scanned_at FROM meta").fetchone()
+        out: dict[str, FileState] = {}
+        for start in range(0, len(paths), 500):
+            part = paths[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for r in db.execute(f"SELECT path, size, mtime_ns, id, hash FROM files WHERE path IN ({marks})", part):
+                out[r[0]] = FileState(r[1], r[2], r[3], r[4])
+        return out
+
+    return _read_cache(data_dir, read)
+
+
+def _read_cache(data_dir: Path, read: Callable[[sqlite3.Connection], T]) -> T | None:
+    """``read`` run on the cache opened read-only; None when there is none or it is unreadable."""
     path = data_dir / CACHE
     if not path.is_file():
         return None
     with contextlib.suppress(sqlite3.DatabaseError, TypeError, ValueError):
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            db.execute("SELECT scanned_at FROM meta").fetchone()
-            out: dict[str, FileState] = {}
-            for start in range(0, len(paths), 500):
-                part = paths[start : start + 500]
-                marks = ",".join("?" * len(part))
-                for r in db.execute(f"SELECT path, size, mtime_ns, id, hash FROM files WHERE path IN ({marks})", part):
-                    out[r[0]] = FileState(r[1], r[2], r[3], r[4])
-            return out
+            return read(db)
         finally:
             db.close()
     return None
+
+
+def _row(path: str, state: FileState) -> tuple[str, int, int, str, str]:
+    return path, state.size, state.mtime_ns, state.article_id, state.content_hash
 
 
 def update(data_dir: Path, states: dict[str, FileState | None]) -> None:
@@ -174,7 +185,7 @@ def update(data_dir: Path, states: dict[str, FileState | None]) -> None:
                 db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p, s in states.items() if s is None))
                 db.executemany(
                     "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
-                    ((p, s.size, s.mtime_ns, s.article_id, s.content_hash) for p, s in states.items() if s is not None),
+                    (_row(p, s) for p, s in states.items() if s is not None),
                 )
         finally:
             db.close()

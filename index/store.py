@@ -351,9 +351,6 @@ class Snapshot:
             found.sort(key=lambda pair: -pair[1])
         return found[:limit]
 
-    def fts_count(self) -> int:
-        return sum(seg.fts_count() for seg in self.segments)
-
     def fts_rows(self, match: str, cap: int) -> int:
         """Chunks ``match`` finds over all segments, counted up to ``cap``."""
         total = 0
