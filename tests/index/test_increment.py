@@ -18,16 +18,7 @@ from index.settings import Settings
 from index.store import Snapshot
 from tests.conftest import write_article
 from tests.fakes import FakeEncoder
-
-WORDS = ["ransomware", "pipeline", "election", "satellite", "hospital", "bank", "water", "port", "grid", "school"]
-
-
-def _story(n: int, version: int = 0) -> str:
-    topic = WORDS[n % len(WORDS)]
-    return (
-        f"Report {n} covers a {topic} incident in district {n + version}. Investigators from agency {n} "
-        f"named group {n * 7 + version} as responsible. The {topic} operator restored service after {n} days."
-    )
+from tests.index.test_segments import _live, _story
 
 
 @pytest.fixture
@@ -41,12 +32,6 @@ def corpus(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path, corpus: Path) -> Settings:
     return Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus, keep_versions=2, max_segments=3)
-
-
-def _live(settings: Settings) -> Snapshot:
-    name = versions.current_version(settings.data_dir)
-    assert name is not None
-    return Snapshot(versions.versions_dir(settings.data_dir) / name, settings.vector_limits())
 
 
 def _served(snap: Snapshot) -> dict[str, tuple[str, str, tuple[str, ...], bytes]]:

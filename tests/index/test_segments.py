@@ -22,11 +22,12 @@ from tests.fakes import FakeEncoder
 TOPICS = ["ransomware", "pipeline", "election", "satellite", "hospital", "bank", "water", "port", "grid", "school"]
 
 
-def _story(n: int) -> str:
+def _story(n: int, version: int = 0) -> str:
+    """Story ``n``; a later ``version`` of it changes two of its numbers."""
     topic = TOPICS[n % len(TOPICS)]
     return (
-        f"Report {n} covers a {topic} incident in district {n}. Investigators from agency {n} "
-        f"named group {n * 7} as responsible. The {topic} operator restored service after {n} days."
+        f"Report {n} covers a {topic} incident in district {n + version}. Investigators from agency {n} "
+        f"named group {n * 7 + version} as responsible. The {topic} operator restored service after {n} days."
     )
 
 
