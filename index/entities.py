@@ -59,11 +59,12 @@ def question_type(question: str) -> str:
     return OTHER
 
 
-def answer_type_score(sentence: str, qtype: str) -> float:
+def answer_type_score(sentence: str, qtype: str, asked: frozenset[str] | set[str] = frozenset()) -> float:
     """How strongly the sentence holds the kind of thing asked for, in [0, 1] (cheap patterns).
 
     Graded rather than yes/no: nearly every news sentence names somebody, but the one that
-    answers "who attended?" names several.
+    answers "who attended?" names several. Names made only of ``asked`` words (the question's
+    stemmed terms) do not count: "Optus" cannot answer "who ran Optus?".
     """
     if qtype == WHEN:
         m = _DATE.search(sentence)
@@ -75,12 +76,24 @@ def answer_type_score(sentence: str, qtype: str) -> float:
         return 1.0 if numbers else 0.0
     if qtype == WHO:
         body = re.sub(r"^\W*\w+", "", sentence)  # a sentence's first word is capitalised anyway
-        names = [n for n in _NAME.findall(body) if n not in {"I", "I've", "I'm", "The", "A", "An"}]
+        names = [
+            n
+            for n in _NAME.findall(body)
+            if n not in {"I", "I've", "I'm", "The", "A", "An"} and not _asked_name(n, asked)
+        ]
         titled = 0.3 if _TITLE.search(sentence) else 0.0
         return min(1.0, len(names) / 3 + titled)
     if qtype == WHERE:
         return 1.0 if re.search(r"\b(?:in|at|from|near)\s+[A-Z]", sentence) else 0.0
     return 0.0
+
+
+def _asked_name(name: str, asked: frozenset[str] | set[str]) -> bool:
+    """A name made only of the question's own (stemmed) words cannot be its answer."""
+    from index.terms import stem, tokens
+
+    words = [stem(t) for t in tokens(name)]
+    return bool(words) and all(w in asked for w in words)
 
 
 class _SpacyLoader:

@@ -16,6 +16,7 @@ import pytest
 from index.answer import AnswerTuning, Composer, Evidence
 from index.engine import Engine, Filters
 from index.errors import ArticleError, IndexMissingError, QuestionError
+from index.models import Span
 from index.query import build_query
 from index.retrieval import fuse
 from index.settings import Settings
@@ -132,6 +133,66 @@ def test_the_day_a_question_was_asked_decides_what_last_week_means(engine: Engin
     september = engine.search(question, asked_on=date(2023, 9, 6))
     march = engine.search(question, asked_on=date(2023, 3, 5))
     assert september[0].article_id == "riverside" and march[0].article_id == "lakeside"
+
+
+def test_question_words_that_name_the_story_weigh_less_than_the_word_naming_what_is_asked() -> None:
+    from index.answer import _focus_weights
+
+    # Four sentences about Optus; only one says "executive": that word tells them apart.
+    found = [{"optus", "breach"}, {"optus"}, {"optus", "executive"}, {"optus", "breach"}]
+    weights = _focus_weights(found, lambda _term: 1.0)
+    assert weights["executive"] > weights["breach"] > weights["optus"]
+    assert _focus_weights([], lambda _term: 1.0) == {}
+
+
+def test_a_name_the_question_already_says_is_not_its_answer() -> None:
+    from index.entities import WHO, answer_type_score
+    from index.terms import stem
+
+    asked = {stem("optus"), stem("australia")}  # the question's words, stemmed as the composer does
+    lede = "Then Optus, the Australia telecom, said Optus and Australia were hit."
+    answer = "Then chief executive Kelly Bayer Rosmarin apologised to customers."
+    assert answer_type_score(lede, WHO) > 0  # names, but only the question's own
+    assert answer_type_score(lede, WHO, asked) == 0.0
+    assert answer_type_score(answer, WHO, asked) > answer_type_score(lede, WHO, asked)
+
+
+def test_the_short_answer_leads_with_what_the_question_does_not_name(engine: Engine) -> None:
+    from index.terms import stem
+
+    engine.build()
+    composer = Composer(engine.snapshot(), AnswerTuning())
+    first, second = "Premier Viktor Aldane hosted the Geneva talks.", "Also attending were ministers Ana Ruiz and Piotr Zalewski."
+
+    def span(sentence: str, name: str) -> tuple[int, int]:
+        return sentence.index(name), sentence.index(name) + len(name)
+
+    quoted = [
+        (first, [span(first, "Viktor Aldane")]),
+        (second, [span(second, "Ana Ruiz"), span(second, "Piotr Zalewski")]),
+    ]
+    text, spans = composer._short_answer(quoted, "name", {stem("viktor"), stem("aldane"), stem("geneva")})
+    assert text == "Ana Ruiz and Piotr Zalewski."  # one sentence's names, none the question gave
+    assert [text[s.start : s.end] for s in spans] == ["Ana Ruiz", "Piotr Zalewski"]
+    assert composer._short_answer(quoted, "name", set()) == ("Viktor Aldane.", [Span(0, 13, "name")])
+    assert composer._short_answer(quoted, "", set()) == ("", [])
+
+
+def test_focus_weight_lifts_the_sentence_holding_the_asked_for_word(engine: Engine) -> None:
+    engine.build()
+    snap = engine.snapshot()
+    query = engine.query("Which attackers demanded money from the hospital?")
+    ranked = engine.rank(snap, query)
+    lakeside = next(r for r in ranked if snap.articles[r.idx].id == "lakeside")
+
+    def margin(focus: float) -> float:
+        composer = Composer(snap, AnswerTuning(focus_weight=focus))
+        scored = {snap.sentence_text[s.sid]: s.score for s in composer.score_sentences(query.vector, list(query.terms), [lakeside], query.qtype)}
+        demanded = next(v for k, v in scored.items() if "demanded" in k)
+        lede = next(v for k, v in scored.items() if k.startswith("A ransomware attack"))
+        return demanded - lede
+
+    assert margin(0.5) > margin(0.0)
 
 
 # ---- the index and the corpus through the engine ------------------------------------------------
