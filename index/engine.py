@@ -271,7 +271,11 @@ class Engine:
 
     def rank(self, snap: Snapshot, query: Query, *, mode: str = "hybrid", limit: int = 10) -> list[RankedArticle]:
         """Articles for a query, best first (shared by ``ask``, ``search`` and the calibration)."""
-        return Retriever(snap, self.tuning, self.second_stages(snap)).articles(query, mode=mode, limit=limit)
+        retriever = Retriever(snap, self.tuning, self.second_stages(snap))
+        if mode != "hybrid":  # the baselines stay single-stage
+            return retriever.articles(query, mode=mode, limit=limit)
+        ranked = retriever.articles(query, mode=mode, limit=max(limit, self.answer_tuning.rerank_articles))
+        return Composer(snap, self.answer_tuning).rerank(query, ranked)[:limit]
 
     # ---- the optional second stage (index.rescore) --------------------------------------------
     @property

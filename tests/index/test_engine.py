@@ -195,6 +195,23 @@ def test_focus_weight_lifts_the_sentence_holding_the_asked_for_word(engine: Engi
     assert margin(0.5) > margin(0.0)
 
 
+def test_rerank_lifts_the_article_whose_sentence_says_what_was_asked_and_keeps_scores(engine: Engine) -> None:
+    from index.retrieval import RankedArticle
+
+    engine.build()
+    snap = engine.snapshot()
+    query = engine.query("How many patient records were exposed at Lakeside Hospital?")
+    by_id = {snap.articles[i].id: i for i in range(len(snap.articles))}
+    # The first stage put the wrong story first, by a hair.
+    ranked = [RankedArticle(by_id["summit"], 0.50, 0.4, 0), RankedArticle(by_id["lakeside"], 0.49, 0.4, 0)]
+    lifted = Composer(snap, AnswerTuning()).rerank(query, ranked)
+    assert [snap.articles[r.idx].id for r in lifted] == ["lakeside", "summit"]
+    assert {r.score for r in lifted} == {0.50, 0.49}  # only the order moves
+    assert Composer(snap, AnswerTuning(rerank_weight=0.0)).rerank(query, ranked) == ranked
+    long_question = engine.query("How many patient records were exposed at Lakeside Hospital " + " ".join(f"word{i}" for i in range(12)))
+    assert Composer(snap, AnswerTuning()).rerank(long_question, ranked) == ranked  # long questions stay as ranked
+
+
 # ---- the index and the corpus through the engine ------------------------------------------------
 def test_ensure_built_builds_only_when_there_is_no_index(engine: Engine) -> None:
     assert not engine.has_index()
