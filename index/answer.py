@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import BODY, BYLINE, CAPTION, CREDIT, DATELINE
-from index.entities import OTHER, SPAN_KINDS, answer_type_score, entity_spans
+from index.entities import OTHER, SPAN_KINDS, answer_type_score, entity_spans, only_asked_words
 from index.idf import idf_table, unseen_idf
 from index.models import Answer, Source, Span
 from index.query import Query
@@ -225,8 +225,7 @@ class Composer:
         for sentence, found in quoted:
             for a, b in found:
                 item = sentence[a:b].strip(" ,;:")
-                words = {stem(t) for t in tokens(item)}
-                if not item or (words and words <= asked):
+                if not item or only_asked_words(item, asked):
                     continue
                 if item.casefold() not in {i.casefold() for i in items}:
                     items.append(item)
@@ -264,7 +263,7 @@ class Composer:
         one sentence count twice and carry the quote to a weaker story).
         """
         tuning = self.tuning
-        if tuning.rerank_weight <= 0 or len(ranked) < 2 or len({stem(t) for t in query.terms}) > SINGLE_TOPIC_TERMS:
+        if tuning.rerank_weight <= 0 or len(ranked) < 2 or _spans_stories({stem(t) for t in query.terms}):
             return ranked
         if query.time is not None:  # "in March 2022", "latest": the dates decide, and sentences know none
             return ranked
@@ -296,7 +295,7 @@ class Composer:
         weight_total = sum(self._idf(t) for t in wanted) or 1.0
         best_article_score = top[0].score
         lexical_weight, focus_weight, weight = tuning.lexical_weight, tuning.focus_weight, tuning.article_weight
-        if len(wanted) > SINGLE_TOPIC_TERMS:  # a long question's words spread over several stories
+        if _spans_stories(wanted):
             lexical_weight, focus_weight, weight = tuning.long_lexical_weight, 0.0, tuning.long_article_weight
         if article_weight is not None:
             weight = article_weight
@@ -384,6 +383,11 @@ class Composer:
         weights = np.array(self.tuning.abstain_weights, dtype=np.float64)
         z = float(evidence.as_array() @ weights) + self.tuning.abstain_bias
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _spans_stories(wanted: set[str]) -> bool:
+    """A long question (more distinct stemmed words than SINGLE_TOPIC_TERMS) draws on several stories."""
+    return len(wanted) > SINGLE_TOPIC_TERMS
 
 
 def _focus_weights(found_by_sentence: list[set[str]], idf: Any) -> dict[str, float]:

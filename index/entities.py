@@ -12,6 +12,8 @@ import re
 import threading
 from typing import Any
 
+from index.terms import stem, tokens
+
 log = logging.getLogger(__name__)
 
 WHO, WHEN, COUNT, WHERE, OTHER = "who", "when", "count", "where", "other"
@@ -79,7 +81,7 @@ def answer_type_score(sentence: str, qtype: str, asked: frozenset[str] | set[str
         names = [
             n
             for n in _NAME.findall(body)
-            if n not in {"I", "I've", "I'm", "The", "A", "An"} and not _asked_name(n, asked)
+            if n not in {"I", "I've", "I'm", "The", "A", "An"} and not only_asked_words(n, asked)
         ]
         titled = 0.3 if _TITLE.search(sentence) else 0.0
         return min(1.0, len(names) / 3 + titled)
@@ -88,12 +90,10 @@ def answer_type_score(sentence: str, qtype: str, asked: frozenset[str] | set[str
     return 0.0
 
 
-def _asked_name(name: str, asked: frozenset[str] | set[str]) -> bool:
+def only_asked_words(name: str, asked: frozenset[str] | set[str]) -> bool:
     """A name made only of the question's own (stemmed) words cannot be its answer."""
-    from index.terms import stem, tokens
-
-    words = [stem(t) for t in tokens(name)]
-    return bool(words) and all(w in asked for w in words)
+    words = {stem(t) for t in tokens(name)}
+    return bool(words) and words <= asked
 
 
 class _SpacyLoader:
