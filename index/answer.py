@@ -249,7 +249,8 @@ class Composer:
         what it later sees.
         """
         terms = list(query.terms)
-        scored = self.score_sentences(query.vector, terms, ranked[: self.tuning.candidate_articles], query.qtype)
+        top = ranked[: self.tuning.candidate_articles]
+        scored = self.score_sentences(query.vector, terms, top, query.qtype, counted=query.counted)
         return scored, self.evidence(query, scored, ranked)
 
     def rerank(self, query: Query, ranked: list[RankedArticle]) -> list[RankedArticle]:
@@ -269,7 +270,9 @@ class Composer:
             return ranked
         head = ranked[: tuning.rerank_articles]
         fit: dict[int, float] = {}
-        for s in self.score_sentences(query.vector, list(query.terms), head, query.qtype, article_weight=0.0):
+        for s in self.score_sentences(
+            query.vector, list(query.terms), head, query.qtype, article_weight=0.0, counted=query.counted
+        ):
             fit.setdefault(s.article, s.score)
         lifted = sorted(head, key=lambda r: -(r.score + tuning.rerank_weight * fit[r.idx]))
         return lifted + ranked[len(head) :]
@@ -282,13 +285,14 @@ class Composer:
         qtype: str,
         *,
         article_weight: float | None = None,
+        counted: frozenset[str] = frozenset(),
     ) -> list[ScoredSentence]:
         """Sentences of the candidate articles, best first.
 
         A sentence's own fit (stored vector, term overlap, answer type) plus its article's
         retrieval score relative to the best article: the article ranking is more reliable than
         any single sentence, so leaving the best article has to be earned. ``article_weight``
-        0 gives the fit alone (for :meth:`rerank`).
+        0 gives the fit alone (for :meth:`rerank`); ``counted`` is what a how-many question counts.
         """
         snap, tuning = self.snap, self.tuning
         wanted = {stem(t) for t in terms}
@@ -311,7 +315,7 @@ class Composer:
                 text = snap.sentence_text[sid]
                 lexical = sum(self._idf(t) for t in found) / weight_total
                 focused = sum(focus[t] for t in found) / weight_total
-                type_bonus = tuning.type_weight * answer_type_score(text, qtype, wanted) if qtype != OTHER else 0.0
+                type_bonus = tuning.type_weight * answer_type_score(text, qtype, wanted, counted) if qtype != OTHER else 0.0
                 score = cos + lexical_weight * lexical + focus_weight * focused + type_bonus + article_bonus
                 if snap.sentence_kind[sid] != BODY and not asks_about(snap.sentence_kind[sid], terms):
                     score -= tuning.aside_penalty  # a caption or byline answers only when asked about

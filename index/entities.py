@@ -12,7 +12,7 @@ import re
 import threading
 from typing import Any
 
-from index.terms import stem, tokens
+from index.terms import STOPWORDS, stem, tokens
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +61,66 @@ def question_type(question: str) -> str:
     return OTHER
 
 
-def answer_type_score(sentence: str, qtype: str, asked: frozenset[str] | set[str] = frozenset()) -> float:
+def counted_words(question: str) -> frozenset[str]:
+    """What a how-many or how-much question counts, stemmed: "how many critical infrastructure
+    sectors are there?" → critical, infrastructure, sectors; empty for other questions."""
+    words = tokens(question)
+    for i in range(len(words) - 1):
+        if words[i] == "how" and words[i + 1] in ("many", "much"):
+            run: list[str] = []
+            for word in words[i + 2 :]:
+                if word in STOPWORDS or len(run) == 4:
+                    break
+                run.append(stem(word))
+            return frozenset(run)
+    m = re.search(r"\b(?:what|which) (?:number|amount|percentage|share|sum) of ((?:[\w'-]+\s*){1,3})", question.lower())
+    return frozenset(stem(w) for w in tokens(m.group(1)) if w not in STOPWORDS) if m else frozenset()
+
+
+_WORD = re.compile(r"[$€£]?[A-Za-z0-9][\w'.,%-]*[A-Za-z0-9%]|[A-Za-z0-9]")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+
+def counting_spans(sentence: str, counted: frozenset[str], window: int = 3) -> list[tuple[int, int]]:
+    """Spans of the numbers within ``window`` words of what the question counts.
+
+    "16 critical infrastructure sectors" answers "how many sectors?"; "within 72 hours" in a
+    sentence about sectors does not. A number elsewhere in the sentence counts something else.
+    """
+    if not counted:
+        return []
+    words = [(m.start(), m.end(), {stem(t) for t in tokens(m.group())}) for m in _WORD.finditer(sentence)]
+    out = []
+    for m in _NUMBER.finditer(sentence):
+        if _YEAR.fullmatch(m.group().strip()):
+            continue
+        inside = [i for i, (a, b, _) in enumerate(words) if a < m.end() and b > m.start()]
+        if not inside:
+            continue
+        around = range(max(0, inside[0] - window), min(len(words), inside[-1] + window + 1))
+        if any(words[j][2] & counted for j in around if j not in inside):
+            out.append(m.span())
+    return out
+
+
+def answer_type_score(
+    sentence: str, qtype: str, asked: frozenset[str] | set[str] = frozenset(), counted: frozenset[str] = frozenset()
+) -> float:
     """How strongly the sentence holds the kind of thing asked for, in [0, 1] (cheap patterns).
 
     Graded rather than yes/no: nearly every news sentence names somebody, but the one that
     answers "who attended?" names several. Names made only of ``asked`` words (the question's
-    stemmed terms) do not count: "Optus" cannot answer "who ran Optus?".
+    stemmed terms) do not count: "Optus" cannot answer "who ran Optus?". With ``counted`` (what a
+    how-many question counts) only a number beside those words does: held-out SQuAD answers
+    contained +0.2 points, project H@1 +0.008 and fact recall +0.009 (README, quality).
     """
     if qtype == WHEN:
         m = _DATE.search(sentence)
         if not m:
             return 0.0
         return 1.0 if re.search(r"\d", m.group(0)) else 0.6
+    if qtype == COUNT and counted:
+        return 1.0 if counting_spans(sentence, counted) else 0.0
     if qtype == COUNT:
         numbers = [n for n in _NUMBER.findall(sentence) if not re.fullmatch(r"(?:19|20)\d{2}", n.strip())]
         return 1.0 if numbers else 0.0

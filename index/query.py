@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.entities import question_type
+from index.entities import counted_words, question_type
 from index.errors import QuestionError
 from index.followup import contextualize
 from index.terms import content_terms
@@ -58,6 +58,8 @@ class Query:
     dated: bool = False
     """True when the day of asking is known (a Discord message, a dated ``ask --jsonl`` line), not
     just assumed: news questions are mostly about the days before they were asked."""
+    counted: frozenset[str] = frozenset()
+    """What a how-many or how-much question counts (stemmed words; empty for other questions)."""
     rescore_vector: np.ndarray | None = None
     """The question encoded by the re-scoring model (``POLICYBOT_RESCORE_MODEL``) with its query
     prompt; None when no re-scorer is configured. Compare it with ``Snapshot.rescore_chunk_vectors``
@@ -98,6 +100,7 @@ def build_query(
         vector=encoder.encode_query(retrieval_text),
         terms=tuple(content_terms(retrieval_text)),
         qtype=question_type(text),
+        counted=counted_words(text),
         time=parse_time(retrieval_text, asked_on),
         asked_on=asked_on,
         filters=filters or Filters(),

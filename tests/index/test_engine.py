@@ -157,6 +157,28 @@ def test_a_name_the_question_already_says_is_not_its_answer() -> None:
     assert answer_type_score(answer, WHO, asked) > answer_type_score(lede, WHO, asked)
 
 
+def test_a_how_many_question_is_answered_by_a_number_beside_what_it_counts() -> None:
+    from index.entities import COUNT, answer_type_score, counted_words, counting_spans
+    from index.terms import stem
+
+    counted = counted_words("How many critical infrastructure sectors are there?")
+    assert counted == {stem("critical"), stem("infrastructure"), stem("sectors")}
+    assert counted_words("How much ransom did the hackers ask for?") == {stem("ransom")}
+    assert counted_words("What share of the fuel does it carry?") == {stem("fuel")}
+    assert counted_words("Who attended the meeting?") == frozenset()
+
+    counts = 'Attacks raise questions about protecting 16 "critical infrastructure" sectors, officials said.'
+    elsewhere = "Companies in critical infrastructure sectors must report incidents within 72 hours."
+    assert [counts[a:b] for a, b in counting_spans(counts, counted)] == ["16"]
+    assert counting_spans(elsewhere, counted) == []  # 72 counts hours, not sectors
+    assert answer_type_score(counts, COUNT, counted=counted) == 1.0
+    assert answer_type_score(elsewhere, COUNT, counted=counted) == 0.0
+    assert answer_type_score(elsewhere, COUNT) == 1.0  # without knowing what is counted, any number
+    paid = "Colonial paid a ransom of $4.4 million in 2021."
+    assert [paid[a:b] for a, b in counting_spans(paid, counted_words("How much ransom was paid?"))] == ["$4.4 million"]
+    assert counting_spans("The ransom was paid in 2021.", {stem("ransom")}) == []  # a year counts nothing
+
+
 def test_the_short_answer_leads_with_what_the_question_does_not_name(engine: Engine) -> None:
     from index.terms import stem
 
@@ -201,6 +223,7 @@ def test_rerank_lifts_the_article_whose_sentence_says_what_was_asked_and_keeps_s
     engine.build()
     snap = engine.snapshot()
     query = engine.query("How many patient records were exposed at Lakeside Hospital?")
+    assert query.counted == {"patient", "record"}  # what its numbers must count (stemmed)
     by_id = {snap.articles[i].id: i for i in range(len(snap.articles))}
     # The first stage put the wrong story first, by a hair.
     ranked = [RankedArticle(by_id["summit"], 0.50, 0.4, 0), RankedArticle(by_id["lakeside"], 0.49, 0.4, 0)]
