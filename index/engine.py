@@ -271,11 +271,12 @@ class Engine:
 
     def rank(self, snap: Snapshot, query: Query, *, mode: str = "hybrid", limit: int = 10) -> list[RankedArticle]:
         """Articles for a query, best first (shared by ``ask``, ``search`` and the calibration)."""
-        retriever = Retriever(snap, self.tuning, self.second_stages(snap))
+        stages = self.second_stages(snap)
+        retriever = Retriever(snap, self.tuning, stages)
         if mode != "hybrid":  # the baselines stay single-stage
             return retriever.articles(query, mode=mode, limit=limit)
         ranked = retriever.articles(query, mode=mode, limit=max(limit, self.answer_tuning.rerank_articles))
-        return Composer(snap, self.answer_tuning).rerank(query, ranked)[:limit]
+        return Composer(snap, self.answer_tuning).rerank(query, ranked, staged=bool(stages))[:limit]
 
     # ---- the optional second stage (index.rescore) --------------------------------------------
     @property

@@ -231,6 +231,9 @@ def test_rerank_lifts_the_article_whose_sentence_says_what_was_asked_and_keeps_s
     assert [snap.articles[r.idx].id for r in lifted] == ["lakeside", "summit"]
     assert {r.score for r in lifted} == {0.50, 0.49}  # only the order moves
     assert Composer(snap, AnswerTuning(rerank_weight=0.0)).rerank(query, ranked) == ranked
+    after_second_stage = Composer(snap, AnswerTuning(rerank_weight=0.0, staged_rerank_weight=0.5))
+    assert after_second_stage.rerank(query, ranked, staged=True)[0].idx == by_id["lakeside"]  # its own weight
+    assert Composer(snap, AnswerTuning(staged_rerank_weight=0.0)).rerank(query, ranked, staged=True) == ranked
     long_question = engine.query("How many patient records were exposed at Lakeside Hospital " + " ".join(f"word{i}" for i in range(12)))
     assert Composer(snap, AnswerTuning()).rerank(long_question, ranked) == ranked  # long questions stay as ranked
 
