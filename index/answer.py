@@ -58,7 +58,8 @@ class AnswerTuning:
     rerank_weight: float = 1.0
     staged_rerank_weight: float = 0.5
     """After a stronger second stage (quality mode, a cross-encoder) this model's sentences weigh
-    less: quality mode was measured at 0.5, and at 1.0 they could undo the stronger model's order."""
+    less, so they cannot undo the stronger model's order: with Gemma re-scoring, seed-7 SQuAD v1.1
+    H@1 at 0 / 0.5 / 1.0 was 0.860 / 0.870 / 0.870 (project 0.975 at each)."""
     rerank_articles: int = 10
     # Abstention: a logistic model over the Evidence fields, fitted by index/measure/calibrate.py on
     # five data sets (the project's questions over its corpus and over a corpus with 2,393 unrelated
