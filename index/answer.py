@@ -266,10 +266,11 @@ class Composer:
         One sentence that says exactly what was asked (its words, the kind of answer) lifts its
         article over one whose chunks are merely about the same story: SQuAD v1.1 H@1 0.811 →
         0.842 on a sample not reported (seed 7), project +0.016, MultiHop unchanged (its long
-        questions are left as ranked, and so are questions that name a time). Only the order changes: scores stay the first stage's, so
-        the sentence choice still weighs retrieval's own margins (a lifted score there would let
-        one sentence count twice and carry the quote to a weaker story). ``staged``: a stronger
-        second stage ranked them, so this model's sentences weigh ``staged_rerank_weight``.
+        questions are left as ranked, and so are questions that name a time). Only the order
+        changes: scores stay the first stage's, so the sentence choice still weighs retrieval's
+        own margins (a lifted score there would let one sentence count twice and carry the quote
+        to a weaker story). ``staged``: a stronger second stage ranked them, so this model's
+        sentences weigh ``staged_rerank_weight``.
         """
         tuning = self.tuning
         weight = tuning.staged_rerank_weight if staged else tuning.rerank_weight
