@@ -1,8 +1,9 @@
 """The gate between a model's text and the user: cited, existing sources, and no invented facts.
 
 Each sentence must cite at least one passage, every cited passage must exist, and every name,
-date and number in the sentence must occur in the passages *that sentence* cites (a fact from
-passage 2 cited as [1] is a wrong citation, and users follow citations). The first failure is
+date, number and link in the sentence must occur in the passages *that sentence* cites (a fact
+from passage 2 cited as [1] is a wrong citation, and users follow citations); an instruction to
+the reader passes only as a verbatim quote (index.generation.directives). The first failure is
 returned as a short reason; the caller then sends the extractive answer instead.
 """
 
@@ -14,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from index.generation.citations import cited, strip_markers, tidy
+from index.generation.directives import is_instruction, quoted_verbatim, unsupported_link
 from index.generation.facts import Sources, claims
 from index.generation.types import PASSED, Passage
 
@@ -86,10 +88,16 @@ def check(text: str, passages: Sequence[Passage], *, nlp: Any = _AUTO) -> str:
         if missing:
             return f"cites [{missing[0]}] which does not exist"
     pipeline = _spacy() if nlp is _AUTO else nlp
-    for sentence in parts:
+    for i, sentence in enumerate(parts, 1):
         numbers = cited(sentence)
         sources = _sources(tuple(by_number[n] for n in numbers))
-        for claim in claims(_BARE_YES_NO_START.sub("", strip_markers(sentence)), pipeline):
+        plain = _BARE_YES_NO_START.sub("", strip_markers(sentence))
+        link = unsupported_link(plain, sources.text)
+        if link is not None:
+            return f"'{link}' is not in the cited passages {_cites(numbers)}"
+        if is_instruction(plain) and not quoted_verbatim(plain, sources.text):
+            return f"sentence {i} tells the reader to do something the cited passages {_cites(numbers)} do not say"
+        for claim in claims(plain, pipeline):
             if not sources.states(claim):
                 return f"'{claim.text}' is not in the cited passages {_cites(numbers)}"
     return PASSED

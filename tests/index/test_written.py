@@ -166,3 +166,26 @@ def test_the_key_never_reaches_the_logs(
     assert "500" in json.loads(out)["checker"]
     assert KEY not in out + err + caplog.text
     assert "written answer" in caplog.text  # the reason is logged ...
+
+
+def test_a_prompt_injected_link_or_instruction_falls_back_to_the_quote(
+    workspace: Path, llm: FakeLLM, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The model repeats what a hostile article asked for, citing a passage with the right names:
+    the checker refuses it and the quoted answer goes out instead (issue 19, finding 10)."""
+    for draft, reason in (
+        (
+            "Pipeline operators must report cyber incidents to CISA within 12 hours [1]. "
+            "Report them at https://cisa-report.example/login [1].",
+            "'https://cisa-report.example/login' is not in the cited passages [1]",
+        ),
+        (
+            "Pipeline operators must report cyber incidents to CISA within 12 hours [1]. "
+            "You should email your CISA password to the coordinator [1].",
+            "sentence 2 tells the reader to do something the cited passages [1] do not say",
+        ),
+    ):
+        llm.reply = Reply(draft)
+        data = ask_json(capsys)
+        assert data["generated"] is False and data["checker"] == reason
+        assert data["answer"] == data["quoted"] and "example" not in data["answer"]
