@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from index.corpus import SUFFIXES
+from index.durability import fsync_dir, fsync_file, make_dirs
 from index.errors import ArticleError
 
 MAX_STEM = 80
@@ -66,37 +67,53 @@ def render_markdown(
 
 
 def write_new(path: Path, data: bytes) -> Path:
-    """Create ``path`` with ``data`` atomically; never replaces an existing file (ArticleError)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Create ``path`` with ``data`` atomically and durably; never replaces an existing file (ArticleError).
+
+    Durable before it returns (content, then the folder entry), so a caller may record the file
+    as written: after a power cut the record never points at a missing or empty file.
+    """
+    make_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # hidden: the loader skips it
     try:
         with open(tmp, "xb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            fsync_file(fh.fileno(), tmp)
         try:
             os.link(tmp, path)  # unlike rename, a hard link never replaces an existing file
         except FileExistsError as exc:
             raise ArticleError(f"an article file named {path.name} already exists") from exc
     finally:
         tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
     return path
 
 
-def write_if_changed(path: Path, text: str) -> bool:
+def write_if_changed(path: Path, text: str, *, durable: bool = False) -> bool:
     """Write ``text`` unless the file already holds exactly it (keeps incremental builds cheap).
 
     Replaces atomically (temporary file, then rename); returns whether anything was written.
+    ``durable`` also syncs the content and the folder before returning, for callers that record
+    the change elsewhere next (bulk generators leave it off: an fsync per file is slow).
     """
     try:
         if path.read_text(encoding="utf-8") == text:
             return False
     except (FileNotFoundError, UnicodeDecodeError):
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if durable:
+        make_dirs(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        if durable:
+            fh.flush()
+            fsync_file(fh.fileno(), tmp)
     os.replace(tmp, path)
+    if durable:
+        fsync_dir(path.parent)
     return True
 
 

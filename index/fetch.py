@@ -19,24 +19,38 @@ and for every redirect hop:
 
 Bodies are read in small pieces with our own gzip/deflate decoder, so the size cap counts the
 *decompressed* bytes and a gzip bomb stops at the cap instead of filling memory. Connect and read
-timeouts bound each socket wait; an overall deadline bounds the whole fetch, redirects included.
-Conditional GET (``If-None-Match`` / ``If-Modified-Since``) lets a feed poll cost one 304.
+timeouts bound each socket wait; the overall deadline bounds the whole exchange (connect, TLS,
+headers, body, every redirect): a watchdog shuts the fetch's sockets when it passes, because a
+server trickling one header byte at a time never trips a per-read timeout. Conditional GET
+(``If-None-Match`` / ``If-Modified-Since``) lets a feed poll cost one 304.
 
-Every failure is one :class:`FetchError` whose message is a short reason fit to show a user.
+Every failure is one :class:`FetchError` whose message is a short reason fit to show a user: a
+malformed URL, redirect or response never escapes as another exception type.
+
+Nothing else may talk to the network: the parsing libraries that can download on their own
+(htmldate, trafilatura, courlan, feedparser) are handed parsed trees or streams, and
+:func:`seal_library_downloads` replaces their download functions with refusals.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import http.client
 import ipaddress
+import logging
 import socket
+import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -51,6 +65,8 @@ from index.errors import PolicybotError
 Kind = Literal["feed", "page", "any"]
 Resolver = Callable[[str, int], Sequence[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+log = logging.getLogger(__name__)
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 16 * 1024
@@ -91,12 +107,43 @@ class FetchResult:
     last_modified: str | None
     not_modified: bool
 
+    def text(self) -> str:
+        """The body as text: in the declared charset when that is a web text encoding, else UTF-8,
+        else cp1252. Never raises: a bogus label is ignored, as browsers do."""
+        charset = _charset(self.content_type)
+        for encoding in (charset, "utf-8"):
+            if encoding:
+                try:
+                    return self.body.decode(encoding)
+                except (LookupError, ValueError):  # ValueError: UnicodeError and friends
+                    continue
+        return self.body.decode("cp1252", errors="replace")
+
+
+#: Codecs Python accepts as a charset label that are not web text encodings (they fail on, or
+#: rewrite, ordinary text); a page declaring one is read as if it declared none.
+_NOT_CHARSETS = frozenset({"punycode", "idna", "unicode_escape", "raw_unicode_escape", "utf_7", "undefined"})
+
+
+def _charset(content_type: str) -> str:
+    """The usable ``charset=`` of a Content-Type, or ``""``."""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset":
+            label = value.strip("\"' ")
+            try:
+                name = codecs.lookup(label).name.replace("-", "_")
+            except (LookupError, ValueError):
+                return ""
+            return "" if name in _NOT_CHARSETS else label
+    return ""
+
 
 def default_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (IPv4 and IPv6), in resolver order."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, ValueError) as exc:  # gaierror, and UnicodeError / NUL for names no resolver takes
         raise FetchError(f"cannot resolve host {host}") from exc
     addresses: list[str] = []
     for info in infos:
@@ -152,28 +199,53 @@ def fetch(
     last_modified: str | None = None,
     resolver: Resolver | None = None,
 ) -> FetchResult:
-    """GET ``url`` safely (see the module docstring); raises FetchError with the reason.
+    """GET ``url`` safely (see the module docstring); raises FetchError with the reason, and nothing else.
 
     ``etag`` / ``last_modified`` are the validators from the previous fetch; a 304 answer gives a
     result with ``not_modified=True`` carrying them back. ``resolver`` is for tests only.
     """
     opts = options or FetchOptions()
-    resolve = resolver or default_resolver
-    started = time.monotonic()
+    watchdog = _Watchdog(opts.deadline)
+    try:
+        return _fetch(url, kind, opts, resolver or default_resolver, watchdog, etag, last_modified)
+    except Exception as exc:
+        if watchdog.expired:  # the watchdog shut the socket: whatever broke, the deadline is why
+            raise FetchError(f"took longer than {opts.deadline:g} s") from exc
+        if isinstance(exc, FetchError):
+            raise
+        if isinstance(exc, (ValueError, LookupError, OSError, http.client.HTTPException, HTTPError)):
+            raise FetchError(f"malformed URL or response ({type(exc).__name__})") from exc
+        raise
+    finally:
+        watchdog.close()
+
+
+def _fetch(
+    url: str,
+    kind: Kind,
+    opts: FetchOptions,
+    resolve: Resolver,
+    watchdog: _Watchdog,
+    etag: str | None,
+    last_modified: str | None,
+) -> FetchResult:
     visited: set[str] = set()
     current = url
     for _hop in range(opts.max_redirects + 1):
         if current in visited:
             raise FetchError("redirect loop")
         visited.add(current)
-        pool, response = _request(current, opts, resolve, started, etag, last_modified)
+        pool, response = _request(current, opts, resolve, watchdog, etag, last_modified)
         try:
             status = response.status
             if status in REDIRECT_CODES:
                 location = response.headers.get("Location")
                 if not location:
                     raise FetchError(f"HTTP {status} redirect without a Location")
-                current = urljoin(current, location.strip())
+                try:
+                    current = urljoin(current, location.strip())
+                except ValueError as exc:  # e.g. "http://[x/": Invalid IPv6 URL
+                    raise FetchError(f"HTTP {status} redirect to a malformed URL") from exc
                 continue
             if status == 304:
                 return FetchResult(
@@ -191,7 +263,7 @@ def fetch(
             content_type = response.headers.get("Content-Type", "")
             if not content_type_allowed(content_type, kind):
                 raise FetchError(f"unexpected content type {content_type.split(';')[0].strip()} for a {kind}")
-            body = _read_body(response, opts, started)
+            body = _read_body(response, opts, watchdog)
             return FetchResult(
                 url=url,
                 final_url=current,
@@ -206,6 +278,92 @@ def fetch(
             response.close()
             pool.close()
     raise FetchError(f"more than {opts.max_redirects} redirects")
+
+
+class _Watchdog:
+    """Shuts a fetch's sockets when its deadline passes, so no slow server can hold a worker longer.
+
+    Socket timeouts bound one wait each; a server sending a byte just inside every timeout would
+    otherwise keep a fetch alive for ever. A shut socket makes the blocked read return at once,
+    and :attr:`expired` tells the fetch why. Each socket is watched through a duplicate of its
+    descriptor (closed with the watchdog), so the shutdown can never hit a reused descriptor.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.expired = False
+        self._lock = threading.Lock()
+        self._watched: list[socket.socket] = []
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        """Seconds until the deadline; FetchError once it has passed."""
+        left = self.seconds - (time.monotonic() - self.started)
+        if left <= 0 or self.expired:
+            raise FetchError(f"took longer than {self.seconds:g} s")
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            dup = sock.dup()
+            self._watched.append(dup)
+            if self.expired:
+                _shut(dup)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._watched:
+                _shut(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._watched:
+                sock.close()
+            self._watched.clear()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the other end
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """A urllib3 connection whose socket is handed to the fetch's watchdog as soon as it exists."""
+
+    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self._watchdog.watch(sock)
+        return sock
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """As :class:`_WatchedHTTPConnection`; watched before the TLS handshake, which can be trickled too."""
+
+    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self._watchdog.watch(sock)
+        return sock
+
+
+class _WatchedPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedTLSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 def _checked_target(url: str, opts: FetchOptions, resolve: Resolver) -> tuple[str, str, int, str, str]:
@@ -249,23 +407,16 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _remaining(started: float, opts: FetchOptions) -> float:
-    left = opts.deadline - (time.monotonic() - started)
-    if left <= 0:
-        raise FetchError(f"took longer than {opts.deadline:g} s")
-    return left
-
-
 def _request(
     url: str,
     opts: FetchOptions,
     resolve: Resolver,
-    started: float,
+    watchdog: _Watchdog,
     etag: str | None,
     last_modified: str | None,
 ) -> tuple[urllib3.HTTPConnectionPool, urllib3.BaseHTTPResponse]:
     scheme, host, port, address, path = _checked_target(url, opts, resolve)
-    left = _remaining(started, opts)
+    left = watchdog.left()
     timeout = urllib3.Timeout(connect=min(opts.connect_timeout, left), read=min(opts.read_timeout, left))
     default_port = 443 if scheme == "https" else 80
     host_header = host if ":" not in host else f"[{host}]"
@@ -283,7 +434,7 @@ def _request(
         headers["If-Modified-Since"] = last_modified
     pool: urllib3.HTTPConnectionPool
     if scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
+        pool = _WatchedTLSPool(
             address,
             port,
             timeout=timeout,
@@ -293,9 +444,10 @@ def _request(
             ca_certs=opts.ca_certs,
             server_hostname=host,
             assert_hostname=host,
+            watchdog=watchdog,
         )
     else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+        pool = _WatchedPool(address, port, timeout=timeout, retries=False, maxsize=1, watchdog=watchdog)
     try:
         response = _urlopen(pool, path, headers, host)
     except BaseException:
@@ -384,7 +536,7 @@ class _Decoder:
         self.parts.append(chunk)
 
 
-def _read_body(response: urllib3.BaseHTTPResponse, opts: FetchOptions, started: float) -> bytes:
+def _read_body(response: urllib3.BaseHTTPResponse, opts: FetchOptions, watchdog: _Watchdog) -> bytes:
     declared = response.headers.get("Content-Length")
     encoding = response.headers.get("Content-Encoding", "")
     if declared and declared.isdigit() and not encoding and int(declared) > opts.max_bytes:
@@ -393,9 +545,10 @@ def _read_body(response: urllib3.BaseHTTPResponse, opts: FetchOptions, started: 
     raw_total = 0
     try:
         while True:
-            _remaining(started, opts)
+            watchdog.left()
             data = response.read1(_CHUNK, decode_content=False)  # returns what has arrived, never waits for more
             if not data:
+                watchdog.left()  # a watchdog shutdown also ends the stream: that is no end of body
                 break
             raw_total += len(data)
             if raw_total > opts.max_bytes:  # compressed bytes count too: no endless trickle of nothing
@@ -408,3 +561,70 @@ def _read_body(response: urllib3.BaseHTTPResponse, opts: FetchOptions, started: 
     except (TimeoutError, OSError) as exc:
         raise FetchError("the connection broke while reading the body") from exc
     return decoder.finish()
+
+
+# ---- the parsing libraries may not download anything themselves ---------------------------------
+
+
+def _refuse_download(*args: object, **kwargs: object) -> Any:
+    """Stands in for a library's own download function: every request goes through :func:`fetch`."""
+    log.warning("refused a download by a parsing library (only index.fetch may use the network)")
+    raise FetchError("downloads by parsing libraries are refused")
+
+
+class _RefusingPool:
+    """Stands in for a library's own urllib3 pool manager."""
+
+    def request(self, *args: object, **kwargs: object) -> Any:
+        return _refuse_download()
+
+    def urlopen(self, *args: object, **kwargs: object) -> Any:
+        return _refuse_download()
+
+
+#: ``module: attributes`` replaced by :func:`seal_library_downloads`: the public download functions
+#: and the low-level ones they all end in (other modules' imported names reach those too).
+_DOWNLOAD_PATHS = {
+    "htmldate.utils": ("fetch_url",),
+    "trafilatura": ("fetch_url", "fetch_response"),
+    "trafilatura.downloads": (
+        "fetch_url",
+        "fetch_response",
+        "_send_urllib_request",
+        "_send_pycurl_request",
+        "_urllib3_is_live_page",
+        "_pycurl_is_live_page",
+        "is_live_page",
+        "_initiate_pool",
+    ),
+    "courlan.network": ("redirection_test",),
+    "courlan.core": ("redirection_test",),
+    "feedparser.http": ("get",),
+}
+_POOLS = {
+    "htmldate.utils": ("HTTP_POOL",),
+    "courlan.network": ("HTTP_POOL",),
+    "trafilatura.downloads": ("HTTP_POOL", "NO_CERT_POOL"),
+}
+
+
+def seal_library_downloads() -> None:
+    """Replace the download functions and pools of the parsing libraries already imported.
+
+    Defence in depth: callers also never hand these libraries a string they could take for a URL
+    or a file name. Idempotent and cheap; call it right after importing one of them.
+    """
+    for name, attributes in _DOWNLOAD_PATHS.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attribute in attributes:
+            if getattr(module, attribute, None) not in (None, _refuse_download):
+                setattr(module, attribute, _refuse_download)
+    for name, pools in _POOLS.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attribute in pools:
+            if hasattr(module, attribute) and not isinstance(getattr(module, attribute), _RefusingPool):
+                setattr(module, attribute, _RefusingPool())

@@ -99,7 +99,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def format_feed(f: FeedState) -> str:
-    """Two or three lines per feed for a terminal."""
+    """Three to five lines per feed for a terminal."""
     state = "on" if f.enabled else "off"
     success = _when(f.last_success) if f.last_success else "never"
     lines = [
@@ -109,6 +109,8 @@ def format_feed(f: FeedState) -> str:
     ]
     if f.last_error:
         lines.append(f"  last error ({_when(f.last_error_at)}): {f.last_error}")
+    if f.item_errors:
+        lines.append(f"  items not ingested in the last poll: {f.item_errors}")
     return "\n".join(lines)
 
 

@@ -4,6 +4,11 @@ trafilatura drops figure captions and elements classed ``byline`` / ``dateline``
 but in news they are content: a caption names who is in the photo, a byline or dateline says who
 reported from where. Before extraction those elements are turned into plain paragraphs so they
 survive; everything else (navigation, footers, comments) is left to trafilatura.
+
+htmldate downloads any string it gets that looks like a URL (a page whose text is a bare
+``http://169.254.169.254/…`` would make it fetch that with its own client, past the SSRF guard),
+so it only gets a parsed tree; both libraries' download functions are sealed as well
+(:func:`index.fetch.seal_library_downloads`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from index.corpus import day_or_none
+from index.fetch import seal_library_downloads
 
 _KEEP_CLASS = re.compile(r"byline|dateline|caption|credit|author", re.IGNORECASE)
 MIN_WORDS = 40  # fewer words than this is a teaser, a paywall or an error page, not the article
@@ -63,8 +69,10 @@ def _keep_content_chrome(html: str) -> str:
 def extract_article(html: str, url: str) -> Extracted | None:
     """The article on a page, or None when no article text (``MIN_WORDS``) can be found."""
     import htmldate
+    import lxml.html
     import trafilatura
 
+    seal_library_downloads()
     prepared = _keep_content_chrome(html)
     try:
         doc = trafilatura.bare_extraction(
@@ -86,9 +94,10 @@ def extract_article(html: str, url: str) -> Extracted | None:
     authors = tuple(a.strip() for a in re.split(r"[;|]", str(meta.get("author") or "")) if a.strip())
     published = day_or_none(meta.get("date"))
     if published is None:
-        try:
-            published = day_or_none(htmldate.find_date(html, url=url, original_date=True, extensive_search=False))
-        except Exception:  # htmldate is best effort
+        try:  # a tree of its own (htmldate prunes it), parsed as htmldate parses: never taken for a URL
+            tree = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser(remove_comments=True, remove_pis=True))
+            published = day_or_none(htmldate.find_date(tree, url=url, original_date=True, extensive_search=False))
+        except Exception:  # unparsable markup, or htmldate failing: the date is best effort
             published = None
     return Extracted(
         title=title,

@@ -7,11 +7,17 @@ are never resolved, and on the resulting error it falls back to its loose parser
 happens today. We do not rely on that staying true across versions and parsers: a document whose
 prolog declares an entity (``<!ENTITY``) is refused before any parser sees it. Real feeds never
 need entity declarations.
+
+feedparser also takes a *string* as a URL to download or a file name to open: a feed whose body
+is ``/etc/passwd``-like or a URL would make it read a local file or fetch past the SSRF guard. So
+it only ever gets a stream (``io.BytesIO``), which it reads and nothing else, and its own
+download function is sealed (:func:`index.fetch.seal_library_downloads`).
 """
 
 from __future__ import annotations
 
 import calendar
+import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +28,9 @@ import feedparser
 
 from index.errors import PolicybotError
 from index.feeds.urls import canonical_url
+from index.fetch import seal_library_downloads
+
+seal_library_downloads()
 
 _ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
@@ -75,7 +84,7 @@ def parse_feed(data: bytes) -> ParsedFeed:
     """Items of an RSS or Atom document; FeedParseError when it is not a feed or declares entities."""
     if declares_entities(data):
         raise FeedParseError("the feed declares XML entities (refused: entity expansion attacks)")
-    parsed = feedparser.parse(data, sanitize_html=True, resolve_relative_uris=True)
+    parsed = feedparser.parse(io.BytesIO(data), sanitize_html=True, resolve_relative_uris=True)  # a stream: never a path or URL
     meta: Any = parsed.get("feed", {})
     entries: list[Any] = list(parsed.get("entries", []))
     if not parsed.get("version") and not entries:

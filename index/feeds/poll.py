@@ -14,10 +14,15 @@ Order of work for one item, and why:
    MinHash is compared with stored signatures; a wire copy is folded into the existing file's
    ``also_published_by``; otherwise a new file is written (validated by the corpus loader first).
    The file is written before the store records it (see :mod:`index.feeds.store`).
+
+One bad item or feed never stops the others: whatever an item raises becomes that item's error
+(in the report and in the feed's ``item_errors``), whatever a feed raises becomes its
+``last_error``; both are logged and the poll goes on.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +43,7 @@ from index.feeds.store import FeedError, FeedState, FeedStore, utcnow
 from index.feeds.urls import canonical_url
 from index.fetch import FetchError, FetchOptions, Resolver, fetch
 
+log = logging.getLogger(__name__)
 FEEDS_FOLDER = "feeds"
 ADDED_FOLDER = "added"
 MAX_ITEMS_PER_POLL = 100
@@ -228,7 +234,7 @@ def poll_due(
     _sync_if_due(store, corpus_dir, moment)
     for feed in due:
         report.feeds.append(
-            _poll_one(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
+            _poll_contained(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
         )
     return report
 
@@ -249,7 +255,30 @@ def poll_feed(
         raise FeedError(f"no feed named {name_or_url!r}")
     moment = now or utcnow()
     _sync_if_due(store, corpus_dir, moment)
-    return _poll_one(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
+    return _poll_contained(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
+
+
+def _poll_contained(
+    store: FeedStore,
+    feed: FeedState,
+    corpus_dir: Path,
+    *,
+    now: datetime,
+    options: FetchOptions | None,
+    max_items: int,
+    resolver: Resolver | None,
+) -> FeedReport:
+    """:func:`_poll_one`, with anything it raises recorded as the feed's failure instead of ending the poll."""
+    try:
+        return _poll_one(store, feed, corpus_dir, now=now, options=options, max_items=max_items, resolver=resolver)
+    except Exception as exc:  # a bug or an input nobody foresaw: this feed fails, the others are polled
+        log.exception("feeds: polling %r failed unexpectedly", feed.name)
+        error = f"unexpected {type(exc).__name__}: {exc}"
+        try:
+            store.record_failure(feed.name, now=now, error=error)
+        except Exception:  # the store itself is failing: still report, never stop the other feeds
+            log.exception("feeds: could not record the failure of %r", feed.name)
+        return FeedReport(feed=feed.name, status="failed", error=error)
 
 
 def _poll_one(
@@ -286,9 +315,13 @@ def _poll_one(
             _ingest_item(
                 store, feed, item, corpus_dir, report, now=now, options=options, resolver=resolver, stems=stems
             )
-        except (ArticleError, OSError) as exc:
+        except (ArticleError, FeedError, OSError) as exc:
             complete = False
             report.item_errors.append(f"{item.link or item.guid}: {exc}")
+        except Exception as exc:  # unforeseen: this item fails, the rest of the feed goes on
+            log.exception("feeds: item %r of %r failed unexpectedly", item.link or item.guid, feed.name)
+            complete = False
+            report.item_errors.append(f"{item.link or item.guid}: unexpected {type(exc).__name__}: {exc}")
     # Validators are kept only when every item was handled: otherwise the next poll must get the
     # full feed again (not a 304) so the items that failed are retried.
     store.record_success(
@@ -296,6 +329,7 @@ def _poll_one(
         now=now,
         etag=result.etag if complete else None,
         last_modified=result.last_modified if complete else None,
+        item_errors=report.item_errors,
     )
     return report
 
@@ -321,7 +355,7 @@ def _ingest_item(
             feed=feed.name, guid=item.guid, canonical_url=url, path=store.path_for_url(url), status="duplicate", now=now
         )
         return
-    page = _fetch_page(item.link, options, resolver) if item.link else None
+    page, problem = _fetch_page(item.link, options, resolver) if item.link else (None, "the item has no link")
     if page is not None:
         candidate = _Candidate(
             title=item.title or page.title,
@@ -347,7 +381,7 @@ def _ingest_item(
             guid=item.guid,
         )
     else:
-        raise ArticleError("no article text on the page and no summary in the feed")
+        raise ArticleError(f"no article text on the page ({problem}) and no summary in the feed")
     outcome = _store_candidate(
         store, candidate, corpus_dir, corpus_dir / FEEDS_FOLDER / _feed_slug(feed.name), now=now, stems=stems
     )
@@ -368,28 +402,17 @@ def _known_url(store: FeedStore, url: str, corpus_dir: Path) -> bool:
     return rel is not None and (corpus_dir / rel).exists()
 
 
-def _fetch_page(link: str, options: FetchOptions | None, resolver: Resolver | None) -> Extracted | None:
-    """The extracted article at ``link``, or None when it cannot be fetched or has no article text."""
+def _fetch_page(
+    link: str, options: FetchOptions | None, resolver: Resolver | None
+) -> tuple[Extracted | None, str]:
+    """``(the extracted article at link, "")``, or ``(None, why not)`` when it cannot be fetched or has
+    no article text."""
     try:
         page = fetch(link, kind="page", options=options, resolver=resolver)
-    except FetchError:
-        return None
-    return extract_article(_decode(page.body, page.content_type), page.final_url)
-
-
-def _decode(body: bytes, content_type: str) -> str:
-    charset = ""
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "charset":
-            charset = value.strip("\"' ")
-    for encoding in (charset, "utf-8"):
-        if encoding:
-            try:
-                return body.decode(encoding)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    return body.decode("cp1252", errors="replace")
+    except FetchError as exc:
+        return None, str(exc)
+    extracted = extract_article(page.text(), page.final_url)
+    return extracted, "" if extracted else "no article text found"
 
 
 def _feed_slug(name: str) -> str:
@@ -448,7 +471,7 @@ def _try_fold(
     store: FeedStore, candidate: _Candidate, sig: np.ndarray, corpus_dir: Path, *, now: datetime
 ) -> IngestResult | None:
     while True:
-        match = best_match(sig, store.signatures(), THRESHOLD)
+        match = best_match(sig, store.similar_signatures(sig), THRESHOLD)
         if match is None:
             return None
         target = corpus_dir / match.key
@@ -530,7 +553,7 @@ def ingest_url(
     if rel is not None and (corpus_dir / rel).exists():
         return IngestResult("duplicate", corpus_dir / rel, "", canonical)
     page = fetch(url, kind="page", options=options, resolver=resolver)
-    extracted = extract_article(_decode(page.body, page.content_type), page.final_url)
+    extracted = extract_article(page.text(), page.final_url)
     if extracted is None:
         raise ArticleError("no article text found on that page")
     canonical = canonical_url(page.final_url)  # the article's real address, after redirects

@@ -11,6 +11,16 @@ record without its file. :func:`index.feeds.poll.sync_corpus` runs before every 
 ``guid`` from its front matter, so the item of such an orphan is recognised as seen and never
 written a second time. Folding a wire copy into an existing file is idempotent for the same reason.
 
+Durability: the file is synced (content and folder entry, :func:`index.corpus_write.write_new`)
+before the transaction that records it, and SQLite runs in WAL mode with ``synchronous=FULL``, so
+a power cut, not only a killed process, leaves no record without its file. Each commit is a sync
+point of :mod:`index.durability` (tests copy the store there and check it).
+
+Wire-copy detection reads candidates through an LSH index kept in ``article_bands`` (see
+:mod:`index.feeds.dedup`): one row per band of each stored signature, maintained with the article
+rows in the same transactions. Its rows name articles by rowid, which a ``VACUUM`` may renumber:
+after one, set ``PRAGMA user_version = 0`` and the next open rebuilds them.
+
 Ingestion steps that change the corpus run under :meth:`FeedStore.ingest_lock` (a file lock next
 to the database plus a thread lock), so a background poll, ``policybot feeds poll`` and
 ``/index add url:`` in other threads or processes never race to write the same story.
@@ -23,15 +33,16 @@ import fcntl
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from index.durability import synced
 from index.errors import PolicybotError
-from index.feeds.dedup import from_blob, to_blob
+from index.feeds.dedup import band_keys, from_blob, to_blob
 
 DB_NAME = "feeds.sqlite"
 DEFAULT_EVERY_MINUTES = 60
@@ -53,7 +64,8 @@ CREATE TABLE IF NOT EXISTS feeds (
     next_due TEXT NOT NULL,
     items_seen INTEGER NOT NULL DEFAULT 0,
     articles_added INTEGER NOT NULL DEFAULT 0,
-    added_at TEXT NOT NULL
+    added_at TEXT NOT NULL,
+    item_errors TEXT
 );
 CREATE TABLE IF NOT EXISTS items (
     feed TEXT NOT NULL,
@@ -73,7 +85,16 @@ CREATE TABLE IF NOT EXISTS articles (
     signature BLOB
 );
 CREATE INDEX IF NOT EXISTS articles_url ON articles (canonical_url);
+CREATE TABLE IF NOT EXISTS article_bands (
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    article INTEGER NOT NULL,
+    PRIMARY KEY (band, key, article)
+) WITHOUT ROWID;
 """
+SCHEMA_VERSION = 1
+"""``PRAGMA user_version``: 1 added ``feeds.item_errors`` and the LSH rows of ``article_bands``."""
+MAX_ERROR_CHARS = 500
 
 
 class FeedError(PolicybotError):
@@ -95,7 +116,10 @@ def _dt(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class FeedState:
-    """One feed as stored. ``last_error`` is None after a success; the etag is kept across failures."""
+    """One feed as stored. ``last_error`` is None after a success; the etag is kept across failures.
+
+    ``item_errors`` lists the items the last full poll could not ingest (the feed itself worked).
+    """
 
     name: str
     url: str
@@ -111,6 +135,7 @@ class FeedState:
     items_seen: int
     articles_added: int
     added_at: datetime
+    item_errors: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready fields (for ``policybot feeds list --json``)."""
@@ -126,6 +151,7 @@ class FeedState:
             "next_due": _iso(self.next_due),
             "items_seen": self.items_seen,
             "articles_added": self.articles_added,
+            "item_errors": self.item_errors,
         }
 
 
@@ -137,6 +163,17 @@ class KnownArticle:
     canonical_url: str
     mtime_ns: int
     size: int
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """A corpus file to record: path relative to the corpus, URL, stat, and MinHash signature (or None)."""
+
+    path: str
+    canonical_url: str
+    mtime_ns: int
+    size: int
+    signature: np.ndarray | None
 
 
 def backoff_delay(every_minutes: int, failures: int) -> timedelta:
@@ -160,6 +197,7 @@ class FeedStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a recorded item must survive a power cut
         self._db.executescript(_SCHEMA)
+        self._migrate()
 
     @classmethod
     def open(cls, data_dir: Path) -> FeedStore:
@@ -186,6 +224,21 @@ class FeedStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+        synced("commit", self.path)  # WAL + synchronous=FULL: the commit is on disk now
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older version up to :data:`SCHEMA_VERSION` (once, at open)."""
+        if int(self._db.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
+            return
+        with self._tx() as db:
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(feeds)")}
+            if "item_errors" not in columns:
+                db.execute("ALTER TABLE feeds ADD COLUMN item_errors TEXT")
+            db.execute("DELETE FROM article_bands")
+            rows = db.execute("SELECT rowid, signature FROM articles WHERE signature IS NOT NULL").fetchall()
+            for row in rows:
+                _add_bands(db, int(row["rowid"]), row["signature"])
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextlib.contextmanager
     def ingest_lock(self, timeout: float = 120.0) -> Iterator[None]:
@@ -296,24 +349,34 @@ class FeedStore:
         return [_feed(r) for r in rows]
 
     def record_success(
-        self, name: str, *, now: datetime, etag: str | None, last_modified: str | None, not_modified: bool = False
+        self,
+        name: str,
+        *,
+        now: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        not_modified: bool = False,
+        item_errors: Sequence[str] = (),
     ) -> None:
         """A poll worked: store the new validators, clear the error, schedule the next poll.
 
-        A feed removed while it was being polled is simply not updated.
+        ``item_errors`` (items that could not be ingested) replace the last poll's; a 304 keeps
+        them, since it handled no item. A feed removed while it was being polled is not updated.
         """
         state = self.get_feed(name)
         if state is None:
             return
+        errors = "; ".join(item_errors)[:MAX_ERROR_CHARS] or None
         with self._tx() as db:
             db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_success = ?, last_error = NULL, "
-                "consecutive_failures = 0, next_due = ? WHERE name = ?",
+                "consecutive_failures = 0, next_due = ?, item_errors = ? WHERE name = ?",
                 (
                     etag if etag or not not_modified else state.etag,
                     last_modified if last_modified or not not_modified else state.last_modified,
                     _iso(now),
                     _iso(now + timedelta(minutes=state.every_minutes)),
+                    state.item_errors if not_modified else errors,
                     name,
                 ),
             )
@@ -327,7 +390,7 @@ class FeedStore:
         with self._tx() as db:
             db.execute(
                 "UPDATE feeds SET last_error = ?, last_error_at = ?, consecutive_failures = ?, next_due = ? WHERE name = ?",
-                (error[:500], _iso(now), failures, _iso(now + backoff_delay(state.every_minutes, failures)), name),
+                (error[:MAX_ERROR_CHARS], _iso(now), failures, _iso(now + backoff_delay(state.every_minutes, failures)), name),
             )
         return self.get_feed(name)
 
@@ -387,11 +450,7 @@ class FeedStore:
             if path is not None and article is not None:
                 mtime_ns, size, sig = article
                 if status == "added":
-                    db.execute(
-                        "INSERT OR REPLACE INTO articles (path, canonical_url, mtime_ns, size, signature) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (path, canonical_url, mtime_ns, size, to_blob(sig) if sig is not None else None),
-                    )
+                    _put_article(db, path, canonical_url, mtime_ns, size, sig)
                 else:  # a fold rewrote the file: remember its new stat so the next sync need not re-read it
                     db.execute("UPDATE articles SET mtime_ns = ?, size = ? WHERE path = ?", (mtime_ns, size, path))
 
@@ -399,18 +458,19 @@ class FeedStore:
         self, path: str, *, canonical_url: str, mtime_ns: int, size: int, sig: np.ndarray | None
     ) -> None:
         """Record (or refresh) a corpus file found on disk, e.g. by :func:`index.feeds.poll.sync_corpus`."""
+        self.record_articles([ArticleRecord(path, canonical_url, mtime_ns, size, sig)])
+
+    def record_articles(self, records: Iterable[ArticleRecord]) -> None:
+        """Record (or refresh) many corpus files in one transaction (bulk loads, benchmarks)."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO articles (path, canonical_url, mtime_ns, size, signature) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(path) DO UPDATE SET canonical_url = excluded.canonical_url, mtime_ns = excluded.mtime_ns, "
-                "size = excluded.size, signature = excluded.signature",
-                (path, canonical_url, mtime_ns, size, to_blob(sig) if sig is not None else None),
-            )
+            for r in records:
+                _put_article(db, r.path, r.canonical_url, r.mtime_ns, r.size, r.signature)
 
     def forget_articles(self, paths: list[str]) -> None:
         """Drop records of files that left the corpus (removed to the trash, renamed)."""
         with self._tx() as db:
-            db.executemany("DELETE FROM articles WHERE path = ?", [(p,) for p in paths])
+            for path in paths:
+                _drop_article(db, path)
 
     def known_articles(self) -> dict[str, KnownArticle]:
         """Recorded corpus files by relative path."""
@@ -418,10 +478,20 @@ class FeedStore:
             rows = self._db.execute("SELECT path, canonical_url, mtime_ns, size FROM articles").fetchall()
         return {r["path"]: KnownArticle(r["path"], r["canonical_url"], r["mtime_ns"], r["size"]) for r in rows}
 
-    def signatures(self) -> list[tuple[str, np.ndarray]]:
-        """``(relative path, MinHash signature)`` of every stored article long enough to have one."""
+    def similar_signatures(self, sig: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """``(relative path, MinHash signature)`` of the stored articles sharing an LSH band with ``sig``.
+
+        Index lookups only: the work grows with the number of candidates, not with the corpus.
+        """
+        keys = band_keys(sig)
+        values = ", ".join("(?, ?)" for _ in keys)
         with self._lock:
-            rows = self._db.execute("SELECT path, signature FROM articles WHERE signature IS NOT NULL").fetchall()
+            rows = self._db.execute(  # a join on the primary key: one index probe per band
+                f"WITH q(band, key) AS (VALUES {values}) SELECT path, signature FROM articles "
+                "WHERE signature IS NOT NULL AND rowid IN "
+                "(SELECT b.article FROM q JOIN article_bands b ON b.band = q.band AND b.key = q.key)",
+                [v for pair in keys for v in pair],
+            ).fetchall()
         return [(r["path"], from_blob(r["signature"])) for r in rows]
 
     def item_count(self, feed: str | None = None) -> int:
@@ -430,6 +500,40 @@ class FeedStore:
             if feed is None:
                 return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
             return int(self._db.execute("SELECT count(*) FROM items WHERE feed = ?", (feed,)).fetchone()[0])
+
+
+def _add_bands(db: sqlite3.Connection, article: int, blob: bytes) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO article_bands (band, key, article) VALUES (?, ?, ?)",
+        [(band, key, article) for band, key in band_keys(from_blob(blob))],
+    )
+
+
+def _drop_article(db: sqlite3.Connection, path: str) -> None:
+    """Delete an article row and its LSH rows (found from its own signature: no scan)."""
+    row = db.execute("SELECT rowid, signature FROM articles WHERE path = ?", (path,)).fetchone()
+    if row is None:
+        return
+    if row["signature"] is not None:
+        db.executemany(
+            "DELETE FROM article_bands WHERE band = ? AND key = ? AND article = ?",
+            [(band, key, int(row["rowid"])) for band, key in band_keys(from_blob(row["signature"]))],
+        )
+    db.execute("DELETE FROM articles WHERE rowid = ?", (int(row["rowid"]),))
+
+
+def _put_article(
+    db: sqlite3.Connection, path: str, canonical_url: str, mtime_ns: int, size: int, sig: np.ndarray | None
+) -> None:
+    """Insert or replace an article row with its LSH rows, in the caller's transaction."""
+    _drop_article(db, path)
+    blob = to_blob(sig) if sig is not None else None
+    cursor = db.execute(
+        "INSERT INTO articles (path, canonical_url, mtime_ns, size, signature) VALUES (?, ?, ?, ?, ?)",
+        (path, canonical_url, mtime_ns, size, blob),
+    )
+    if blob is not None and cursor.lastrowid is not None:
+        _add_bands(db, cursor.lastrowid, blob)
 
 
 def _feed(row: sqlite3.Row) -> FeedState:
@@ -451,4 +555,5 @@ def _feed(row: sqlite3.Row) -> FeedState:
         items_seen=int(row["items_seen"]),
         articles_added=int(row["articles_added"]),
         added_at=added_at,
+        item_errors=row["item_errors"],
     )

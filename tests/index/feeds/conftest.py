@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 (aiohttp, in a background thread) whose routes each test sets.
+"""A real HTTP server on 127.0.0.1 (aiohttp, in a background thread) whose routes each test sets,
+and a guard that fails a test when anything connects except through ``index/fetch.py``.
 
 The code under test is synchronous (it runs in worker threads in the bot), so the server gets its
 own event loop in a thread and the tests stay plain functions.
@@ -8,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import socket
 import ssl
+import sys
 import threading
+import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +22,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+import index.fetch
 from index.feeds.store import FeedStore
 from index.fetch import FetchOptions
+
+FETCH_FILE = str(Path(index.fetch.__file__).resolve())
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -93,6 +101,51 @@ def run_server(ssl_context: ssl.SSLContext | None = None) -> Iterator[LocalServe
 
             loop.run_until_complete(drain())
         loop.close()
+
+
+def _through_fetch() -> bool:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename == FETCH_FILE:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _loopback(address: object) -> bool:
+    try:
+        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback  # type: ignore[index]
+    except (ValueError, IndexError, TypeError):
+        return False
+
+
+@pytest.fixture(autouse=True)
+def only_fetch_connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every TCP connect must come from ``index/fetch.py`` and go to loopback; anything else (a
+    library downloading on its own) is refused, recorded, and fails the test at teardown."""
+    refused: list[str] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def check(sock: socket.socket, address: object) -> None:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return
+        if not _through_fetch() or not _loopback(address):
+            caller = "".join(traceback.format_stack(limit=12)[:-2])
+            refused.append(f"connect to {address!r} outside index.fetch:\n{caller}")
+            raise OSError(f"test guard: connection to {address!r} outside index.fetch refused")
+
+    def connect(sock: socket.socket, address: object) -> None:
+        check(sock, address)
+        real_connect(sock, address)  # type: ignore[arg-type]
+
+    def connect_ex(sock: socket.socket, address: object) -> int:
+        check(sock, address)
+        return real_connect_ex(sock, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield refused
+    assert refused == [], "\n".join(refused)
 
 
 @pytest.fixture

@@ -1,14 +1,24 @@
-"""MinHash near-duplicates, the also_published_by fold, and the starter feed list."""
+"""MinHash near-duplicates and their LSH index, the also_published_by fold, and the starter feed list."""
 
 from __future__ import annotations
 
+import random
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 from index.corpus import load_article
 from index.corpus_write import render_markdown
-from index.feeds.dedup import THRESHOLD, add_also_published_by, best_match, signature, similarity
+from index.feeds.dedup import THRESHOLD, add_also_published_by, best_match, signature, similarity, to_blob
+from index.feeds.poll import ingest_url
 from index.feeds.starter import install_starter_feeds, load_starter_feeds
 from index.feeds.store import FeedStore
+from index.fetch import FetchOptions
+
+from .conftest import LocalServer
 
 STORY = (
     "The Cybersecurity and Infrastructure Security Agency on Thursday ordered federal civilian agencies to "
@@ -84,3 +94,114 @@ def test_starter_feeds_are_real_and_off(tmp_path: Path) -> None:
         assert len(added) == len(feeds) and install_starter_feeds(store) == []
         assert not any(f.enabled for f in store.list_feeds())
         assert store.due_feeds(store.list_feeds()[0].next_due) == []  # off: never polled
+
+
+# ---- the LSH index (issue 19): same decisions as the full comparison, without reading every signature --
+def _text(rng: random.Random, vocabulary: list[str], words: int = 120) -> list[str]:
+    return [rng.choice(vocabulary) for _ in range(words)]
+
+
+def _edited(rng: random.Random, words: list[str], vocabulary: list[str], rate: float) -> list[str]:
+    """A copy with about ``rate`` of its words replaced, dropped or doubled (an outlet's rewrite)."""
+    out: list[str] = []
+    for word in words:
+        roll = rng.random()
+        if roll < rate / 3:
+            out.append(rng.choice(vocabulary))
+        elif roll < 2 * rate / 3:
+            continue
+        elif roll < rate:
+            out += [word, rng.choice(vocabulary)]
+        else:
+            out.append(word)
+    return out
+
+
+def _store_with(tmp_path: Path, articles: dict[str, np.ndarray]) -> FeedStore:
+    from index.feeds.store import ArticleRecord
+
+    store = FeedStore.open(tmp_path / "data")
+    store.record_articles(ArticleRecord(path, f"https://x.example/{path}", 1, 1, sig) for path, sig in articles.items())
+    return store
+
+
+def test_lsh_candidates_give_the_same_decisions_as_comparing_every_signature(tmp_path: Path) -> None:
+    rng = random.Random(19)
+    vocabulary = [f"w{n}" for n in range(3000)]
+    bases = {f"story-{n}.md": _text(rng, vocabulary) for n in range(200)}
+    stored = {path: signature(" ".join(words)) for path, words in bases.items()}
+    assert all(sig is not None for sig in stored.values())
+    signatures = {path: sig for path, sig in stored.items() if sig is not None}
+    queries = [_edited(rng, bases[f"story-{n % 200}.md"], vocabulary, (n % 12) * 0.05) for n in range(300)]
+    queries += [_text(rng, vocabulary) for _ in range(100)]  # new stories: no match
+    with _store_with(tmp_path, signatures) as store:
+        decisions = {"match": 0, "none": 0}
+        for words in queries:
+            sig = signature(" ".join(words))
+            assert sig is not None
+            full = best_match(sig, signatures.items(), THRESHOLD)
+            indexed = best_match(sig, store.similar_signatures(sig), THRESHOLD)
+            assert indexed == full
+            decisions["match" if full else "none"] += 1
+    assert decisions["match"] > 100 and decisions["none"] > 100  # both sides of the threshold were exercised
+
+
+def test_a_wire_copy_is_found_without_reading_every_stored_signature(
+    server: LocalServer, tmp_path: Path, corpus: Path, opts: FetchOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of stored signatures (written as an older version would, so opening the store also
+    builds its LSH rows); folding one wire copy decodes only the few candidates' signatures."""
+    import index.feeds.store as store_module
+    from index.corpus_write import render_markdown
+
+    from .test_poll import page
+
+    (corpus / "cisa-ivanti.md").write_text(
+        render_markdown(title="CISA Ivanti directive", body=STORY, source="The Record", url="https://x.example/ivanti")
+    )
+    rng = np.random.default_rng(19)
+    FeedStore.open(tmp_path / "data").close()
+    with sqlite3.connect(tmp_path / "data" / "feeds.sqlite") as db:
+        rows = [(f"synthetic/{n}.md", f"https://x.example/{n}", 1, 1, to_blob(rng.integers(0, 2**32, 128, dtype=np.uint64))) for n in range(3000)]
+        story = signature(STORY)
+        assert story is not None
+        rows.append(("cisa-ivanti.md", "https://x.example/ivanti", 1, 1, to_blob(story)))
+        db.executemany("INSERT INTO articles (path, canonical_url, mtime_ns, size, signature) VALUES (?, ?, ?, ?, ?)", rows)
+        db.execute("PRAGMA user_version = 0")
+    server.text("/wire", page("US tells agencies to unplug Ivanti devices", [COPY]))
+    decoded: list[int] = []
+    real_from_blob = store_module.from_blob
+
+    def counting(blob: bytes) -> np.ndarray:
+        decoded.append(1)
+        return real_from_blob(blob)
+
+    with FeedStore.open(tmp_path / "data") as store:
+        store.synced_at = datetime.now(UTC)  # the 3000 synthetic paths have no files: keep them (no sync)
+        monkeypatch.setattr(store_module, "from_blob", counting)
+        result = ingest_url(server.url("/wire"), corpus, store, options=opts, now=store.synced_at)
+    assert result.status == "folded" and result.path == corpus / "cisa-ivanti.md"
+    assert 1 <= len(decoded) <= 10, len(decoded)
+
+
+def test_lsh_rows_follow_the_articles(tmp_path: Path) -> None:
+    """Replacing, re-recording and forgetting articles leaves exactly one LSH row per band of each
+    stored signature (no stale candidates, none missing)."""
+    from index.feeds.dedup import BANDS
+
+    sig_a, sig_b = signature(STORY), signature(OTHER)
+    assert sig_a is not None and sig_b is not None
+    with FeedStore.open(tmp_path / "data") as store:
+        store.record_article("a.md", canonical_url="https://x/a", mtime_ns=1, size=1, sig=sig_a)
+        store.record_article("b.md", canonical_url="https://x/b", mtime_ns=1, size=1, sig=sig_b)
+        store.record_article("a.md", canonical_url="https://x/a", mtime_ns=2, size=2, sig=sig_b)  # rewritten
+        store.record_article("c.md", canonical_url="https://x/c", mtime_ns=1, size=1, sig=None)  # too short
+        assert sorted(p for p, _ in store.similar_signatures(sig_b)) == ["a.md", "b.md"]
+        assert store.similar_signatures(sig_a) == []
+        store.forget_articles(["b.md", "c.md"])
+        assert [p for p, _ in store.similar_signatures(sig_b)] == ["a.md"]
+    with sqlite3.connect(tmp_path / "data" / "feeds.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM article_bands").fetchone()[0] == BANDS
+        assert {r[0] for r in db.execute("SELECT DISTINCT article FROM article_bands")} == {
+            r[0] for r in db.execute("SELECT rowid FROM articles WHERE path = 'a.md'")
+        }

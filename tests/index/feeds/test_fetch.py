@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -317,3 +319,124 @@ def test_tls_checks_the_certificate_against_the_real_host_name(tls_files: dict[s
             fetch(f"https://evil.example:{port}/page", kind="page", options=opts, resolver=resolver)
         with pytest.raises(FetchError, match="TLS failed"):  # not trusted by the system store
             fetch(f"https://news.example:{port}/page", options=FetchOptions(allow_private=True), resolver=resolver)
+
+
+# ---- issue 19: malformed redirects and charsets, slow headers ------------------------------------
+@pytest.mark.parametrize(
+    "location",
+    ["http://[x/", "http://[::1", "http://host:99999/", "http://exa mple.com/", "/path with spaces", "/caf\u00e9",
+     "http://a\u2100b/", "http://" + "a" * 300 + "/"],
+)
+def test_malformed_redirect_is_a_fetch_error(server: LocalServer, opts: FetchOptions, location: str) -> None:
+    """Whatever the Location holds, the caller gets a FetchError (any other type escapes pytest.raises)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=302, headers={"Location": location})
+
+    def local_only(host: str, port: int) -> list[str]:  # no DNS query leaves the machine
+        if host != "127.0.0.1":
+            raise FetchError(f"cannot resolve host {host}")
+        return ["127.0.0.1"]
+
+    server.routes["/r"] = handler
+    with pytest.raises(FetchError):
+        fetch(server.url("/r"), kind="page", options=opts, resolver=local_only)
+
+
+def test_redirect_to_a_malformed_ipv6_url_says_so(server: LocalServer, opts: FetchOptions) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=301, headers={"Location": "http://[x/"})
+
+    server.routes["/r"] = handler
+    with pytest.raises(FetchError, match="redirect to a malformed URL"):
+        fetch(server.url("/r"), kind="page", options=opts)
+
+
+@pytest.mark.parametrize("charset", ["punycode", "idna", "base64", "rot13", "utf-7", "no-such-charset", "undefined"])
+def test_bogus_charset_labels_are_ignored(server: LocalServer, opts: FetchOptions, charset: str) -> None:
+    body = "<html><body><p>Caf\u00e9 policy: <b>agencies</b> must patch.</p></body></html>"
+    server.text("/p", body.encode("utf-8"), content_type=f"text/html; charset={charset}")
+    result = fetch(server.url("/p"), kind="page", options=opts)
+    assert result.text() == body  # read as if no charset were declared (UTF-8)
+
+
+def test_declared_charset_is_used() -> None:
+    from index.fetch import FetchResult
+
+    def result(content_type: str, body: bytes) -> FetchResult:
+        return FetchResult("u", "u", 200, content_type, body, None, None, False)
+
+    assert result("text/html; charset=iso-8859-1", "caf\u00e9".encode("latin-1")).text() == "caf\u00e9"
+    assert result('text/html; Charset="windows-1251"', "\u043c\u0438\u0440".encode("cp1251")).text() == "\u043c\u0438\u0440"
+    assert result("text/html", b"caf\xe9").text() == "caf\u00e9"  # not UTF-8: cp1252
+
+
+@contextlib.contextmanager
+def trickling_server(prefix: bytes, byte_every: float, total: int) -> Iterator[int]:
+    """A raw TCP server on 127.0.0.1 that sends ``prefix`` and then one header byte every
+    ``byte_every`` seconds, ``total`` of them, before ending the headers (port yielded)."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, object] = {}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(prefix)
+            for _ in range(total):
+                writer.write(b"a")
+                await writer.drain()
+                await asyncio.sleep(byte_every)
+            writer.write(b"\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client gave up: what the test wants
+        finally:
+            writer.close()
+
+    async def start() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        box["server"] = server
+        box["port"] = server.sockets[0].getsockname()[1]
+        ready.set()
+
+    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    async def stop() -> None:
+        server = box["server"]
+        assert isinstance(server, asyncio.Server)
+        server.close()
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+    try:
+        yield int(box["port"])  # type: ignore[call-overload]
+    finally:
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def test_trickled_headers_are_cut_at_the_deadline() -> None:
+    """One header byte every 0.2 s never trips a 2 s read timeout; the 0.5 s deadline must end it.
+    The elapsed bound (5x the deadline) is a bound on a hang, not a speed assertion."""
+    deadline = 0.5
+    opts = FetchOptions(allow_private=True, connect_timeout=2, read_timeout=2, deadline=deadline)
+    with trickling_server(b"HTTP/1.1 200 OK\r\nX-Slow: ", byte_every=0.2, total=50) as port:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"took longer than 0\.5 s"):
+            fetch(f"http://127.0.0.1:{port}/", kind="page", options=opts)
+        assert time.monotonic() - started < 5 * deadline
+
+
+def test_trickled_status_line_is_cut_at_the_deadline() -> None:
+    opts = FetchOptions(allow_private=True, connect_timeout=2, read_timeout=2, deadline=0.5)
+    with trickling_server(b"HTTP/1.1 2", byte_every=0.2, total=50) as port:
+        started = time.monotonic()
+        with pytest.raises(FetchError, match="took longer than"):
+            fetch(f"http://127.0.0.1:{port}/", kind="page", options=opts)
+        assert time.monotonic() - started < 2.5

@@ -412,3 +412,59 @@ def test_the_corpus_is_compared_with_the_store_once_an_hour(
     with FeedStore.open(store.path.parent) as restarted:  # a new process compares on its first poll
         poll_feed(restarted, "F", corpus, now=T0 + timedelta(minutes=62), options=opts)
     assert len(calls) == 3
+
+
+def test_unexpected_exceptions_fail_one_item_or_one_feed_only(
+    server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: whatever an item's extraction or a feed's parsing raises (a bug, an input
+    nobody foresaw), the poll records it on that item or feed and goes on with the others."""
+    import index.feeds.poll as poll
+
+    real_extract, real_parse = poll.extract_article, poll.parse_feed
+
+    def extract(html: str, url: str) -> object:
+        if url.endswith("/explodes"):
+            raise RuntimeError("extractor bug")
+        return real_extract(html, url)
+
+    def parse(data: bytes) -> object:
+        if b"Exploding feed" in data:
+            raise MemoryError("parser blew up")
+        return real_parse(data)
+
+    monkeypatch.setattr(poll, "extract_article", extract)
+    monkeypatch.setattr(poll, "parse_feed", parse)
+    server.text("/story", page("CISA orders Ivanti disconnect", STORY))
+    sanctions = [
+        "The Treasury Department sanctioned a cryptocurrency exchange on Monday, saying it had laundered ransom "
+        "payments for several criminal groups that attacked hospitals and schools across the country last year.",
+        "Officials said the exchange ignored basic customer checks and moved more than a hundred million dollars "
+        "for the gangs, and that American companies are now barred from doing business with it.",
+    ]
+    server.text("/explodes", page("Treasury sanctions exchange", sanctions))
+    server.text("/cra", page("EU agrees Cyber Resilience Act", OTHER_STORY))
+    serve_feed(server, "/a.xml", rss("A", [("a1", server.url("/explodes"), "Boom", ""), ("a2", server.url("/story"), "CISA", "")]))
+    serve_feed(server, "/b.xml", rss("Exploding feed", [("b1", server.url("/story"), "x", "")]))
+    serve_feed(server, "/c.xml", rss("C", [("c1", server.url("/cra"), "EU agrees Cyber Resilience Act", "")]))
+    for name in ("A", "B", "C"):
+        store.add_feed(server.url(f"/{name.lower()}.xml"), name=name, now=T0)
+
+    report = poll_due(store, corpus, now=T0, options=opts)
+
+    by_feed = {f.feed: f for f in report.feeds}
+    assert [a.title for a in by_feed["A"].new] == ["CISA"] and by_feed["A"].status == "ok"
+    (item_error,) = by_feed["A"].item_errors
+    assert item_error == f"{server.url('/explodes')}: unexpected RuntimeError: extractor bug"
+    assert by_feed["B"].status == "failed" and by_feed["B"].error == "unexpected MemoryError: parser blew up"
+    assert [a.title for a in by_feed["C"].new] == ["EU agrees Cyber Resilience Act"]
+    a, b = store.get_feed("A"), store.get_feed("B")
+    assert a is not None and b is not None
+    assert a.item_errors == item_error and a.last_error is None and a.etag is None  # retried next time
+    assert b.last_error == "unexpected MemoryError: parser blew up" and b.consecutive_failures == 1
+
+    monkeypatch.setattr(poll, "extract_article", real_extract)  # fixed: the next poll clears the item error
+    later = poll_due(store, corpus, now=T0 + timedelta(hours=2), options=opts)
+    assert [x.title for x in later.feeds[0].new] == ["Boom"]
+    a = store.get_feed("A")
+    assert a is not None and a.item_errors is None
