@@ -13,6 +13,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.render import plain
 from index.errors import PolicybotError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def describe(error: BaseException, *, where: str) -> str:
     """The text to show; logs unexpected errors with a fresh reference id."""
     error = unwrap(error)
     if isinstance(error, PolicybotError | NotModerator):
-        return str(error) or "That did not work."
+        return plain(str(error)) or "That did not work."  # may quote a hostile server's header or host name
     if isinstance(error, app_commands.CheckFailure):
         return "You cannot use this command here."
     if isinstance(error, discord.Forbidden):  # 403 Missing Permissions / Access: a server setting, not a bug

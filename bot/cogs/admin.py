@@ -21,7 +21,7 @@ from bot.cogs.moderated import ModeratorCog
 from bot.errors import NO_PINGS, BotError
 from bot.permissions import interaction_is_moderator
 from bot.reindex import Listener, ReindexJob, ReindexRunning
-from bot.render import progress_text, trim
+from bot.render import plain, progress_text, trim
 from index.errors import IndexMissingError, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def job_summary(job: ReindexJob) -> str:
     if not job.finished:
         return f"Reindexing… {progress_text(job.progress)}"
     if job.error:
-        return f"Reindex failed: {job.error}\nThe live index was not changed and keeps answering."
+        return f"Reindex failed: {plain(job.error)}\nThe live index was not changed and keeps answering."
     r = job.report
     assert r is not None
     text = (
@@ -46,7 +46,7 @@ def job_summary(job: ReindexJob) -> str:
         f"in {r.seconds:.1f} s."
     )
     if r.errors:
-        skipped = "; ".join(f"{name}: {reason}" for name, reason in r.errors[:5])
+        skipped = plain("; ".join(f"{name}: {reason}" for name, reason in r.errors[:5]))
         text += f"\nSkipped {len(r.errors)} file(s): {skipped}"
     return trim(text, 1900)
 
@@ -172,7 +172,7 @@ class AdminCog(ModeratorCog):
             origin = url.strip()
         article_id = path.stem
         await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
-        await self._reindex_after_change(interaction, f"Added `{article_id}` from {trim(origin, 300)}.\n", [path])
+        await self._reindex_after_change(interaction, f"Added `{article_id}` from {plain(trim(origin, 300))}.\n", [path])
 
     # ---- /index remove -----------------------------------------------------------------
     @index.command(name="remove", description="Remove an article (it is moved to the trash, not deleted).")
@@ -201,7 +201,7 @@ class AdminCog(ModeratorCog):
                 continue
             if len(c.article_id) > 100:
                 continue  # Discord caps choice values at 100 characters
-            label = trim(f"{c.title} ({c.published or 'undated'})", 100)
+            label = trim(plain(f"{c.title} ({c.published or 'undated'})"), 100)
             choices.append(app_commands.Choice(name=label, value=c.article_id))
             if len(choices) == 25:
                 break

@@ -18,7 +18,7 @@ from bot.cogs.moderated import ModeratorCog
 from bot.errors import NO_PINGS, BotError
 from bot.guild_settings import ANNOUNCE_CHANNEL
 from bot.permissions import interaction_is_moderator
-from bot.render import COLOR, DESCRIPTION_MAX, link_text, trim
+from bot.render import COLOR, DESCRIPTION_MAX, link_text, plain, trim
 from index.engine import FeedState
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def feed_line(f: FeedState) -> str:
     state = "on" if f.enabled else "off"
     success = discord.utils.format_dt(f.last_success, "R") if f.last_success else "never"
     lines = [
-        f"**{link_text(trim(f.name, 100))}** ({state}, every {f.every_minutes} min) — {trim(f.url, 200)}",
+        f"**{link_text(trim(f.name, 100))}** ({state}, every {f.every_minutes} min) — {plain(trim(f.url, 200))}",
         f"last success {success} · items seen {f.items_seen} · articles added {f.articles_added}",
     ]
     if f.last_error:
@@ -71,7 +71,7 @@ class FeedsCog(ModeratorCog):
         await self._audit(interaction, "feed added", feed=feed.name, url=feed.url, every_minutes=feed.every_minutes)
         self.bot.poller.trigger()
         await self._reply(
-            interaction, f"Following **{link_text(feed.name)}** ({feed.url}); checking it now, then every {every} minutes."
+            interaction, f"Following **{link_text(feed.name)}** ({plain(feed.url)}); checking it now, then every {every} minutes."
         )
 
     @feeds.command(name="remove", description="Stop following a feed (its articles stay in the index).")
@@ -109,9 +109,10 @@ class FeedsCog(ModeratorCog):
         feeds = await self.bot.in_worker(self.bot.engine.feeds)
         needle = current.casefold().strip()
         return [
-            app_commands.Choice(name=trim(f.name, 100), value=f.name)
+            app_commands.Choice(name=trim(plain(f.name), 100), value=f.name)
             for f in feeds
-            if len(f.name) <= 100 and (not needle or needle in f.name.casefold() or needle in f.url.casefold())
+            if len(f.name) <= 100 and plain(f.name).strip()
+            and (not needle or needle in f.name.casefold() or needle in f.url.casefold())
         ][:25]
 
     @feeds.command(name="list", description="The feeds followed, with their last success and last error.")
