@@ -1,7 +1,9 @@
 """/index …: moderator commands that change what the bot knows.
 
 Every call is checked on the server (``interaction_check``), refusals are answered ephemerally
-and audited, and every change to the corpus or index is written to the audit log.
+and audited, and every change to the corpus or index is written to the audit log. The index is
+shared by every server, so changing it takes a home server's moderator (:mod:`bot.cogs.moderated`);
+``/index status`` is any moderator's.
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.cogs.moderated import ModeratorCog
+from bot.cogs.moderated import PER_GUILD, ModeratorCog
 from bot.errors import NO_PINGS, BotError
-from bot.permissions import interaction_is_moderator
 from bot.reindex import Listener, ReindexJob, ReindexRunning
 from bot.render import plain, progress_text, trim
 from index.errors import IndexMissingError, PolicybotError
@@ -123,7 +124,7 @@ class AdminCog(ModeratorCog):
         )
 
     # ---- /index status -----------------------------------------------------------------
-    @index.command(name="status", description="The live index and any reindex in progress.")
+    @index.command(name="status", description="The live index and any reindex in progress.", extras=PER_GUILD)
     async def status(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         lines = []
@@ -137,8 +138,10 @@ class AdminCog(ModeratorCog):
             lines.append(str(exc))
         job = self.bot.reindexer.current
         if job is not None:
+            # Who started it may be a member of another server: named only to those who manage the index.
+            by = job.requested_by if self.shared_access(interaction).allowed else "a moderator"
             lines.append(
-                f"Running: started by {job.requested_by} "
+                f"Running: started by {by} "
                 f"{discord.utils.format_dt(_dt(job.started_at), 'R')}, "
                 f"{progress_text(job.progress)}"
             )
@@ -187,7 +190,7 @@ class AdminCog(ModeratorCog):
     async def remove_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        if not interaction_is_moderator(interaction, self.bot.settings.moderator_role):
+        if not self.shared_access(interaction).allowed:
             return []
         try:
             hits = await self.bot.in_worker(self.bot.engine.articles)

@@ -217,6 +217,23 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert s.use_sharding and s.feedback_db == Path("data/feedback.sqlite")
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"), [("111, 222", [111, 222]), ("[333]", [333]), ("444", [444]), ("", None), (" , ", None)]
+)
+def test_home_guilds_come_from_one_comma_separated_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[int] | None
+) -> None:
+    monkeypatch.setenv("POLICYBOT_HOME_GUILDS", value)
+    assert BotSettings(_env_file=None).home_guilds == expected  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("value", ["abc", "12,x", "1.5", "-3", "²"])
+def test_a_home_guild_that_is_not_an_id_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("POLICYBOT_HOME_GUILDS", value)
+    with pytest.raises(ValueError, match="POLICYBOT_HOME_GUILDS must be numbers separated by commas"):
+        BotSettings(_env_file=None)  # type: ignore[call-arg]
+
+
 def test_factory_picks_plain_or_sharded(tmp_path: Path) -> None:
     plain = create_bot(object(), BotSettings(_env_file=None, data_dir=tmp_path))  # type: ignore[call-arg]
     sharded = create_bot(object(), BotSettings(_env_file=None, data_dir=tmp_path, shard_count=3))  # type: ignore[call-arg]
