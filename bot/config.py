@@ -47,6 +47,9 @@ class BotSettings(Settings):
         None, ge=0, le=65535, validation_alias=env("POLICYBOT_METRICS_PORT", "metrics_port")
     )  # off unless set
     metrics_host: str = Field("127.0.0.1", validation_alias=env("POLICYBOT_METRICS_HOST", "metrics_host"))
+    forbidden_retry_seconds: float = Field(
+        300.0, ge=0, validation_alias=env("POLICYBOT_FORBIDDEN_RETRY_SECONDS", "forbidden_retry_seconds")
+    )  # after Discord refuses a reply in a channel (403), how long the bot stays silent there
     dm_memory_seconds: float = Field(
         600.0, ge=0, validation_alias=env("POLICYBOT_DM_MEMORY_SECONDS", "dm_memory_seconds")
     )

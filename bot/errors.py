@@ -75,12 +75,3 @@ async def reply(message: discord.Message, content: str | None = None, **kwargs: 
     message instead of refusing the reply (``fail_if_not_exists=False``), so the answer still arrives."""
     reference = message.to_reference(fail_if_not_exists=False)
     return await message.channel.send(content, reference=reference, mention_author=False, **kwargs)
-
-
-async def reply_error(message: discord.Message, error: BaseException) -> None:
-    """The DM/mention counterpart of :func:`send_interaction_error`."""
-    text = describe(error, where="message")
-    try:
-        await reply(message, text, allowed_mentions=NO_PINGS)
-    except discord.HTTPException:
-        log.warning("could not report an error in channel %s", message.channel.id, exc_info=True)

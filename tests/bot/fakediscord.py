@@ -1043,11 +1043,17 @@ class FakeDiscord:
         return await self._deliver(payload, user)
 
     async def user_message(
-        self, content: str, *, user: dict[str, Any] | None = None, dm: bool = False, mention_bot: bool = False
+        self,
+        content: str,
+        *,
+        user: dict[str, Any] | None = None,
+        dm: bool = False,
+        mention_bot: bool = False,
+        channel: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A user writes in the guild channel, or in their DM with the bot."""
+        """A user writes in the guild channel (or ``channel``), or in their DM with the bot."""
         user = user or self.alice
-        channel = self.dm_channel(user) if dm else self.channel
+        channel = self.dm_channel(user) if dm else (channel or self.channel)
         if mention_bot:
             content = f"<@{APP_ID}> {content}"
         msg = self._new_message(channel, {"content": content}, author=user)

@@ -10,13 +10,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import PolicyBot, ShardedPolicyBot, create_bot
 from bot.audit import AuditLog
 from bot.config import BotSettings
 from bot.feedback import FeedbackStore
-from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
+from bot.ratelimit import ConversationMemory, Cooldown, SendGuard, Withheld, retry_timestamp
 from bot.reindex import Reindexer, ReindexJob, ReindexRunning
 from index.engine import check_question as clean_question
 from index.errors import BuildError, QuestionError
@@ -52,6 +53,38 @@ def test_conversation_memory_expires() -> None:
     assert memory.get(7) == "first question" and memory.get(8) is None
     clock.t += 61
     assert memory.get(7) is None
+
+
+class Refusal:
+    status = 403
+    reason = "Forbidden"
+
+
+async def test_send_guard_backs_off_per_channel_and_trips_after_a_budget_of_refusals() -> None:
+    now = [0.0]
+    guard = SendGuard(60, budget=3, window=600, clock=lambda: now[0])
+    calls: list[int] = []
+
+    async def refused(channel: int) -> None:
+        calls.append(channel)
+        raise discord.Forbidden(Refusal(), {"code": 50013, "message": "Missing Permissions"})  # type: ignore[arg-type]
+
+    async def ok() -> str:
+        return "sent"
+
+    for channel in (1, 1, 2):
+        with pytest.raises(Withheld):
+            await guard.send(channel, lambda c=channel: refused(c))
+    assert calls == [1, 2]  # the second message in channel 1 was never sent
+    assert await guard.send(9, ok) == "sent"  # other channels are fine
+    now[0] += 61
+    with pytest.raises(Withheld):
+        await guard.send(1, lambda: refused(1))  # tried again once after the window: the third refusal
+    assert calls == [1, 2, 1]
+    with pytest.raises(Withheld):
+        await guard.send(9, ok)  # three refusals in ten minutes: nothing is posted anywhere
+    now[0] += 600
+    assert await guard.send(9, ok) == "sent"  # they aged out
 
 
 def test_clean_question_limits() -> None:
