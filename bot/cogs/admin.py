@@ -22,7 +22,7 @@ from bot.app import PolicyBotMixin
 from bot.cogs.moderated import PER_GUILD, ModeratorCog
 from bot.errors import NO_PINGS, BotError
 from bot.reindex import Listener, ReindexJob, ReindexRunning
-from bot.render import plain, progress_text, trim
+from bot.render import escape_markdown, plain, progress_text, trim
 from index.errors import IndexMissingError, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class AdminCog(ModeratorCog):
             origin = url.strip()
         article_id = path.stem
         await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
-        await self._reindex_after_change(interaction, f"Added `{article_id}` from {plain(trim(origin, 300))}.\n", [path])
+        await self._reindex_after_change(interaction, f"Added `{article_id}` from {escape_markdown(trim(origin, 300))}.\n", [path])
 
     # ---- /index remove -----------------------------------------------------------------
     @index.command(name="remove", description="Remove an article (it is moved to the trash, not deleted).")

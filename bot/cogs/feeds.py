@@ -19,7 +19,7 @@ from bot.app import PolicyBotMixin
 from bot.cogs.moderated import PER_GUILD, ModeratorCog
 from bot.errors import NO_PINGS, BotError
 from bot.guild_settings import ANNOUNCE_CHANNEL
-from bot.render import COLOR, DESCRIPTION_MAX, link_text, plain, trim
+from bot.render import COLOR, DESCRIPTION_MAX, escape_markdown, link_text, plain, trim
 from index.engine import FeedState
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def feed_line(f: FeedState) -> str:
     state = "on" if f.enabled else "off"
     success = discord.utils.format_dt(f.last_success, "R") if f.last_success else "never"
     lines = [
-        f"**{link_text(trim(f.name, 100))}** ({state}, every {f.every_minutes} min) — {plain(trim(f.url, 200))}",
+        f"**{link_text(trim(f.name, 100))}** ({state}, every {f.every_minutes} min) — {escape_markdown(trim(f.url, 200))}",
         f"last success {success} · items seen {f.items_seen} · articles added {f.articles_added}",
     ]
     if f.last_error:
@@ -72,7 +72,7 @@ class FeedsCog(ModeratorCog):
         await self._audit(interaction, "feed added", feed=feed.name, url=feed.url, every_minutes=feed.every_minutes)
         self.bot.poller.trigger()
         await self._reply(
-            interaction, f"Following **{link_text(feed.name)}** ({plain(feed.url)}); checking it now, then every {every} minutes."
+            interaction, f"Following **{link_text(feed.name)}** ({escape_markdown(feed.url)}); checking it now, then every {every} minutes."
         )
 
     @feeds.command(name="remove", description="Stop following a feed (its articles stay in the index).")
