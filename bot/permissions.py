@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import discord
 
@@ -26,7 +27,6 @@ def is_moderator(user: discord.abc.User, *, role_name: str | None) -> bool:
     configured moderator role (by its current name), in a guild."""
     if not in_known_guild(user):
         return False  # DMs, user-installed contexts and guilds not in the cache have no moderators
-    assert isinstance(user, discord.Member)
     perms = user.guild_permissions  # owner, @everyone and the member's roles, resolved against the guild's roles
     if perms.manage_guild or perms.administrator:
         return True
@@ -36,7 +36,7 @@ def is_moderator(user: discord.abc.User, *, role_name: str | None) -> bool:
     return False
 
 
-def in_known_guild(user: discord.abc.User) -> bool:
+def in_known_guild(user: discord.abc.User) -> TypeGuard[discord.Member]:
     """A member of a guild the bot has in its cache (fail closed on unavailable or unknown guilds)."""
     return isinstance(user, discord.Member) and user.guild.get_role(user.guild.id) is not None
 
@@ -88,7 +88,6 @@ def shared_access(
     home: frozenset[int] | None,
     owners: frozenset[int],
     what: str,
-    guild_count: int,
 ) -> Access:
     """May ``user``, acting in ``guild_id``, change what every guild reads (``what``: "the index"…)?
 
@@ -104,11 +103,12 @@ def shared_access(
         return Access(
             False,
             "no home server set",
-            f"Only moderators of the bot's home server can change {what}, and none is set: the bot is in "
-            f"{guild_count} servers, which all read the same articles and feeds. The bot's operator can name "
-            f"the server(s) allowed to with the setting {HOME_SETTING} (server ids, separated by commas).",
+            f"Only moderators of the bot's home server can change {what}, and none is set: the bot is in more "
+            "than one server (or this process runs only some of its shards), and they all read the same articles "
+            f"and feeds. The bot's operator names the server(s) whose moderators manage them with the setting "
+            f"{HOME_SETTING} (server ids, separated by commas).",
         )
-    if guild_id not in home:
+    if user.guild.id not in home:
         return Access(
             False,
             "not a home server",

@@ -55,7 +55,6 @@ class ModeratorCog(commands.Cog):
             ),
             owners=owner_ids(bot.application),
             what=self.changes,
-            guild_count=len(bot.guilds),
         )
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
