@@ -17,6 +17,7 @@ from bot.app import PolicyBot, ShardedPolicyBot, create_bot
 from bot.audit import AuditLog
 from bot.config import BotSettings
 from bot.feedback import FeedbackStore
+from bot.permissions import home_guild_ids
 from bot.ratelimit import ConversationMemory, Cooldown, SendGuard, Withheld, retry_timestamp
 from bot.reindex import Reindexer, ReindexJob, ReindexRunning
 from index.engine import check_question as clean_question
@@ -265,6 +266,14 @@ def test_a_home_guild_that_is_not_an_id_is_a_clear_error(monkeypatch: pytest.Mon
     monkeypatch.setenv("POLICYBOT_HOME_GUILDS", value)
     with pytest.raises(ValueError, match="POLICYBOT_HOME_GUILDS must be numbers separated by commas"):
         BotSettings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_home_guilds_when_unset_are_the_only_guild_or_none() -> None:
+    assert home_guild_ids([5], [1, 2], sees_all=False) == {5}  # configured: whatever the bot sees
+    assert home_guild_ids(None, [1], sees_all=True) == {1}
+    assert home_guild_ids(None, [1, 2], sees_all=True) is None
+    assert home_guild_ids(None, [1], sees_all=False) is None  # a process with some shards cannot tell
+    assert home_guild_ids(None, [], sees_all=True) is None
 
 
 def test_factory_picks_plain_or_sharded(tmp_path: Path) -> None:
