@@ -1,10 +1,11 @@
 """New feed articles as Discord messages: the channel announcement and the watch DM (pure functions).
 
-Article titles and leads come from other people's web pages, so every piece is escaped: Markdown
-cannot format or forge a link (``[text](url)`` brackets are escaped), and ``@`` is followed by a
-zero-width space so that no text can even look like a mention. The messages are also sent with
-``allowed_mentions`` none. A burst of items is one message: the lines are packed into one embed
-and whatever does not fit is counted ("…and 12 more").
+Article titles, outlets and leads come from other people's web pages, so every piece is made inert
+(:func:`bot.render.escape_markdown`): Markdown cannot format or forge a link, a bare URL does not
+link, invisible and bidi characters are dropped, and ``@`` is followed by a zero-width joiner so
+that no text can even look like a mention. The messages are also sent with ``allowed_mentions``
+none. A burst of items is one message: the lines are packed into one embed and whatever does not
+fit is counted ("…and 12 more").
 """
 
 from __future__ import annotations
@@ -13,27 +14,37 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.render import COLOR, DESCRIPTION_MAX, FIELD_VALUE_MAX, FIELDS_MAX, TITLE_MAX, citation, escape_markdown, trim
+from bot.render import (
+    COLOR,
+    DESCRIPTION_MAX,
+    FIELD_VALUE_MAX,
+    FIELDS_MAX,
+    JOINER,
+    TITLE_MAX,
+    citation,
+    escape_markdown,
+    trim,
+)
 from index.engine import FreshArticle
 
 LEAD_MAX = 300
-ZWSP = "\u200b"
 
 
 def no_mentions(text: str) -> str:
     """``@everyone``, ``<@123>`` and the like no longer read as mentions."""
-    return text.replace("@", "@" + ZWSP)
+    return text.replace("@", "@" + JOINER)
 
 
 def safe_text(text: str) -> str:
     """Article text that can neither format, link nor mention anything."""
-    return no_mentions(escape_markdown(" ".join(text.split()))).replace("<", "\\<")
+    return no_mentions(escape_markdown(" ".join(text.split())))
 
 
 def linked(number: int, article: FreshArticle, limit: int) -> str:
     """``[n] [Title](url) — Outlet, date`` with the title and outlet defused (the URL is kept as is)."""
-    outlet = safe_text(article.source)  # citation() links and escapes the title, not the outlet
-    return citation(number, no_mentions(article.title), outlet, article.published, article.url, limit=limit)
+    return citation(
+        number, no_mentions(article.title), no_mentions(article.source), article.published, article.url, limit=limit
+    )  # citation() makes the title and the outlet inert
 
 
 def article_lines(article: FreshArticle, number: int) -> str:
@@ -70,7 +81,7 @@ def watch_embed(matches: Sequence[tuple[str, Sequence[FreshArticle]]]) -> discor
     embed = discord.Embed(title="New articles for your watches", colour=COLOR)
     total = 0
     for query, articles in matches[:FIELDS_MAX]:
-        name = trim(f"“{' '.join(query.split())}”", 250)
+        name = trim(f"“{escape_markdown(' '.join(query.split()))}”", 250)
         lines: list[str] = []
         for n, a in enumerate(articles, 1):
             line = linked(n, a, 300)

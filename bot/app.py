@@ -27,7 +27,7 @@ from bot.guild_settings import GuildSettings
 from bot.leader import LeaderLock
 from bot.metrics import Metrics
 from bot.poller import FeedPoller
-from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
+from bot.ratelimit import ConversationMemory, Cooldown, SendGuard, retry_timestamp
 from bot.reindex import Reindexer
 from bot.views import SourcesButton, VoteButton
 from bot.watches import WatchStore
@@ -62,6 +62,7 @@ class PolicyBotMixin(commands.Bot):
         self.settings = settings
         self.cooldown = Cooldown(settings.cooldown_seconds)
         self.memory = ConversationMemory(settings.dm_memory_seconds)
+        self.send_guard = SendGuard(settings.forbidden_retry_seconds)
         self.work = asyncio.Semaphore(settings.max_concurrent)
         self.reindexer = Reindexer(engine, interval=settings.progress_interval)
         self.feedback = FeedbackStore(settings.feedback_db)

@@ -10,7 +10,7 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from index.settings import Settings, env
@@ -21,6 +21,9 @@ class BotSettings(Settings):
 
     discord_token: SecretStr | None = Field(None, validation_alias=env("DISCORD_TOKEN", "discord_token"))
     moderator_role: str | None = Field(None, validation_alias=env("POLICYBOT_MODERATOR_ROLE", "moderator_role"))
+    home_guilds: Annotated[list[int] | None, NoDecode] = Field(
+        None, validation_alias=env("POLICYBOT_HOME_GUILDS", "home_guilds")
+    )  # "123,456": the servers whose moderators may change the shared articles, feeds and index
     dev_guild: int | None = Field(None, validation_alias=env("POLICYBOT_DEV_GUILD", "dev_guild"))
     cooldown_seconds: float = Field(10.0, ge=0, validation_alias=env("POLICYBOT_COOLDOWN_SECONDS", "cooldown_seconds"))
     max_concurrent: int = Field(4, ge=1, validation_alias=env("POLICYBOT_MAX_CONCURRENT", "max_concurrent"))
@@ -44,6 +47,9 @@ class BotSettings(Settings):
         None, ge=0, le=65535, validation_alias=env("POLICYBOT_METRICS_PORT", "metrics_port")
     )  # off unless set
     metrics_host: str = Field("127.0.0.1", validation_alias=env("POLICYBOT_METRICS_HOST", "metrics_host"))
+    forbidden_retry_seconds: float = Field(
+        300.0, ge=0, validation_alias=env("POLICYBOT_FORBIDDEN_RETRY_SECONDS", "forbidden_retry_seconds")
+    )  # after Discord refuses a reply in a channel (403), how long the bot stays silent there
     dm_memory_seconds: float = Field(
         600.0, ge=0, validation_alias=env("POLICYBOT_DM_MEMORY_SECONDS", "dm_memory_seconds")
     )
@@ -56,13 +62,17 @@ class BotSettings(Settings):
     )  # None: the calibrated bot.watches.THRESHOLD
     watches_per_user: int = Field(20, ge=1, validation_alias=env("POLICYBOT_WATCHES_PER_USER", "watches_per_user"))
 
-    @field_validator("shard_ids", mode="before")
+    @field_validator("shard_ids", "home_guilds", mode="before")
     @classmethod
-    def _split_ids(cls, value: Any) -> Any:
-        """``POLICYBOT_SHARD_IDS=0,1`` (a JSON list is accepted too); empty means all shards."""
+    def _split_ids(cls, value: Any, info: ValidationInfo) -> Any:
+        """``POLICYBOT_SHARD_IDS=0,1`` or ``POLICYBOT_HOME_GUILDS=123,456`` (a JSON list is accepted
+        too); empty means unset (all shards; no home guild configured)."""
         if isinstance(value, str):
-            text = value.strip().strip("[]")
-            return [int(part) for part in text.split(",") if part.strip()] or None
+            parts = [part.strip() for part in value.strip().strip("[]").split(",") if part.strip()]
+            if not all(part.isascii() and part.isdigit() for part in parts):
+                name = f"POLICYBOT_{(info.field_name or '').upper()}"
+                raise ValueError(f"{name} must be numbers separated by commas, e.g. 123,456 (got {value!r})")
+            return [int(part) for part in parts] or None
         return value
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.render import plain
 from index.errors import PolicybotError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def describe(error: BaseException, *, where: str) -> str:
     """The text to show; logs unexpected errors with a fresh reference id."""
     error = unwrap(error)
     if isinstance(error, PolicybotError | NotModerator):
-        return str(error) or "That did not work."
+        return plain(str(error)) or "That did not work."  # may quote a hostile server's header or host name
     if isinstance(error, app_commands.CheckFailure):
         return "You cannot use this command here."
     if isinstance(error, discord.Forbidden):  # 403 Missing Permissions / Access: a server setting, not a bug
@@ -74,12 +75,3 @@ async def reply(message: discord.Message, content: str | None = None, **kwargs: 
     message instead of refusing the reply (``fail_if_not_exists=False``), so the answer still arrives."""
     reference = message.to_reference(fail_if_not_exists=False)
     return await message.channel.send(content, reference=reference, mention_author=False, **kwargs)
-
-
-async def reply_error(message: discord.Message, error: BaseException) -> None:
-    """The DM/mention counterpart of :func:`send_interaction_error`."""
-    text = describe(error, where="message")
-    try:
-        await reply(message, text, allowed_mentions=NO_PINGS)
-    except discord.HTTPException:
-        log.warning("could not report an error in channel %s", message.channel.id, exc_info=True)

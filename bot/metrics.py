@@ -59,6 +59,11 @@ class Metrics:
         self.feed_errors = Counter("policybot_feed_errors", "Feed or page errors reported by polls", registry=r)
         self.feed_articles = Counter("policybot_feed_articles", "New articles ingested from feeds", registry=r)
         self.leader = Gauge("policybot_leader", "1 when this process ingests and builds", registry=r)
+        self.replies_withheld = Counter(
+            "policybot_replies_withheld",
+            "Messages not answered because Discord refused the bot's messages in that channel lately",
+            registry=r,
+        )
         self.connected = Gauge("policybot_gateway_connected", "1 when the Discord gateway is connected", registry=r)
         if stats is not None:
             r.register(IndexCollector(stats))

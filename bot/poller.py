@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from functools import partial
 from typing import TYPE_CHECKING
 
 import discord
@@ -21,6 +22,7 @@ import discord
 from bot.announce import announcement_embed, watch_embed
 from bot.errors import NO_PINGS
 from bot.guild_settings import ANNOUNCE_CHANNEL
+from bot.ratelimit import Withheld
 from bot.watches import THRESHOLD
 from index.engine import FeedPoll, FreshArticle
 
@@ -114,7 +116,9 @@ class FeedPoller:
                 channel = self.bot.get_channel(int(channel_id)) or await self.bot.fetch_channel(int(channel_id))
                 if not isinstance(channel, discord.abc.Messageable):
                     raise TypeError(f"channel {channel_id} cannot receive messages")
-                await channel.send(embed=embed, allowed_mentions=NO_PINGS)
+                await self.bot.send_guard.send(channel.id, partial(channel.send, embed=embed, allowed_mentions=NO_PINGS))
+            except Withheld:
+                continue  # Discord refused the bot there lately (logged once by the guard)
             except (discord.HTTPException, TypeError, ValueError) as exc:
                 log.warning("could not announce in guild %s channel %s: %s", guild_id, channel_id, exc)
 
@@ -138,6 +142,8 @@ class FeedPoller:
         for user_id, matches in per_user.items():
             try:
                 dm = await self.bot.create_dm(discord.Object(id=user_id))
-                await dm.send(embed=watch_embed(matches), allowed_mentions=NO_PINGS)
-            except discord.HTTPException as exc:  # DMs closed, user gone
+                await self.bot.send_guard.send(dm.id, partial(dm.send, embed=watch_embed(matches), allowed_mentions=NO_PINGS))
+            except Withheld:
+                continue  # the user's DMs refused the bot lately (logged once by the guard)
+            except discord.HTTPException as exc:  # user gone
                 log.info("could not DM watch matches to %s: %s", user_id, exc)

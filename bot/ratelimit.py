@@ -1,13 +1,26 @@
-"""Per-user cooldowns and the short-lived memory of a DM conversation.
+"""Per-user cooldowns, the short-lived memory of a DM conversation, and the back-off from channels
+where Discord refuses the bot's messages.
 
-Both are in-process dictionaries: they protect the CPU of this one process, and forgetting them
-on restart is harmless.
+All are in-process dictionaries: they protect this one process (its CPU, its IP's standing with
+Discord), and forgetting them on restart is harmless.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import discord
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Cooldown:
@@ -67,3 +80,125 @@ class ConversationMemory:
             for cid, (_, at) in list(self._items.items()):
                 if now - at > self.ttl:
                     del self._items[cid]
+
+
+INVALID_WINDOW = 600.0
+"""Discord counts invalid requests (401, 403, 429) over 10 minutes and bans the IP at 10,000."""
+INVALID_BUDGET = 1000
+"""Refusals in the window after which the bot stops sending messages anywhere: a tenth of Discord's
+limit, so the requests this guard never sees (interactions, 429s) keep a wide margin."""
+
+
+class Withheld(Exception):
+    """The bot does not post in this channel for now: Discord refused it there lately (logged once)."""
+
+
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class SendGuard:
+    """Backs off from channels where Discord answers 403 (Missing Permissions or Access, DMs closed).
+
+    After a refusal the channel is left alone for ``retry_seconds``; then one message may try again.
+    In a channel not yet seen to work, messages take turns, so a burst of mentions in a channel
+    the bot cannot post in costs one request, not one per mention. When ``budget`` refusals fall in
+    ``window`` seconds, the bot posts nowhere until they age out (a circuit breaker).
+    """
+
+    def __init__(
+        self,
+        retry_seconds: float,
+        *,
+        budget: int = INVALID_BUDGET,
+        window: float = INVALID_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.retry_seconds = retry_seconds
+        self.budget = budget
+        self.window = window
+        self.clock = clock
+        self._blocked: dict[int, float] = {}  # channel id -> monotonic time it may be tried again
+        self._working: set[int] = set()  # channels where a request succeeded since their last refusal
+        self._refusals: deque[float] = deque()
+        self._turns: dict[int, _Turn] = {}
+        self._tripped = False
+
+    def allowed(self, channel_id: int) -> bool:
+        now = self.clock()
+        if self._breaker_open(now):
+            return False
+        until = self._blocked.get(channel_id)
+        if until is None:
+            return True
+        if now < until:
+            return False
+        del self._blocked[channel_id]
+        return True
+
+    def refused(self, channel_id: int, error: discord.HTTPException) -> None:
+        """Discord refused a request in ``channel_id``: back off there (logged once per back-off)."""
+        now = self.clock()
+        self._refusals.append(now)
+        self._working.discard(channel_id)
+        if self._blocked.get(channel_id, now) <= now:
+            log.warning(
+                "Discord refused a message in channel %s (%s %s); not posting there for %.0f s",
+                channel_id, error.status, error.code, self.retry_seconds,
+            )
+        self._blocked[channel_id] = now + self.retry_seconds
+        if len(self._blocked) > 10_000:
+            self._blocked = {c: t for c, t in self._blocked.items() if t > now}
+        self._breaker_open(now)
+
+    def worked(self, channel_id: int) -> None:
+        if len(self._working) > 100_000:
+            self._working.clear()  # forgetting only makes the next message in a channel take its turn
+        self._working.add(channel_id)
+
+    async def send(self, channel_id: int, request: Callable[[], Awaitable[T]]) -> T:
+        """Run ``request`` (one Discord call in ``channel_id``) unless the channel is backed off from;
+        raises :class:`Withheld` instead of making a request Discord would refuse."""
+        async with self._turn(channel_id):
+            if not self.allowed(channel_id):
+                raise Withheld(channel_id)
+            try:
+                result = await request()
+            except discord.Forbidden as exc:
+                self.refused(channel_id, exc)
+                raise Withheld(channel_id) from exc
+            self.worked(channel_id)
+        return result
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, channel_id: int) -> AsyncIterator[None]:
+        """One at a time until a request in the channel has worked; then no waiting at all."""
+        if channel_id in self._working:
+            yield
+            return
+        turn = self._turns.setdefault(channel_id, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[channel_id]
+
+    def _breaker_open(self, now: float) -> bool:
+        while self._refusals and now - self._refusals[0] >= self.window:
+            self._refusals.popleft()
+        tripped = len(self._refusals) >= self.budget
+        if tripped != self._tripped:
+            self._tripped = tripped
+            if tripped:
+                log.error(
+                    "Discord refused %d messages in %.0f s; posting nowhere until that drops (Discord bans an IP "
+                    "at 10,000 invalid requests in 10 minutes)", len(self._refusals), self.window,
+                )
+            else:
+                log.warning("refusals have aged out; posting messages again")
+        return tripped

@@ -1,15 +1,19 @@
 """Engine results -> Discord embeds that always fit Discord's limits (pure functions).
 
 Discord rejects a whole message with a 400 when one limit is exceeded, so every text that comes
-from an article or a user is cut here, at a sentence or word boundary where possible.
+from an article or a user is cut here, at a sentence or word boundary where possible. Article text
+is also made inert (:func:`plain`, :func:`escape_markdown`): it can neither format, link, mention,
+nor hide or reorder what it says; the only links are the citations' own article URLs.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import quote
 
 import discord
 
@@ -71,25 +75,55 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
-_LINK_TEXT = re.compile(r"([\[\]\\*_~`|>])")
+JOINER = "\u200d"
+"""Zero-width joiner: breaks ``://`` and ``@everyone`` invisibly, and Discord keeps it (emoji need it)."""
+_KEPT_FORMAT = {"\u200c", JOINER}  # the joiners: Persian, Indic scripts and emoji sequences need them
+_FILLERS = {"\u115f", "\u1160", "\u3164", "\uffa0"}  # Hangul fillers: letters that show as nothing
+
+
+def _hidden(ch: str) -> str | None:
+    """What an invisible character becomes: "" (dropped), " " (a control), or None (kept)."""
+    if ch.isascii() and (ch.isprintable() or ch in "\t\n"):
+        return None
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return " "
+    if (category == "Cf" and ch not in _KEPT_FORMAT) or ch in _FILLERS:
+        return ""  # bidi overrides and isolates, marks, zero-width spaces, soft hyphens, tags…
+    return None
+
+
+def plain(text: str) -> str:
+    """Text that shows what it says and links nowhere: bidi controls and other invisible characters
+    dropped, and every ``:/`` broken by a joiner (Discord links bare ``scheme://…`` and ``<scheme:/…>``,
+    in message content and embeds alike). Any cut of the result is still link-free."""
+    if not text.isascii() or not text.isprintable():
+        text = "".join(ch if (sub := _hidden(ch)) is None else sub for ch in text)
+    return text.replace(":/", ":" + JOINER + "/")
+
+
+_LINK_TEXT = re.compile(r"([\[\]\\*_~`|><])")
 
 
 def link_text(text: str) -> str:
-    """Text safe inside ``[...]`` of a Markdown link (no nested brackets or formatting)."""
-    return _LINK_TEXT.sub(r"\\\1", " ".join(text.split()))
+    """Text safe inside ``[...]`` of a Markdown link (no nested brackets, formatting or links)."""
+    return _LINK_TEXT.sub(r"\\\1", " ".join(plain(text).split()))
 
 
 def safe_url(url: str) -> str | None:
-    """An http(s) URL with the characters that would end a Markdown link escaped, or None."""
+    """An http(s) URL with the characters that would end a Markdown link escaped (and invisible
+    ones, which could disguise the address Discord shows before opening it, encoded), or None."""
     url = url.strip()
     if not re.match(r"https?://[^\s]+$", url, re.I):
         return None
+    url = "".join(ch if _hidden(ch) is None else quote(ch) for ch in url)
     return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
 def escape_markdown(text: str) -> str:
-    """Article text must never turn into formatting (``*``, ``_``, ``~``, backticks, spoilers, quotes)."""
-    return re.sub(r"([*_~`|\\>#\[\]])", r"\\\1", text)
+    """Article text as inert Discord text: :func:`plain`, and never formatting (``*``, ``_``, ``~``,
+    backticks, spoilers, quotes, headings) nor ``<…>`` (links, mentions, channels, timestamps)."""
+    return re.sub(r"([*_~`|\\>#\[\]<])", r"\\\1", plain(text))
 
 
 def markdown_with_spans(text: str, spans: Sequence[Span]) -> str:
@@ -198,7 +232,7 @@ def fields_from_lines(name: str, lines: Sequence[str]) -> list[tuple[str, str]]:
 
 def answer_parts(answer: Answer, *, title: str | None = None, footer: str | None = None) -> list[Part]:
     """The answer text (split over several embeds when long) and its numbered sources."""
-    heading = trim(title or answer.question, TITLE_MAX)
+    heading = trim(plain(title or answer.question), TITLE_MAX)
     # Leave room in each description for nothing else: the sources go into fields of the last embed.
     pieces = split_text(markdown_with_spans(answer.text, answer.spans) or "(empty answer)", DESCRIPTION_MAX)
     embeds: list[discord.Embed] = []
@@ -220,7 +254,7 @@ def answer_parts(answer: Answer, *, title: str | None = None, footer: str | None
             break
         target.add_field(name=name, value=value, inline=False)
     if footer:
-        embeds[-1].set_footer(text=trim(footer, FOOTER_MAX // 8))
+        embeds[-1].set_footer(text=trim(plain(footer), FOOTER_MAX // 8))
     return pack(embeds)
 
 
@@ -234,7 +268,7 @@ def sources_embed(answer_json: dict[str, object]) -> discord.Embed:
     for n, s in enumerate(sources[:FIELDS_MAX], 1):
         if not isinstance(s, dict):
             continue
-        name = trim(f"[{n}] {s.get('title') or 'untitled'}", FIELD_NAME_MAX)
+        name = trim(f"[{n}] {escape_markdown(str(s.get('title') or 'untitled'))}", FIELD_NAME_MAX)
         quote = trim(f"> {escape_markdown(' '.join(str(s.get('quote') or '').split()))}", FIELD_VALUE_MAX - 1)
         if embed_size(embed) + len(name) + len(quote) > EMBED_TOTAL_MAX:
             break
@@ -245,7 +279,7 @@ def sources_embed(answer_json: dict[str, object]) -> discord.Embed:
 # ---- search / about / status -----------------------------------------------------------------
 def search_embed(query: str, hits: Sequence[ArticleHit]) -> discord.Embed:
     """Matching articles, newest first, as linked lines."""
-    embed = discord.Embed(title=trim(f"Articles for: {query}", TITLE_MAX), colour=COLOR)
+    embed = discord.Embed(title=trim(f"Articles for: {plain(query)}", TITLE_MAX), colour=COLOR)
     if not hits:
         embed.description = "No matching articles."
         return embed

@@ -1,7 +1,9 @@
 """/index …: moderator commands that change what the bot knows.
 
 Every call is checked on the server (``interaction_check``), refusals are answered ephemerally
-and audited, and every change to the corpus or index is written to the audit log.
+and audited, and every change to the corpus or index is written to the audit log. The index is
+shared by every server, so changing it takes a home server's moderator (:mod:`bot.cogs.moderated`);
+``/index status`` is any moderator's.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.cogs.moderated import ModeratorCog
+from bot.cogs.moderated import PER_GUILD, ModeratorCog
 from bot.errors import NO_PINGS, BotError
-from bot.permissions import interaction_is_moderator
 from bot.reindex import Listener, ReindexJob, ReindexRunning
-from bot.render import progress_text, trim
+from bot.render import escape_markdown, plain, progress_text, trim
 from index.errors import IndexMissingError, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def job_summary(job: ReindexJob) -> str:
     if not job.finished:
         return f"Reindexing… {progress_text(job.progress)}"
     if job.error:
-        return f"Reindex failed: {job.error}\nThe live index was not changed and keeps answering."
+        return f"Reindex failed: {plain(job.error)}\nThe live index was not changed and keeps answering."
     r = job.report
     assert r is not None
     text = (
@@ -46,7 +47,7 @@ def job_summary(job: ReindexJob) -> str:
         f"in {r.seconds:.1f} s."
     )
     if r.errors:
-        skipped = "; ".join(f"{name}: {reason}" for name, reason in r.errors[:5])
+        skipped = plain("; ".join(f"{name}: {reason}" for name, reason in r.errors[:5]))
         text += f"\nSkipped {len(r.errors)} file(s): {skipped}"
     return trim(text, 1900)
 
@@ -123,7 +124,7 @@ class AdminCog(ModeratorCog):
         )
 
     # ---- /index status -----------------------------------------------------------------
-    @index.command(name="status", description="The live index and any reindex in progress.")
+    @index.command(name="status", description="The live index and any reindex in progress.", extras=PER_GUILD)
     async def status(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         lines = []
@@ -137,8 +138,10 @@ class AdminCog(ModeratorCog):
             lines.append(str(exc))
         job = self.bot.reindexer.current
         if job is not None:
+            # Who started it may be a member of another server: named only to those who manage the index.
+            by = job.requested_by if self.shared_access(interaction).allowed else "a moderator"
             lines.append(
-                f"Running: started by {job.requested_by} "
+                f"Running: started by {by} "
                 f"{discord.utils.format_dt(_dt(job.started_at), 'R')}, "
                 f"{progress_text(job.progress)}"
             )
@@ -172,7 +175,7 @@ class AdminCog(ModeratorCog):
             origin = url.strip()
         article_id = path.stem
         await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
-        await self._reindex_after_change(interaction, f"Added `{article_id}` from {trim(origin, 300)}.\n", [path])
+        await self._reindex_after_change(interaction, f"Added `{article_id}` from {escape_markdown(trim(origin, 300))}.\n", [path])
 
     # ---- /index remove -----------------------------------------------------------------
     @index.command(name="remove", description="Remove an article (it is moved to the trash, not deleted).")
@@ -187,7 +190,7 @@ class AdminCog(ModeratorCog):
     async def remove_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        if not interaction_is_moderator(interaction, self.bot.settings.moderator_role):
+        if not self.shared_access(interaction).allowed:
             return []
         try:
             hits = await self.bot.in_worker(self.bot.engine.articles)
@@ -201,7 +204,7 @@ class AdminCog(ModeratorCog):
                 continue
             if len(c.article_id) > 100:
                 continue  # Discord caps choice values at 100 characters
-            label = trim(f"{c.title} ({c.published or 'undated'})", 100)
+            label = trim(plain(f"{c.title} ({c.published or 'undated'})"), 100)
             choices.append(app_commands.Choice(name=label, value=c.article_id))
             if len(choices) == 25:
                 break

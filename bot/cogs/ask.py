@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.app import PolicyBotMixin
 from bot.errors import NO_PINGS, BotError
-from bot.render import Part, about_embed, answer_parts, progress_text, search_embed, trim
+from bot.render import Part, about_embed, answer_parts, plain, progress_text, search_embed, trim
 from bot.views import answer_view
 from bot.written import first_parts, upgrade, writing_on
 from index.engine import Filters, check_question
@@ -109,9 +109,9 @@ class AskCog(commands.Cog):
             return []
         needle = current.casefold().strip()
         return [
-            app_commands.Choice(name=trim(o, 100), value=o[:100])
+            app_commands.Choice(name=trim(plain(o), 100), value=o[:100])
             for o in outlets
-            if o and (not needle or needle in o.casefold())
+            if plain(o).strip() and (not needle or needle in o.casefold())
         ][:25]
 
     @app_commands.command(name="search", description="Find articles about a topic, newest first.")

@@ -1,7 +1,9 @@
 """/feeds …: moderators choose the news feeds the bot follows and where new articles are announced.
 
 Checked on the server for every call (like ``/index``), refusals answered ephemerally and
-audited, every change audited. The work itself is the engine's (``engine.add_feed`` …), the same
+audited, every change audited. The feeds are shared by every server, so changing them takes a home
+server's moderator (:mod:`bot.cogs.moderated`); the list and where this server's announcements go
+are any moderator's. The work itself is the engine's (``engine.add_feed`` …), the same
 as ``policybot feeds``; polling runs in the background (:mod:`bot.poller`).
 """
 
@@ -14,11 +16,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.cogs.moderated import ModeratorCog
+from bot.cogs.moderated import PER_GUILD, ModeratorCog
 from bot.errors import NO_PINGS, BotError
 from bot.guild_settings import ANNOUNCE_CHANNEL
-from bot.permissions import interaction_is_moderator
-from bot.render import COLOR, DESCRIPTION_MAX, link_text, trim
+from bot.render import COLOR, DESCRIPTION_MAX, escape_markdown, link_text, plain, trim
 from index.engine import FeedState
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def feed_line(f: FeedState) -> str:
     state = "on" if f.enabled else "off"
     success = discord.utils.format_dt(f.last_success, "R") if f.last_success else "never"
     lines = [
-        f"**{link_text(trim(f.name, 100))}** ({state}, every {f.every_minutes} min) — {trim(f.url, 200)}",
+        f"**{link_text(trim(f.name, 100))}** ({state}, every {f.every_minutes} min) — {escape_markdown(trim(f.url, 200))}",
         f"last success {success} · items seen {f.items_seen} · articles added {f.articles_added}",
     ]
     if f.last_error:
@@ -71,7 +72,7 @@ class FeedsCog(ModeratorCog):
         await self._audit(interaction, "feed added", feed=feed.name, url=feed.url, every_minutes=feed.every_minutes)
         self.bot.poller.trigger()
         await self._reply(
-            interaction, f"Following **{link_text(feed.name)}** ({feed.url}); checking it now, then every {every} minutes."
+            interaction, f"Following **{link_text(feed.name)}** ({escape_markdown(feed.url)}); checking it now, then every {every} minutes."
         )
 
     @feeds.command(name="remove", description="Stop following a feed (its articles stay in the index).")
@@ -104,17 +105,18 @@ class FeedsCog(ModeratorCog):
     @remove.autocomplete("feed")
     @enable.autocomplete("feed")
     async def feed_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        if not interaction_is_moderator(interaction, self.bot.settings.moderator_role):
+        if not self.shared_access(interaction).allowed:
             return []
         feeds = await self.bot.in_worker(self.bot.engine.feeds)
         needle = current.casefold().strip()
         return [
-            app_commands.Choice(name=trim(f.name, 100), value=f.name)
+            app_commands.Choice(name=trim(plain(f.name), 100), value=f.name)
             for f in feeds
-            if len(f.name) <= 100 and (not needle or needle in f.name.casefold() or needle in f.url.casefold())
+            if len(f.name) <= 100 and plain(f.name).strip()
+            and (not needle or needle in f.name.casefold() or needle in f.url.casefold())
         ][:25]
 
-    @feeds.command(name="list", description="The feeds followed, with their last success and last error.")
+    @feeds.command(name="list", description="The feeds followed, with their last success and last error.", extras=PER_GUILD)
     async def list_(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         feeds = await self.bot.in_worker(self.bot.engine.feeds)
@@ -131,7 +133,9 @@ class FeedsCog(ModeratorCog):
         embed.set_footer(text=f"Announcements: {'channel ' + channel if channel else 'off'}")
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
-    @feeds.command(name="announce", description="Post new articles in a channel (or turn announcements off).")
+    @feeds.command(
+        name="announce", description="Post new articles in a channel (or turn announcements off).", extras=PER_GUILD
+    )
     @app_commands.describe(channel="Where to post new articles", off="Turn announcements off in this server")
     async def announce(
         self, interaction: discord.Interaction, channel: discord.TextChannel | None = None, off: bool = False

@@ -1,7 +1,7 @@
 """/settings: per-guild choices for moderators (for now: written or quoted answers).
 
 Checked on the server for every call like /index (``interaction_check``); refusals and changes
-go to the audit log. Values live in the guild settings store (``bot.guild_settings``).
+go to the audit log. A setting is this server's own, so any of its moderators may change it. Values live in the guild settings store (``bot.guild_settings``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import PolicyBotMixin
-from bot.cogs.moderated import ModeratorCog
+from bot.cogs.moderated import PER_GUILD, ModeratorCog
 from bot.errors import NO_PINGS
 from bot.written import ANSWERS, style
 
@@ -28,7 +28,9 @@ ANSWER_CHOICES = [
 class SettingsCog(ModeratorCog):
     changes = "settings"
 
-    @app_commands.command(name="settings", description="Moderators: how this server's answers are given.")
+    @app_commands.command(
+        name="settings", description="Moderators: how this server's answers are given.", extras=PER_GUILD
+    )
     @app_commands.describe(answers="written: checked answers written from the quotes; quoted: the quotes only")
     @app_commands.choices(answers=ANSWER_CHOICES)
     @app_commands.guild_only()

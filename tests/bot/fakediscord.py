@@ -260,6 +260,8 @@ class FakeDiscord:
         self.port = 0
         self.bot_user = self._user("policybot", bot=True, id=APP_ID)
         self._scenario()
+        self.app_owner: dict[str, Any] = self.admin  # the application's owner (GET /oauth2/applications/@me)
+        self.app_team: dict[str, Any] | None = None  # or a team owns it: see team()
 
     # ---- Discord's limits and failures ---------------------------------------------------
     def now(self) -> float:
@@ -413,6 +415,28 @@ class FakeDiscord:
         guild["members"] = [self._member(self.users[uid], r) for uid, r in member_roles.items()]
         guild["member_count"] = len(guild["members"])
         return guild
+
+    def add_member(self, guild: dict[str, Any], name: str, *, roles: tuple[str, ...] = ()) -> dict[str, Any]:
+        """A new user who is in ``guild`` only, holding the named roles there (before the bot connects)."""
+        user = self._user(name)
+        role_ids = [r["id"] for r in guild["roles"] if r["name"] in roles]
+        guild["members"].append(self._member(user, role_ids))
+        guild["member_count"] = len(guild["members"])
+        return user
+
+    def team(self, owner: dict[str, Any], members: dict[str, str]) -> dict[str, Any]:
+        """A team payload: ``members`` maps user ids to their role ("admin", "developer", "read_only")."""
+        tid = self.snowflake()
+        return {
+            "id": tid,
+            "name": "policy team",
+            "icon": None,
+            "owner_user_id": owner["id"],
+            "members": [
+                {"user": self.users[uid], "team_id": tid, "membership_state": 2, "permissions": ["*"], "role": role}
+                for uid, role in members.items()
+            ],
+        }
 
     def add_channel(self, guild: dict[str, Any], name: str, *, deny_bot: int = 0) -> dict[str, Any]:
         """Another text channel (before the bot connects); ``deny_bot``: permission bits the bot's
@@ -643,11 +667,11 @@ class FakeDiscord:
                 "icon": None,
                 "bot_public": True,
                 "bot_require_code_grant": False,
-                "owner": self.admin,
+                "owner": self.app_owner,
                 "verify_key": "0" * 64,
                 "flags": 0,
                 "interactions_endpoint_url": None,
-                "team": None,
+                "team": self.app_team,
             }
         )
 
@@ -985,7 +1009,14 @@ class FakeDiscord:
         return await self._deliver(payload, user)
 
     async def autocomplete(
-        self, name: str, sub: str | None, option: str, value: str, *, user: dict[str, Any] | None = None
+        self,
+        name: str,
+        sub: str | None,
+        option: str,
+        value: str,
+        *,
+        user: dict[str, Any] | None = None,
+        guild: dict[str, Any] | None = None,
     ) -> Interaction:
         user = user or self.admin
         command, scope = self.command(name)
@@ -995,7 +1026,7 @@ class FakeDiscord:
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if scope != "global":
             data["guild_id"] = scope
-        payload = self._base_interaction(4, user, self.guild, None)
+        payload = self._base_interaction(4, user, guild or self.guild, None)
         payload["data"] = data
         return await self._deliver(payload, user)
 
@@ -1012,11 +1043,17 @@ class FakeDiscord:
         return await self._deliver(payload, user)
 
     async def user_message(
-        self, content: str, *, user: dict[str, Any] | None = None, dm: bool = False, mention_bot: bool = False
+        self,
+        content: str,
+        *,
+        user: dict[str, Any] | None = None,
+        dm: bool = False,
+        mention_bot: bool = False,
+        channel: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A user writes in the guild channel, or in their DM with the bot."""
+        """A user writes in the guild channel (or ``channel``), or in their DM with the bot."""
         user = user or self.alice
-        channel = self.dm_channel(user) if dm else self.channel
+        channel = self.dm_channel(user) if dm else (channel or self.channel)
         if mention_bot:
             content = f"<@{APP_ID}> {content}"
         msg = self._new_message(channel, {"content": content}, author=user)

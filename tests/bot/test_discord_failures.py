@@ -152,9 +152,9 @@ async def test_question_deleted_before_the_reply_still_gets_its_answer(fake: Fak
 
 async def test_missing_permissions_in_a_channel_never_crash_the_bot(fake: FakeDiscord, bot: Any) -> None:
     fake.deny(fake.channel["id"])
-    msg = await fake.user_message(QUESTION, mention_bot=True)  # typing and the reply both get 403
+    msg = await fake.user_message(QUESTION, mention_bot=True)  # typing gets 403, so no reply is even tried
     await fake.wait_for(
-        lambda: sum(1 for r in fake.requests if r.path == f"/channels/{fake.channel['id']}/messages") >= 1, timeout=30
+        lambda: any(r.path.startswith(f"/channels/{fake.channel['id']}/") for r in fake.requests), timeout=30
     )
     assert not fake.replies_to(msg)
     fake.denied_channels.clear()
@@ -190,3 +190,53 @@ def test_forbidden_errors_are_explained_not_logged_as_bugs() -> None:
     error = discord.Forbidden(Response(), {"code": 50013, "message": "Missing Permissions"})  # type: ignore[arg-type]
     text = describe(error, where="/feeds announce")
     assert "missing a permission" in text and "Missing Permissions" in text and "Reference" not in text
+
+
+def withheld(bot: Any) -> float:
+    return bot.metrics.registry.get_sample_value("policybot_replies_withheld_total") or 0.0
+
+
+async def test_a_flood_of_mentions_where_the_bot_cannot_post_costs_one_request_not_fifty(
+    fake: FakeDiscord, start_bot: Any
+) -> None:
+    other = fake.add_channel(fake.guild, "other")
+    bot = await start_bot()
+    now = [0.0]
+    bot.send_guard.clock = lambda: now[0]  # the back-off window passes when the test says so
+    denied = fake.channel["id"]
+    fake.deny(denied)  # Discord answers 403 Missing Permissions; the gateway cache still says the bot may post
+
+    def attempts() -> int:
+        return sum(1 for r in fake.requests if r.path.startswith(f"/channels/{denied}/"))
+
+    for _ in range(50):
+        await fake.user_message(QUESTION, mention_bot=True)
+    await fake.wait_for(lambda: withheld(bot) == 50, timeout=60)
+    assert attempts() == 1  # one typing request found out; the other 49 mentions waited for it and stayed silent
+
+    asked = await fake.user_message(QUESTION, mention_bot=True, channel=other)
+    (reply,) = await fake.wait_for(lambda: fake.replies_to(asked), timeout=60)
+    assert EXPECT in str(reply["embeds"])  # the bot still answers where it may post
+
+    now[0] += bot.settings.forbidden_retry_seconds + 1  # the window is over: one message tries again
+    for _ in range(5):
+        await fake.user_message(QUESTION, mention_bot=True)
+    await fake.wait_for(lambda: withheld(bot) == 55, timeout=60)
+    assert attempts() == 2
+
+    fake.denied_channels.clear()  # a moderator fixes the permissions: after the next window it answers there
+    now[0] += bot.settings.forbidden_retry_seconds + 1
+    fixed = await fake.user_message(QUESTION, mention_bot=True)
+    await fake.wait_for(lambda: fake.replies_to(fixed), timeout=60)
+    assert withheld(bot) == 55
+
+
+async def test_a_channel_the_gateway_cache_says_is_closed_is_not_even_tried(fake: FakeDiscord, start_bot: Any) -> None:
+    locked = fake.add_channel(fake.guild, "locked", deny_bot=1 << 11)  # Send Messages denied to the bot
+    bot = await start_bot()
+    for _ in range(3):
+        await fake.user_message(QUESTION, mention_bot=True, channel=locked)
+    await fake.wait_for(lambda: withheld(bot) == 3, timeout=60)
+    asked = await fake.user_message(QUESTION, mention_bot=True)
+    await fake.wait_for(lambda: fake.replies_to(asked), timeout=60)
+    assert not [r for r in fake.requests if r.path.startswith(f"/channels/{locked['id']}/")]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from bot.render import safe_url
+from index.corpus import load_corpus
 from tests.bot.conftest import GatedEngine
+from tests.bot.discord_text import assert_inert, visible_texts
 from tests.bot.fakediscord import EPHEMERAL, FakeDiscord
+from tests.conftest import write_article
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 
@@ -210,3 +215,32 @@ async def test_dev_guild_gets_the_commands_at_once(fake: FakeDiscord, start_bot:
     assert inter.payload["data"]["guild_id"] == fake.guild["id"]
     await fake.wait_for(inter.messages)
     assert "policywire.example.com" in inter.texts()
+
+
+async def test_bare_urls_and_bidi_controls_in_an_article_reach_discord_inert(
+    fake: FakeDiscord, start_bot: Any, workspace: Any, engine: GatedEngine
+) -> None:
+    write_article(
+        workspace.corpus,
+        "payroll-phishing",
+        "Attackers sent payroll staff to https://evil.example/login to steal their portal passwords. "
+        "The lure was an invoice named \u202egpj.exe\u202c that opened the phishing page. "
+        "Officials said the phishing domain was taken down on Monday.",
+        title="Payroll phishing at https://evil.example/login \u202eTXT.exe",
+        source="Wire \u2066https://evil.example\u2069",
+        url="https://news.example.org/payroll-phishing",
+    )
+    await asyncio.to_thread(engine.build)
+    await start_bot()
+    question = "Where did attackers send payroll staff to steal their portal passwords?"
+    asked = await fake.slash("ask", {"question": question})
+    msg = (await fake.wait_for(asked.messages, timeout=60))[-1]
+    sources = await fake.click(msg, components(msg)[0])
+    search = await fake.slash("search", {"query": "payroll phishing invoice lure"})
+    mention = await fake.user_message(question, mention_bot=True)
+    await fake.wait_for(lambda: sources.callbacks and search.messages() and fake.replies_to(mention), timeout=60)
+
+    articles, _ = load_corpus(workspace.corpus)
+    shown = [text for payload in fake.all_payloads() for text in visible_texts(payload)]
+    assert sum("evil.example/login" in t for t in shown) >= 4  # answer, sources, search, mention: shown, not linked
+    assert_inert(shown, {u for a in articles if (u := safe_url(a.url))})

@@ -12,6 +12,7 @@ from bot.render import (
     check_limits,
     citation,
     markdown_with_spans,
+    plain,
     progress_bar,
     progress_text,
     search_embed,
@@ -107,3 +108,10 @@ def test_about_and_progress() -> None:
     assert progress_bar(3, 0, width=4) == "▱▱▱▱ 0%"
     assert progress_text(BuildProgress("embedding", 30, 60)).startswith("step 2/4 embedding: ")
     assert progress_text(None) == "starting…"
+
+
+def test_bare_urls_and_bidi_controls_are_made_inert_but_stay_readable() -> None:
+    shown = plain("Log in at https://evil.example/login \u202eTXT.exe\u202c now")
+    assert ":/" not in shown and "\u202e" not in shown
+    assert shown.replace("\u200d", "") == "Log in at https://evil.example/login TXT.exe now"  # only a joiner added
+    assert plain(plain("a https://x.example b")) == plain("a https://x.example b")  # stable when applied twice

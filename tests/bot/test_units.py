@@ -10,13 +10,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import PolicyBot, ShardedPolicyBot, create_bot
 from bot.audit import AuditLog
 from bot.config import BotSettings
 from bot.feedback import FeedbackStore
-from bot.ratelimit import ConversationMemory, Cooldown, retry_timestamp
+from bot.permissions import home_guild_ids
+from bot.ratelimit import ConversationMemory, Cooldown, SendGuard, Withheld, retry_timestamp
 from bot.reindex import Reindexer, ReindexJob, ReindexRunning
 from index.engine import check_question as clean_question
 from index.errors import BuildError, QuestionError
@@ -52,6 +54,38 @@ def test_conversation_memory_expires() -> None:
     assert memory.get(7) == "first question" and memory.get(8) is None
     clock.t += 61
     assert memory.get(7) is None
+
+
+class Refusal:
+    status = 403
+    reason = "Forbidden"
+
+
+async def test_send_guard_backs_off_per_channel_and_trips_after_a_budget_of_refusals() -> None:
+    now = [0.0]
+    guard = SendGuard(60, budget=3, window=600, clock=lambda: now[0])
+    calls: list[int] = []
+
+    async def refused(channel: int) -> None:
+        calls.append(channel)
+        raise discord.Forbidden(Refusal(), {"code": 50013, "message": "Missing Permissions"})  # type: ignore[arg-type]
+
+    async def ok() -> str:
+        return "sent"
+
+    for channel in (1, 1, 2):
+        with pytest.raises(Withheld):
+            await guard.send(channel, lambda c=channel: refused(c))
+    assert calls == [1, 2]  # the second message in channel 1 was never sent
+    assert await guard.send(9, ok) == "sent"  # other channels are fine
+    now[0] += 61
+    with pytest.raises(Withheld):
+        await guard.send(1, lambda: refused(1))  # tried again once after the window: the third refusal
+    assert calls == [1, 2, 1]
+    with pytest.raises(Withheld):
+        await guard.send(9, ok)  # three refusals in ten minutes: nothing is posted anywhere
+    now[0] += 600
+    assert await guard.send(9, ok) == "sent"  # they aged out
 
 
 def test_clean_question_limits() -> None:
@@ -215,6 +249,31 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert s.token() == "secret-token-value" and "secret-token-value" not in repr(s)
     assert (s.moderator_role, s.cooldown_seconds, s.max_concurrent, s.dev_guild) == ("Mods", 3, 2, 123)
     assert s.use_sharding and s.feedback_db == Path("data/feedback.sqlite")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("111, 222", [111, 222]), ("[333]", [333]), ("444", [444]), ("", None), (" , ", None)]
+)
+def test_home_guilds_come_from_one_comma_separated_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[int] | None
+) -> None:
+    monkeypatch.setenv("POLICYBOT_HOME_GUILDS", value)
+    assert BotSettings(_env_file=None).home_guilds == expected  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("value", ["abc", "12,x", "1.5", "-3", "²"])
+def test_a_home_guild_that_is_not_an_id_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("POLICYBOT_HOME_GUILDS", value)
+    with pytest.raises(ValueError, match="POLICYBOT_HOME_GUILDS must be numbers separated by commas"):
+        BotSettings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_home_guilds_when_unset_are_the_only_guild_or_none() -> None:
+    assert home_guild_ids([5], [1, 2], sees_all=False) == {5}  # configured: whatever the bot sees
+    assert home_guild_ids(None, [1], sees_all=True) == {1}
+    assert home_guild_ids(None, [1, 2], sees_all=True) is None
+    assert home_guild_ids(None, [1], sees_all=False) is None  # a process with some shards cannot tell
+    assert home_guild_ids(None, [], sees_all=True) is None
 
 
 def test_factory_picks_plain_or_sharded(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Hostile input, property-based (hypothesis, fixed budget, derandomized): article files, questions,
 uploads and feed XML each get a clear result; nothing else is lost; article text never pings
-anyone or forges a link in what the bot sends.
+anyone, forges or autolinks a link, or hides and reorders what it says in what the bot sends.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.announce import announcement_embed, watch_embed
+from bot.cogs.feeds import feed_line
 from bot.errors import NO_PINGS
 from bot.render import answer_parts, safe_url, search_embed, sources_embed
 from index.corpus import MAX_FILE_BYTES, load_corpus, parse_article
-from index.engine import Engine
+from index.engine import Engine, FeedState, FreshArticle
 from index.errors import ArticleError, PolicybotError, QuestionError
 from index.feeds.parse import FeedParseError, parse_feed
 from index.models import Answer, ArticleHit, Citation, Source, Span
 from index.settings import Settings
+from tests.bot.discord_text import assert_inert, visible_texts
 from tests.bot.fakediscord import message_problems, pings
 from tests.conftest import write_article
 from tests.fakes import FakeEncoder
@@ -49,6 +52,21 @@ INJECTIONS = [
     "javascript:alert(1)",
     "\u202eevil\u202c",
     "\u200b@\u200beveryone",
+    # bare URLs: Discord autolinks ``scheme://`` in content and embeds, and ``<scheme:/…>``
+    "https://evil.example/login",
+    "HTTP://EVIL.EXAMPLE/a_b(c)",
+    "see http://evil.example.",
+    "steam://run/1",
+    "<https:/evil.example>",
+    "h\u200bttps://evil.example",  # invisible characters that vanish on the way must not join a URL back up
+    "https:/\u200b/evil.example",
+    "https:\u2060//evil.example",
+    # bidi controls and other invisible characters
+    "\u202a\u202b\u202d\u202e\u202c",
+    "\u2066\u2067\u2068\u2069",
+    "\u200e\u200f\u061c",
+    "moc.elpmaxe\u202e//:sptth",
+    "\ufeff\u00ad\u2063\U000e0041\u3164",
 ]
 hostile_text = st.lists(
     st.one_of(st.sampled_from(INJECTIONS), st.text(min_size=1, max_size=40)), min_size=1, max_size=12
@@ -75,19 +93,35 @@ def assert_safe(payload: dict[str, Any], allowed_links: set[str]) -> None:
     assert not message_problems(payload), message_problems(payload)
     assert pings(payload) == set()  # nobody is notified, whatever the text says
     assert links(payload) <= allowed_links, links(payload) - allowed_links  # only the articles' own URLs link
+    assert_inert(visible_texts(payload), allowed_links)  # no bare URL links, nothing hides or reorders text
 
 
 @BUDGET
-@given(text=hostile_text, title=hostile_text, url=st.sampled_from(["https://ok.example/a", "javascript:alert(1)", "https://ok.example/a)[x](https://evil.example", ""]))
-def test_article_text_never_pings_or_forges_a_link_when_rendered(text: str, title: str, url: str) -> None:
+@given(
+    text=hostile_text,
+    title=hostile_text,
+    outlet=hostile_text,
+    url=st.sampled_from(
+        ["https://ok.example/a", "javascript:alert(1)", "https://ok.example/a)[x](https://evil.example", "",
+         "https://ok.example/\u202e/a"]
+    ),
+)
+def test_article_text_never_pings_or_forges_a_link_when_rendered(text: str, title: str, outlet: str, url: str) -> None:
     spans = (Span(0, min(5, len(text)), "name"),)
-    citation = Citation("a1", title, "@everyone [src](https://evil.example)", url, date(2024, 1, 2))
+    citation = Citation("a1", title, outlet, url, date(2024, 1, 2))
     answer = Answer("<@1> who? @here", True, text, spans, (Source(citation, text, 0.9),))
     allowed = {u for u in [safe_url(url)] if u}
     for part in answer_parts(answer, footer="[f](https://evil.example)"):
         assert_safe(payloads(part.embeds), allowed)
     assert_safe(payloads([search_embed(text, [ArticleHit(citation, 0.5, text)])]), allowed)
     assert_safe(payloads([sources_embed(answer.to_json())]), allowed)  # the Sources button
+    fresh = FreshArticle("a1", title, outlet, url, date(2024, 1, 2), text, summary_only=False)
+    assert_safe(payloads([announcement_embed([fresh, fresh])]), allowed)  # new articles in a channel
+    assert_safe(payloads([watch_embed([(text, [fresh])])]), allowed)  # the /watch DM
+    when = datetime(2024, 1, 2, tzinfo=UTC)
+    feed = FeedState(title, text, 60, True, None, None, when, outlet, when, 1, when, 3, 1, when)
+    listed = {"content": feed_line(feed), "embeds": [], "allowed_mentions": NO_PINGS.to_dict()}
+    assert_safe(listed, set())  # /feeds list: not even the feed's own URL links
 
 
 # ---- article files: parse_article and the build ---------------------------------------------
