@@ -35,6 +35,8 @@ def feed_line(f: FeedState) -> str:
     ]
     if f.last_error:
         lines.append(f"last error: {link_text(trim(f.last_error, 200))}")
+    if f.item_errors:
+        lines.append(f"items not ingested in the last poll: {link_text(trim(f.item_errors, 300))}")
     return "\n".join(lines)
 
 

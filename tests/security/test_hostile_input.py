@@ -119,9 +119,10 @@ def test_article_text_never_pings_or_forges_a_link_when_rendered(text: str, titl
     assert_safe(payloads([announcement_embed([fresh, fresh])]), allowed)  # new articles in a channel
     assert_safe(payloads([watch_embed([(text, [fresh])])]), allowed)  # the /watch DM
     when = datetime(2024, 1, 2, tzinfo=UTC)
-    feed = FeedState(title, text, 60, True, None, None, when, outlet, when, 1, when, 3, 1, when)
+    feed = FeedState(title, text, 60, True, None, None, when, outlet, when, 1, when, 3, 1, when, item_errors=text)
     listed = {"content": feed_line(feed), "embeds": [], "allowed_mentions": NO_PINGS.to_dict()}
     assert_safe(listed, set())  # /feeds list: not even the feed's own URL links
+    assert "items not ingested" in feed_line(feed)  # a hostile item's error is shown, inert
 
 
 # ---- article files: parse_article and the build ---------------------------------------------
