@@ -59,7 +59,7 @@ def test_new_files_are_indexed_without_walking_or_reading_the_rest(
     _no_walk(monkeypatch)
     read: list[Path] = []
     original = corpus_module.load_article
-    monkeypatch.setattr("index.increment.load_article", lambda p: read.append(p) or original(p))
+    monkeypatch.setattr("index.increment.load_article", lambda p, root=None: read.append(p) or original(p, root))
     encoder = FakeEncoder()
     report = build_index(settings, embedder=encoder, changed=new)
     assert sorted(p.name for p in read) == sorted(p.name for p in new)  # the 8 old files were not opened
