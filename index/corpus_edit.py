@@ -80,6 +80,11 @@ def add_article_from_html(corpus_dir: Path, url: str, html: str) -> Path:
 
 def remove_article(corpus_dir: Path, article_id: str, trash_dir: Path) -> Path:
     """Move the article's file into ``trash_dir`` (time-stamped); returns its new path."""
+    return move_to_trash(find_article_file(corpus_dir, article_id), trash_dir)
+
+
+def find_article_file(corpus_dir: Path, article_id: str) -> Path:
+    """The corpus file that holds ``article_id`` (ArticleError when there is none)."""
     if not article_id or "/" in article_id or "\\" in article_id or article_id.startswith("."):
         raise ArticleError(f"not an article id: {article_id!r}")
     matches = (
@@ -87,8 +92,12 @@ def remove_article(corpus_dir: Path, article_id: str, trash_dir: Path) -> Path:
     )
     if not matches:
         raise ArticleError(f"no article {article_id!r} in the corpus")
+    return matches[0]
+
+
+def move_to_trash(source: Path, trash_dir: Path) -> Path:
+    """Move a corpus file into ``trash_dir`` under a time-stamped name; returns its new path."""
     trash_dir.mkdir(parents=True, exist_ok=True)
-    source = matches[0]
     target = trash_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{source.name}"
     n = 2
     while target.exists():
