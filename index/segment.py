@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from index import durability
 from index.ann import VectorSet
 from index.chunking import DraftChunk
 from index.errors import IndexCorruptError, IndexMissingError
@@ -166,6 +167,8 @@ class SegmentWriter:
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
+        for name in files:  # on the disk before the manifest that vouches for them
+            durability.fsync_file(self.directory / name)
         manifest = {
             "format": FORMAT,
             "dim": self.dim,
@@ -175,6 +178,7 @@ class SegmentWriter:
             "files": {name: file_digest(self.directory / name) for name in files},
         }
         write_json_durably(self.directory / MANIFEST, manifest)
+        durability.fsync_dir(self.directory)
         return manifest
 
     def abort(self) -> None:
@@ -267,11 +271,10 @@ def file_digest(path: Path) -> dict[str, Any]:
 
 
 def write_json_durably(path: Path, data: dict[str, Any]) -> None:
-    """Write, flush and fsync: a manifest is what makes the files beside it count."""
+    """Write, then fsync: a manifest is what makes the files beside it count."""
     with open(path, "w") as fh:
         json.dump(data, fh, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
+    durability.fsync_file(path)
 
 
 VERIFIED = ".verified"
