@@ -1,51 +1,69 @@
-"""The points where data reaches the disk: every fsync of a file or folder, and every atomic rename.
+"""fsync helpers with one test seam: every point where data becomes durable calls :data:`SYNC_HOOKS`.
 
-A rename is durable only once its folder is fsynced, and a file's bytes only once the file is;
-after a power cut, anything else may be gone. Code that must survive one goes through here, and
-``hooks`` (empty in production) let a test record each point to rebuild what a cut would leave.
+A SIGKILL cannot show a missing fsync (the page cache survives it); a power cut can. Tests that
+simulate a power cut register a hook here and, at each sync point, copy what the disk is known
+to hold at that moment (only what was synced), then check that every copy opens consistently.
+Writers call :func:`fsync_file` / :func:`fsync_dir` / :func:`make_dirs`, and a database calls
+:func:`synced` after each commit that its engine has already made durable.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-hooks: list[Callable[[str, Path], None]] = []
-"""Called as ``hook(event, path)`` right after each point: ``"fsync_file"``, ``"fsync_dir"`` or
-``"replace"`` (with the destination)."""
-
-
-def _notify(event: str, path: Path) -> None:
-    for hook in list(hooks):
-        hook(event, path)
+SyncKind = Literal["file", "dir", "commit"]
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+@dataclass(frozen=True)
+class SyncPoint:
+    """What just became durable: a file's content, a directory's entries, or a database commit."""
+
+    kind: SyncKind
+    path: Path
+
+
+SYNC_HOOKS: list[Callable[[SyncPoint], None]] = []
+"""Called after each sync point, in order. Empty in production; tests append and remove."""
+
+
+def synced(kind: SyncKind, path: Path) -> None:
+    """Tell the hooks that ``path`` is durable now (for writers that sync by other means, e.g. SQLite)."""
+    if SYNC_HOOKS:
+        point = SyncPoint(kind, Path(path))
+        for hook in list(SYNC_HOOKS):
+            hook(point)
+
+
+def fsync_file(fd: int, path: Path) -> None:
+    """Flush an open file's content to disk (``path`` only names it for the hooks)."""
+    os.fsync(fd)
+    synced("file", path)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory's entries, so a file created, linked or renamed in it survives a power cut."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+    synced("dir", Path(path))
 
 
-def fsync_file(path: Path) -> None:
-    """Flush a file's bytes (written through any descriptor) to the disk."""
-    _fsync(path)
-    _notify("fsync_file", Path(path))
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a folder's entries: the files created, renamed or removed in it."""
-    _fsync(path)
-    _notify("fsync_dir", Path(path))
-
-
-def replace_atomically(tmp: Path, dst: Path) -> None:
-    """Move a finished file or folder into place so that after a crash or power cut ``dst`` is
-    either the old one or the whole new one: flush ``tmp``, rename, flush the folder."""
-    tmp, dst = Path(tmp), Path(dst)
-    (fsync_dir if tmp.is_dir() else fsync_file)(tmp)
-    os.replace(tmp, dst)
-    _notify("replace", dst)
-    fsync_dir(dst.parent)
+def make_dirs(path: Path) -> None:
+    """``mkdir -p`` whose new folders survive a power cut: each created folder's parent is synced."""
+    path = Path(path)
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    path.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        fsync_dir(created.parent)

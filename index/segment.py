@@ -36,6 +36,7 @@ from index.chunking import DraftChunk
 from index.errors import IndexCorruptError, IndexMissingError
 from index.models import Article
 from index.terms import stem, tokens
+from index.versions import sync_path
 
 FORMAT = 3
 DB = "store.sqlite"
@@ -168,7 +169,7 @@ class SegmentWriter:
         self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
         for name in files:  # on the disk before the manifest that vouches for them
-            durability.fsync_file(self.directory / name)
+            sync_path(self.directory / name)
         manifest = {
             "format": FORMAT,
             "dim": self.dim,
@@ -178,7 +179,7 @@ class SegmentWriter:
             "files": {name: file_digest(self.directory / name) for name in files},
         }
         write_json_durably(self.directory / MANIFEST, manifest)
-        durability.fsync_dir(self.directory)
+        sync_path(self.directory)
         return manifest
 
     def abort(self) -> None:
@@ -274,7 +275,8 @@ def write_json_durably(path: Path, data: dict[str, Any]) -> None:
     """Write, then fsync: a manifest is what makes the files beside it count."""
     with open(path, "w") as fh:
         json.dump(data, fh, indent=1)
-    durability.fsync_file(path)
+        fh.flush()
+        durability.fsync_file(fh.fileno(), path)
 
 
 VERIFIED = ".verified"

@@ -42,6 +42,26 @@ LEGACY_OWED = "feeds.build-owed"
 """The marker older versions left when a feed poll's build was owed (read as "walk the corpus")."""
 
 
+def sync_path(path: Path) -> None:
+    """fsync a file or folder by name (for files written by others: SQLite, numpy, faiss)."""
+    if Path(path).is_dir():
+        durability.fsync_dir(path)
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        durability.fsync_file(fd, Path(path))
+    finally:
+        os.close(fd)
+
+
+def replace_durably(tmp: Path, dst: Path) -> None:
+    """Move a finished file or folder into place so that after a crash or a power cut ``dst`` is
+    the old one or the whole new one: sync ``tmp``, rename, sync the folder that holds both."""
+    sync_path(tmp)
+    os.replace(tmp, dst)
+    durability.fsync_dir(Path(dst).parent)
+
+
 def versions_dir(data_dir: Path) -> Path:
     return data_dir / VERSIONS
 
@@ -89,7 +109,7 @@ def new_tmp_segment_dir(data_dir: Path) -> Path:
 def place_segment(data_dir: Path, tmp_dir: Path) -> str:
     """Move a finished segment to its permanent name (it counts only once a version names it)."""
     name = next_segment_name(data_dir)
-    durability.replace_atomically(tmp_dir, segments_root(data_dir) / name)
+    replace_durably(tmp_dir, segments_root(data_dir) / name)
     return name
 
 
@@ -103,10 +123,10 @@ def publish(data_dir: Path, tmp_dir: Path, name: str) -> Path:
     """Move a verified build into place and point ``CURRENT`` at it, both atomically and durably:
     the version folder (whose segments are already on the disk) before the pointer that names it."""
     final = versions_dir(data_dir) / name
-    durability.replace_atomically(tmp_dir, final)
+    replace_durably(tmp_dir, final)
     pointer_tmp = data_dir / f"{CURRENT}.tmp"
     pointer_tmp.write_text(name + "\n")
-    durability.replace_atomically(pointer_tmp, data_dir / CURRENT)
+    replace_durably(pointer_tmp, data_dir / CURRENT)
     return final
 
 
@@ -207,7 +227,7 @@ def owe(data_dir: Path, paths: Sequence[Path] | None) -> Path:
     name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.json"
     tmp = folder / f".{name}.tmp"
     tmp.write_text(json.dumps({"paths": None if paths is None else [str(p) for p in paths]}))
-    durability.replace_atomically(tmp, folder / name)
+    replace_durably(tmp, folder / name)
     return folder / name
 
 

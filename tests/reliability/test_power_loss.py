@@ -23,65 +23,66 @@ from tests.conftest import write_article
 from tests.fakes import FakeEncoder
 from tests.index.test_segments import _story
 
+Stamp = tuple[int, int]  # a file's size and modification time: a rename keeps both
+
 
 @dataclass
 class PowerCut:
-    """The durable state of ``root``, kept up to date from the durability hooks; at each point it
-    writes the folder a power cut there would leave (``cuts``: label, folder)."""
+    """The durable state of ``root``, kept up to date from the durability hooks; at each sync point
+    it writes the folder a power cut there would leave (``cuts``: label, folder).
+
+    A folder's synced entries name inodes (so a rename counts once the folder holding the new name
+    is synced) with the file's stamp then; a file's synced content is kept by inode with its stamp,
+    and an entry gets it only when the stamps agree: an inode freed and reused since is not
+    mistaken for the file the entry named."""
 
     root: Path
     out: Path
-    files: dict[Path, bytes] = field(default_factory=dict)  # content at the last fsync
-    folders: dict[Path, dict[str, bool]] = field(default_factory=dict)  # entries at the last fsync
-    renames: list[tuple[Path, Path]] = field(default_factory=list)  # done, their folder not yet synced
+    entries: dict[int, dict[str, tuple[int, bool, Stamp]]] = field(default_factory=dict)
+    contents: dict[int, tuple[bytes, Stamp]] = field(default_factory=dict)
     cuts: list[tuple[str, Path]] = field(default_factory=list)
-    last: Path | None = None  # what the last fsync was of
 
     def __post_init__(self) -> None:
         for folder, _, names in os.walk(self.root):  # what was there before counts as on the disk
-            self._sync_folder(Path(folder))
             for name in names:
                 self._sync_file(Path(folder) / name)
+            self._sync_folder(Path(folder))
 
     def _sync_file(self, path: Path) -> None:
-        self.files[path] = path.read_bytes()
-        self.last = path
+        st = os.lstat(path)
+        stamp = (st.st_size, st.st_mtime_ns)
+        self.contents[st.st_ino] = (path.read_bytes(), stamp)
+        listing = self.entries.get(os.lstat(path.parent).st_ino, {})
+        if listing.get(path.name, (None,))[0] == st.st_ino:  # rewritten in place since its folder synced
+            listing[path.name] = (st.st_ino, False, stamp)
 
     def _sync_folder(self, path: Path) -> None:
-        for src, dst in [r for r in self.renames if r[1].parent == path]:
-            self.renames.remove((src, dst))
-            self._move(src, dst)
-        with os.scandir(path) as entries:
-            self.folders[path] = {e.name: e.is_dir(follow_symlinks=False) for e in entries}
-        self.last = path
+        listing = {}
+        with os.scandir(path) as found:
+            for entry in found:
+                st = entry.stat(follow_symlinks=False)
+                listing[entry.name] = (st.st_ino, entry.is_dir(follow_symlinks=False), (st.st_size, st.st_mtime_ns))
+        self.entries[os.lstat(path).st_ino] = listing
 
-    def __call__(self, event: str, path: Path) -> None:
-        if self.root not in path.parents and path != self.root:
+    def __call__(self, point: durability.SyncPoint) -> None:
+        if not point.path.is_relative_to(self.root):
             return
-        if event == "fsync_file":
-            self._sync_file(path)
-        elif event == "fsync_dir":
-            self._sync_folder(path)
-        elif event == "replace" and self.last is not None and self.last != path:
-            self.renames.append((self.last, path))  # the seam syncs the source just before renaming it
+        if point.kind == "file":
+            self._sync_file(point.path)
+        elif point.kind == "dir":
+            self._sync_folder(point.path)
         out = self.out / f"cut-{len(self.cuts):03d}"
-        self._write(self.root, out)
-        self.cuts.append((f"power cut after {event} {path.relative_to(self.root)}", out))
+        self._write(os.lstat(self.root).st_ino, out)
+        self.cuts.append((f"power cut after syncing {point.kind} {point.path.relative_to(self.root)}", out))
 
-    def _move(self, src: Path, dst: Path) -> None:
-        """A rename made durable: what was synced under the old name (a folder: with everything
-        in it) is now found under the new one."""
-        for table in (self.files, self.folders):
-            for old in [p for p in table if p == src or src in p.parents]:
-                table[dst / old.relative_to(src)] = table.pop(old)  # type: ignore[attr-defined]
-
-    def _write(self, folder: Path, out: Path) -> None:
+    def _write(self, folder: int, out: Path) -> None:
         out.mkdir(parents=True)
-        for name, is_folder in self.folders.get(folder, {}).items():
+        for name, (inode, is_folder, stamp) in self.entries.get(folder, {}).items():
             if is_folder:
-                self._write(folder / name, out / name)
-            else:  # listed but never fsynced: its blocks never reached the disk
-                (out / name).write_bytes(self.files.get(folder / name, b""))
+                self._write(inode, out / name)
+                continue
+            data, synced = self.contents.get(inode, (b"", (-1, -1)))
+            (out / name).write_bytes(data if synced == stamp else b"")  # else its blocks never reached the disk
 
 
 UPLOAD = b"---\ntitle: Water utility breach\n---\nA water utility in Ohio reported a breach of its billing system to regulators.\n"
@@ -101,7 +102,7 @@ def test_a_power_cut_at_any_durability_point_leaves_a_whole_version_and_loses_no
     served = [live()]
     cut = PowerCut(settings.data_dir, tmp_path / "cuts")
     acknowledged: dict[str, int] = {}  # change -> first cut after the call that made it returned
-    durability.hooks.append(cut)
+    durability.SYNC_HOOKS.append(cut)
     try:
         added = engine.add_file("water.md", UPLOAD)  # /index add file:
         acknowledged["water"] = len(cut.cuts)
@@ -114,7 +115,7 @@ def test_a_power_cut_at_any_durability_point_leaves_a_whole_version_and_loses_no
         engine.build(full=True)  # a whole new segment; older versions and segments pruned
         served.append(live())
     finally:
-        durability.hooks.remove(cut)
+        durability.SYNC_HOOKS.remove(cut)
     assert len(cut.cuts) > 20
     final = served[-1][1]
     assert "water" in final and "story-2" not in final
