@@ -273,7 +273,7 @@ def _parse_html(content: str) -> tuple[dict[str, Any], str]:
     import trafilatura  # imported lazily: it is slow to import and only HTML needs it
 
     try:
-        doc = trafilatura.bare_extraction(_tame_tags(content), include_comments=False, with_metadata=True)
+        doc = trafilatura.bare_extraction(tame_tags(content), include_comments=False, with_metadata=True)
     except Exception as exc:  # trafilatura raises many kinds on broken markup
         raise ArticleError(f"HTML could not be parsed: {exc}") from exc
     if doc is None:
@@ -296,7 +296,7 @@ _QUOTED = re.compile(r""""[^"]*+"|'[^']*+'""")
 _ATTRIBUTE_WORD = re.compile(r"""[^\s"'>/=]++""")
 
 
-def _tame_tags(html: str) -> str:
+def tame_tags(html: str) -> str:
     """Drop the attributes of any tag with more than ``MAX_TAG_ATTRIBUTES``: the HTML parser checks
     each attribute against all the others (a 1 MB tag costs minutes), and no article needs them."""
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
-from index.corpus import SUFFIXES, article_id_for, day_or_none, iter_corpus_files, parse_article
+from index.corpus import SUFFIXES, article_id_for, day_or_none, iter_corpus_files, parse_article, tame_tags
 from index.corpus_write import CorpusStems, free_stem, render_markdown, slugify, write_new
 from index.errors import ArticleError
 
@@ -47,7 +47,7 @@ def html_to_markdown(url: str, html: str) -> tuple[str, str]:
     """``(suggested file stem, Markdown with front matter)`` from a fetched page, via trafilatura."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+    doc = trafilatura.bare_extraction(tame_tags(html), url=url, with_metadata=True)
     if doc is None:
         raise ArticleError("no article text found on that page")
     meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)

@@ -332,7 +332,7 @@ def test_one_hostile_file_of_each_kind_is_skipped_by_name_and_the_build_goes_on(
 def test_pathological_markup_costs_one_pass_not_one_per_character(tmp_path: Path) -> None:
     """Run in a child whose CPU time is capped far above what one pass costs: the quadratic readers
     (a tag's attributes checked against each other, a link pattern restarted at every bracket) ran
-    for many minutes on these few megabytes."""
+    for many minutes on these few megabytes. Uploads and pages added by URL share the readers."""
     import resource
     import subprocess
     import sys
@@ -350,9 +350,12 @@ def test_pathological_markup_costs_one_pass_not_one_per_character(tmp_path: Path
         f"""
         from pathlib import Path
         from index.corpus import load_article
+        from index.corpus_edit import html_to_markdown
         for name in {sorted(files)!r}:
             article = load_article(Path({str(tmp_path)!r}) / name)
             print(name, "fined the bank" in article.text)
+        page = (Path({str(tmp_path)!r}) / "attributes.html").read_text()  # /index add of a fetched page
+        print("page", "fined the bank" in html_to_markdown("https://news.example/a", page)[1])
         """
     )
 
@@ -363,7 +366,7 @@ def test_pathological_markup_costs_one_pass_not_one_per_character(tmp_path: Path
         [sys.executable, "-c", script], capture_output=True, text=True, preexec_fn=cap_cpu, cwd=REPO, check=False
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == [w for name in sorted(files) for w in (name, "True")]
+    assert proc.stdout.split() == [w for name in [*sorted(files), "page"] for w in (name, "True")]
 
 
 # ---- questions ------------------------------------------------------------------------------
