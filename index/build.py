@@ -63,6 +63,8 @@ def build_index(
     ``changed``: the corpus files the caller wrote or deleted (feeds, uploads). The build then looks
     up only those files' articles instead of walking the whole corpus (:mod:`index.increment`),
     so its cost follows the change, not the corpus; when that cannot be decided safely it walks.
+    Every build also takes the changes earlier builds owe (refused by the lock, failed, killed:
+    :func:`index.versions.owed`) and settles them once its version is live.
 
     ``embedder`` may be a loaded encoder or a factory, so a no-change rebuild never loads the model.
     ``rescorer`` (the same, for ``POLICYBOT_RESCORE_MODEL``) adds the second stage's chunk and
@@ -70,6 +72,9 @@ def build_index(
     """
     data_dir = settings.data_dir
     with versions.build_lock(data_dir):
+        owed = versions.owed(data_dir)
+        if changed is not None:
+            changed = None if owed.paths is None else [*changed, *owed.paths]
         versions.prune(data_dir, settings.keep_versions)
         tmp_dir = versions.new_tmp_dir(data_dir)
         try:
@@ -82,6 +87,7 @@ def build_index(
         except BaseException:
             shutil.rmtree(tmp_dir, ignore_errors=True)
             raise
+        versions.settle(owed.records)
         versions.prune(data_dir, settings.keep_versions)
         return report
 

@@ -1,7 +1,9 @@
 """Reading articles from ``corpus/``: Markdown with YAML front matter, plain text, and HTML.
 
 A file that cannot be read raises :class:`ArticleError` naming the reason; ``load_corpus`` collects
-those and goes on, so one bad file never stops a build.
+those and goes on, so one bad file never stops a build. Every reader is bounded: a few hundred
+hostile bytes (a YAML alias bomb, 3,000 nested brackets, a tag with 100,000 attributes) are
+refused or defused before they cost more than the file's own size in time and memory.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -21,7 +24,13 @@ from index.models import Article
 
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
 MAX_FILE_BYTES = 5_000_000
+MAX_FRONT_MATTER_CHARS = 64_000
+MAX_YAML_DEPTH = 20
+MAX_FIELD_CHARS = 2_000
+MAX_LIST_ITEMS = 200
+MAX_TAG_ATTRIBUTES = 64
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+_SCALARS = (str, int, float, bool, date)  # datetime is a date
 
 
 def article_id_for(path: Path) -> str:
@@ -32,8 +41,9 @@ def article_id_for(path: Path) -> str:
 def corpus_file_names(corpus_dir: Path) -> list[str]:
     """Article files as path strings, in a stable order (by path parts: each folder's entries by
     name); hidden files and folders and other suffixes are ignored, symlinked folders are not
-    followed. One ``scandir`` per folder and no per-file stat or ``Path``: at a million files the
-    walk is the floor of every full build's cost."""
+    followed. Anything else with an article suffix is listed, links and FIFOs included, so that
+    reading it names why it is skipped. One ``scandir`` per folder and no per-file stat or
+    ``Path``: at a million files the walk is the floor of every full build's cost."""
     found: list[str] = []
 
     def visit(folder: str) -> None:
@@ -45,7 +55,7 @@ def corpus_file_names(corpus_dir: Path) -> list[str]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 visit(entry.path)
-            elif os.path.splitext(name)[1].lower() in SUFFIXES and entry.is_file():
+            elif os.path.splitext(name)[1].lower() in SUFFIXES:
                 found.append(entry.path)
 
     if os.path.isdir(corpus_dir):
@@ -78,7 +88,7 @@ def load_corpus(
         article = reuse(path) if reuse is not None else None
         if article is None:
             try:
-                article = load_article(Path(path))
+                article = load_article(Path(path), corpus_dir)
             except ArticleError as exc:
                 errors.append((name, str(exc)))
                 continue
@@ -90,19 +100,71 @@ def load_corpus(
     return articles, errors
 
 
-def load_article(path: Path) -> Article:
-    """Parse one file by its suffix."""
+def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
+    """Parse one file by its suffix (``corpus_dir``: where a symbolic link may point)."""
+    return parse_article(read_article_bytes(path, corpus_dir), path)
+
+
+def read_article_bytes(path: Path, corpus_dir: Path | None = None) -> bytes:
+    """A regular file's bytes, read without ever blocking or reading past the size cap.
+
+    A FIFO or device named like an article would hang the build or feed it endless bytes; a link
+    to a file outside the corpus (``/etc/…``, the bot's ``.env``) would put that file's text in
+    answers. The file actually opened is checked, not the name, so a swapped link cannot slip by.
+    """
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ArticleError("not a regular file (a folder, FIFO, device or socket)")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError as exc:
+        raise ArticleError("symbolic link to nothing" if os.path.islink(path) else "file is gone") from exc
     except OSError as exc:
         raise ArticleError(f"cannot read file: {exc.strerror or exc}") from exc
-    return parse_article(raw, path)
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ArticleError("not a regular file (a folder, FIFO, device or socket)")
+        if os.path.islink(path) and not _opened_inside(fd, path, corpus_dir):
+            raise ArticleError("symbolic link to a file outside the corpus (not followed)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ArticleError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+        try:
+            return fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ArticleError(f"cannot read file: {exc.strerror or exc}") from exc
+
+
+def _opened_inside(fd: int, path: Path, corpus_dir: Path | None) -> bool:
+    """Whether the open file ``fd`` lies inside ``corpus_dir`` (None: no link is trusted)."""
+    if corpus_dir is None:
+        return False
+    try:
+        real = os.readlink(f"/proc/self/fd/{fd}")  # the file really opened (Linux)
+    except OSError:
+        real = os.path.realpath(path)
+    root = os.path.realpath(corpus_dir)
+    return os.path.commonpath([real, root]) == root
 
 
 def parse_article(raw: bytes, path: Path) -> Article:
-    """Parse bytes as the article file ``path`` (used to validate uploads before writing them)."""
+    """Parse bytes as the article file ``path`` (used to validate uploads before writing them).
+
+    Parsers that recurse or allocate per input level are bounded below; this catch is the last
+    line, so that one file no parser bound foresaw is still only one skipped file.
+    """
+    try:
+        return _parse_article(raw, path)
+    except RecursionError:
+        raise ArticleError("too deeply nested to read") from None
+    except MemoryError:
+        raise ArticleError("too large to read in memory") from None
+
+
+def _parse_article(raw: bytes, path: Path) -> Article:
     if len(raw) > MAX_FILE_BYTES:
         raise ArticleError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+    if not raw.strip():
+        raise ArticleError("empty file")
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -126,14 +188,13 @@ def parse_article(raw: bytes, path: Path) -> Article:
         raise ArticleError("no article text (fewer than 5 words)")
     published = _parse_date(meta.get("published") or meta.get("date"))
     article_id = article_id_for(path)
-    digest = hashlib.sha256(
-        "\x1f".join([title, str(published), _text_field(meta, "source"), body]).encode()
-    ).hexdigest()
+    source = _text_field(meta, "source")
+    digest = hashlib.sha256("\x1f".join([title, str(published), source, body]).encode()).hexdigest()
     return Article(
         id=article_id,
         path=str(path),
         title=title,
-        source=_text_field(meta, "source") or "unknown",
+        source=source or "unknown",
         url=_text_field(meta, "url"),
         published=published,
         text=body,
@@ -149,14 +210,48 @@ def _split_front_matter(content: str) -> tuple[dict[str, Any], str]:
         if content.lstrip().startswith("---"):
             raise ArticleError("front matter is not closed with a '---' line")
         return {}, content
+    return parse_front_matter(match.group(1)), content[match.end() :]
+
+
+def parse_front_matter(text: str) -> dict[str, Any]:
+    """The YAML between the ``---`` lines as a mapping, bounded in size, depth and expansion
+    (every reader of front matter goes through here, so none can be made to blow up)."""
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        raise ArticleError(f"front matter is longer than {MAX_FRONT_MATTER_CHARS:,} characters")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.load(text, Loader=_BoundedLoader) or {}  # a SafeLoader, bounded
+    except ArticleError:
+        raise
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ArticleError(f"front matter is not valid YAML ({problem})") from exc
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # constructors: 2024-13-45, !!float x
+        raise ArticleError(f"front matter has a value YAML cannot read ({str(exc)[:80]})") from exc
     if not isinstance(meta, dict):
         raise ArticleError("front matter is not a mapping of fields")
-    return meta, content[match.end() :]
+    return meta
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Safe YAML without the two ways a few hundred bytes become unbounded work: aliases (nested
+    ones expand exponentially: the "billion laughs") and deep nesting (composing recurses once per
+    level). Article front matter needs neither."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ArticleError("front matter uses YAML anchors or aliases (&name, *name), which are not allowed")
+        if self._depth >= MAX_YAML_DEPTH:
+            raise ArticleError(f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _parse_txt(content: str) -> tuple[dict[str, Any], str]:
@@ -178,7 +273,7 @@ def _parse_html(content: str) -> tuple[dict[str, Any], str]:
     import trafilatura  # imported lazily: it is slow to import and only HTML needs it
 
     try:
-        doc = trafilatura.bare_extraction(content, include_comments=False, with_metadata=True)
+        doc = trafilatura.bare_extraction(tame_tags(content), include_comments=False, with_metadata=True)
     except Exception as exc:  # trafilatura raises many kinds on broken markup
         raise ArticleError(f"HTML could not be parsed: {exc}") from exc
     if doc is None:
@@ -195,22 +290,56 @@ def _parse_html(content: str) -> tuple[dict[str, Any], str]:
     return {k: v for k, v in meta.items() if v}, body
 
 
+# A start tag, quoted values whole; possessive, so a scan never backtracks (linear on any input).
+_TAG = re.compile(r"""<([a-zA-Z][^\s/>"'<]*+)((?:[^>"'<]|"[^"]*+"|'[^']*+')*+)>""")
+_QUOTED = re.compile(r""""[^"]*+"|'[^']*+'""")
+_ATTRIBUTE_WORD = re.compile(r"""[^\s"'>/=]++""")
+
+
+def tame_tags(html: str) -> str:
+    """Drop the attributes of any tag with more than ``MAX_TAG_ATTRIBUTES``: the HTML parser checks
+    each attribute against all the others (a 1 MB tag costs minutes), and no article needs them."""
+
+    def tame(match: re.Match[str]) -> str:
+        attributes = match.group(2)
+        if len(attributes) < 4 * MAX_TAG_ATTRIBUTES:
+            return match.group(0)
+        words = sum(1 for _ in _ATTRIBUTE_WORD.finditer(_QUOTED.sub(" ", attributes)))
+        return match.group(0) if words <= 2 * MAX_TAG_ATTRIBUTES else f"<{match.group(1)}>"
+
+    return _TAG.sub(tame, html)
+
+
+# Links and images, with at most one level of parentheses in the address; brackets never nest,
+# so a line of 100,000 "[" costs one pass, not one pass per bracket.
+_IMAGE = re.compile(r"!\[[^\[\]]*\]\((?:[^()]|\([^()]*+\))*+\)")
+_LINK = re.compile(r"\[([^\[\]]+)\]\((?:[^()]|\([^()]*+\))*+\)")
+
+
 def _clean_markdown(body: str) -> str:
     """Drop Markdown syntax that would otherwise end up inside quoted sentences."""
     lines = []
     for line in body.splitlines():
         line = re.sub(r"^\s{0,3}#{1,6}\s+", "", line)
         line = re.sub(r"^\s*[-*+]\s+", "", line)
-        line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)
-        line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)
+        line = _IMAGE.sub("", line)
+        line = _LINK.sub(r"\1", line)
         line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
         lines.append(line.rstrip())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _text_field(meta: dict[str, Any], key: str) -> str:
+    """A one-line field (title, source, url): a scalar of bounded length, never a list or mapping."""
     value = meta.get(key)
-    return " ".join(str(value).split()) if value is not None else ""
+    if value is None:
+        return ""
+    if not isinstance(value, _SCALARS):
+        raise ArticleError(f"field {key!r} must be text, not a {type(value).__name__}")
+    text = " ".join(str(value).split())
+    if len(text) > MAX_FIELD_CHARS:
+        raise ArticleError(f"field {key!r} is longer than {MAX_FIELD_CHARS:,} characters")
+    return text
 
 
 def _list_field(meta: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -219,10 +348,12 @@ def _list_field(meta: dict[str, Any], key: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         items = [v.strip() for v in re.split(r"[;,]", value)]
-    elif isinstance(value, list):
+    elif isinstance(value, list) and all(isinstance(v, _SCALARS) for v in value):
         items = [str(v).strip() for v in value]
     else:
-        raise ArticleError(f"field {key!r} must be a list or a string")
+        raise ArticleError(f"field {key!r} must be a list of names or a string")
+    if len(items) > MAX_LIST_ITEMS or any(len(v) > MAX_FIELD_CHARS for v in items):
+        raise ArticleError(f"field {key!r} has more than {MAX_LIST_ITEMS} items or an item that is too long")
     return tuple(v for v in items if v)
 
 
@@ -233,7 +364,9 @@ def _parse_date(value: object) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
+    if not isinstance(value, _SCALARS):
+        raise ArticleError(f"'published' must be a date, not a {type(value).__name__}")
+    text = str(value).strip()[:100]
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
     except ValueError:
@@ -241,7 +374,7 @@ def _parse_date(value: object) -> date | None:
     try:
         return date.fromisoformat(text[:10])
     except ValueError as exc:
-        raise ArticleError(f"'published' is not an ISO date: {text!r}") from exc
+        raise ArticleError(f"'published' is not an ISO date: {text[:40]!r}") from exc
 
 
 def day_or_none(value: object) -> date | None:

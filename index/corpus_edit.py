@@ -12,7 +12,7 @@ import time
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
-from index.corpus import SUFFIXES, article_id_for, day_or_none, iter_corpus_files, parse_article
+from index.corpus import SUFFIXES, article_id_for, day_or_none, iter_corpus_files, parse_article, tame_tags
 from index.corpus_write import CorpusStems, free_stem, render_markdown, slugify, write_new
 from index.errors import ArticleError
 
@@ -47,7 +47,7 @@ def html_to_markdown(url: str, html: str) -> tuple[str, str]:
     """``(suggested file stem, Markdown with front matter)`` from a fetched page, via trafilatura."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+    doc = trafilatura.bare_extraction(tame_tags(html), url=url, with_metadata=True)
     if doc is None:
         raise ArticleError("no article text found on that page")
     meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
@@ -80,6 +80,11 @@ def add_article_from_html(corpus_dir: Path, url: str, html: str) -> Path:
 
 def remove_article(corpus_dir: Path, article_id: str, trash_dir: Path) -> Path:
     """Move the article's file into ``trash_dir`` (time-stamped); returns its new path."""
+    return move_to_trash(find_article_file(corpus_dir, article_id), trash_dir)
+
+
+def find_article_file(corpus_dir: Path, article_id: str) -> Path:
+    """The corpus file that holds ``article_id`` (ArticleError when there is none)."""
     if not article_id or "/" in article_id or "\\" in article_id or article_id.startswith("."):
         raise ArticleError(f"not an article id: {article_id!r}")
     matches = (
@@ -87,8 +92,12 @@ def remove_article(corpus_dir: Path, article_id: str, trash_dir: Path) -> Path:
     )
     if not matches:
         raise ArticleError(f"no article {article_id!r} in the corpus")
+    return matches[0]
+
+
+def move_to_trash(source: Path, trash_dir: Path) -> Path:
+    """Move a corpus file into ``trash_dir`` under a time-stamped name; returns its new path."""
     trash_dir.mkdir(parents=True, exist_ok=True)
-    source = matches[0]
     target = trash_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{source.name}"
     n = 2
     while target.exists():

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from index import versions
 from index.corpus import load_corpus
 from index.models import Article
 from index.store import ArticleRow, Snapshot
@@ -124,7 +125,7 @@ def save(data_dir: Path, scan: Scan) -> None:
         db.commit()
     finally:
         db.close()
-    os.replace(tmp, data_dir / CACHE)
+    versions.replace_durably(tmp, data_dir / CACHE)
 
 
 def _load(data_dir: Path) -> tuple[dict[str, FileState], int]:

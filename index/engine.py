@@ -54,10 +54,6 @@ faiss.omp_set_num_threads(1)
 ProgressFn = Callable[[BuildProgress], None]
 
 
-BUILD_OWED = "feeds.build-owed"
-"""Marker in the data folder: a feed poll may have changed the corpus and no build has followed yet."""
-
-
 class EngineEncoder(ChunkEncoder, QueryEncoder, Protocol):
     """What the engine needs from a model: chunk encoding for builds, one vector per question.
 
@@ -390,10 +386,15 @@ class Engine:
         ``changed``: the files a caller wrote or removed, when it knows them (feeds): the build then
         looks at those files only, instead of walking the corpus (see :func:`index.build.build_index`).
         """
-        report = build_index(
-            self.settings, full=full, progress=progress, embedder=lambda: self.embedder,
-            rescorer=self._build_rescorer, changed=changed,
-        )
+        try:
+            report = build_index(
+                self.settings, full=full, progress=progress, embedder=lambda: self.embedder,
+                rescorer=self._build_rescorer, changed=changed,
+            )
+        except BuildLockedError as exc:
+            if versions.owed(self.settings.data_dir).records:
+                raise BuildLockedError(f"{exc}. The change is saved: the next build indexes it.") from exc
+            raise
         self.snapshot()
         return report
 
@@ -414,17 +415,27 @@ class Engine:
         return self.build(progress=progress)
 
     # ---- corpus edits (the caller reindexes afterwards) -------------------------------------
+    # Each edit is owed to the next build (index.versions.owing) before it touches the corpus, so
+    # a build refused by the lock, failed or killed never loses it: whichever build runs next
+    # (an increment, a poll, the CLI) indexes it.
     def add_file(self, filename: str, data: bytes) -> Path:
         """Validate an article file (.md/.txt/.html) with the build's own parser and add it."""
-        return corpus_edit.add_article(self.settings.corpus_dir, filename, data)
+        target = self.settings.corpus_dir / corpus_edit.safe_filename(filename)
+        with versions.owing(self.settings.data_dir, [target]) as written:
+            written.append(corpus_edit.add_article(self.settings.corpus_dir, filename, data))
+        return written[-1]
 
     def add_page(self, url: str, html: str) -> Path:
         """Extract the article from a fetched web page and add it as Markdown."""
-        return corpus_edit.add_article_from_html(self.settings.corpus_dir, url, html)
+        with versions.owing(self.settings.data_dir, None) as written:
+            written.append(corpus_edit.add_article_from_html(self.settings.corpus_dir, url, html))
+        return written[-1]
 
     def remove_article(self, article_id: str) -> Path:
         """Move an article's file to the trash folder (never deleted); returns where it went."""
-        return corpus_edit.remove_article(self.settings.corpus_dir, article_id, self.settings.trash_dir)
+        source = corpus_edit.find_article_file(self.settings.corpus_dir, article_id)
+        with versions.owing(self.settings.data_dir, [source]):
+            return corpus_edit.move_to_trash(source, self.settings.trash_dir)
 
     # ---- feeds (issue 9): live news polled into the corpus, then an incremental build --------
     # The ingestion itself is index.feeds; these methods give the bot and the CLI one door to it.
@@ -465,40 +476,38 @@ class Engine:
         """Poll every due feed, then build incrementally when the corpus changed (or ``build``).
 
         Never raises for a bad feed or page (they are in the report). When another build holds the
-        lock, the poll's articles stay in the corpus and ``build_error`` says so; the next build
-        indexes them. The live index keeps serving throughout.
+        lock, the poll's articles stay in the corpus, owed to the next build, and ``build_error``
+        says so. The live index keeps serving throughout.
         """
-        # A build is owed from before this poll writes anything until one succeeds: a poll killed
-        # after writing articles (or during its build) leaves the marker, so the next poll builds
-        # even though its own items were all seen already (tests/reliability: crash harness).
-        owed = self.settings.data_dir / BUILD_OWED
-        was_owed = owed.exists()
-        owed.parent.mkdir(parents=True, exist_ok=True)
-        owed.touch()
-        report = poll_due(self.feed_store(), self.settings.corpus_dir, now=now, options=fetch_options(self.settings))
+        # Owed from before this poll writes anything until a build indexes it: a poll killed after
+        # writing articles (or during its build) leaves the record, so the next poll builds even
+        # though its own items were all seen already (tests/reliability: crash harness).
+        with versions.owing(self.settings.data_dir, None) as written:
+            report = poll_due(self.feed_store(), self.settings.corpus_dir, now=now, options=fetch_options(self.settings))
+            written += [a.path for a in report.new_articles] + [c.path for c in report.folded]
         result = FeedPoll(report, [fresh_article(a) for a in report.new_articles])
-        if report.changed or build or was_owed:
-            # Only this poll's files changed, unless an earlier poll died before its build (then
-            # nobody knows which files it wrote) or the caller asked for a build of everything.
-            changed = None if (build or was_owed) else [a.path for a in report.new_articles] + [c.path for c in report.folded]
+        if report.changed or build or versions.owed(self.settings.data_dir).records:
+            # the build adds whatever is owed (this poll's files, changes whose builds were refused)
             try:
-                result.build = self.build(progress=progress, changed=changed)
+                result.build = self.build(progress=progress, changed=None if build else written)
             except BuildLockedError as exc:
                 result.build_error = str(exc)
                 log.warning("feeds: new articles not indexed yet: %s", exc)
-                return result
-        owed.unlink(missing_ok=True)
         return result
+
+    def add_url(self, url: str) -> Path:
+        """Fetch one page safely, extract it and add it (or find the article it duplicates); the
+        caller reindexes. Raises FetchError or ArticleError with a short reason."""
+        with versions.owing(self.settings.data_dir, None) as written:
+            written.append(
+                ingest_page(url, self.settings.corpus_dir, self.feed_store(), options=fetch_options(self.settings))
+            )
+        return written[-1]
 
     def next_feed_due(self) -> datetime | None:
         """When the next enabled feed is due (None when no feed is enabled)."""
         due = [f.next_due for f in self.feeds() if f.enabled]
         return min(due) if due else None
-
-    def add_url(self, url: str) -> Path:
-        """Fetch one page safely, extract it and add it (or find the article it duplicates); the
-        caller reindexes. Raises FetchError or ArticleError with a short reason."""
-        return ingest_page(url, self.settings.corpus_dir, self.feed_store(), options=fetch_options(self.settings))
 
     def match_new_articles(self, query_text: str, article_ids: list[str]) -> list[tuple[str, float]]:
         """Score live-index articles against a saved question (``/watch``), best first; ids not in

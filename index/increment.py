@@ -46,7 +46,7 @@ def plan_changes(previous: Snapshot, corpus_dir: Path, data_dir: Path, paths: It
         parts = rel.split(os.sep)
         if rel.startswith("..") or any(part.startswith(".") for part in parts):
             continue  # outside the corpus, or hidden: a walk would not see it either
-        if os.path.splitext(rel)[1].lower() not in SUFFIXES:
+        if os.path.splitext(rel)[1].lower() not in SUFFIXES or _under_linked_folder(root, parts[:-1]):
             continue
         wanted[os.path.join(root, rel)] = rel.replace(os.sep, "/")
     cached = corpus_scan.cached_states(data_dir, list(wanted))
@@ -58,12 +58,12 @@ def plan_changes(previous: Snapshot, corpus_dir: Path, data_dir: Path, paths: It
         changes.fixed.update((name, Path(name).stem))  # skipped entries name files, or ids
         old = cached.get(path)
         try:
+            article = load_article(Path(path), corpus_dir)
             st = os.stat(path)
-            article = load_article(Path(path))
         except (OSError, ArticleError) as exc:
             if old is not None:  # deleted or now unreadable: the article it held leaves the index
                 _retire(previous, changes, old.article_id, path)
-            if not isinstance(exc, FileNotFoundError):
+            if os.path.lexists(path):  # unreadable, not deleted (a link to nothing is named too)
                 changes.errors.append((name, str(exc.strerror if isinstance(exc, OSError) else exc)))
             changes.states[path] = None
             continue
@@ -85,6 +85,16 @@ def plan_changes(previous: Snapshot, corpus_dir: Path, data_dir: Path, paths: It
         changes.embed.append(article)
         changes.states[path] = FileState(st.st_size, st.st_mtime_ns, article.id, article.content_hash)
     return changes
+
+
+def _under_linked_folder(root: str, folders: list[str]) -> bool:
+    """Whether a folder on the way is a symbolic link (the walk never follows those either)."""
+    here = root
+    for folder in folders:
+        here = os.path.join(here, folder)
+        if os.path.islink(here):
+            return True
+    return False
 
 
 def _retire(previous: Snapshot, changes: Changes, article_id: str, path: str) -> None:

@@ -4,13 +4,15 @@
       CURRENT              name of the live version (replaced atomically)
       build.lock           flock held by the one running build
       build.progress.json  what the running build is doing (for status commands)
+      build-owed/          corpus changes no build has indexed yet (one small record each)
       versions/v000003-…/  one complete, verified build each: a manifest naming its segments
       versions/.tmp-…/     a build in progress (removed if the build dies)
       segments/s000007-…/  immutable batches of articles, shared by the versions that name them
       segments/.tmp-…/     a segment being written
 
 Readers only ever follow ``CURRENT``, and ``CURRENT`` only ever names a verified version, so a
-build that fails or is killed leaves the previous version serving.
+build that fails or is killed leaves the previous version serving. Every file of a version is on
+the disk (index.durability) before ``CURRENT`` names it, so a power cut leaves either version.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import BuildLockedError
+from index import durability
+from index.errors import BuildLockedError, PolicybotError
 
 CURRENT = "CURRENT"
 VERSIONS = "versions"
@@ -32,6 +37,29 @@ SEGMENTS = "segments"
 LOCK = "build.lock"
 PROGRESS = "build.progress.json"
 TMP_PREFIX = ".tmp-"
+OWED = "build-owed"
+LEGACY_OWED = "feeds.build-owed"
+"""The marker older versions left when a feed poll's build was owed (read as "walk the corpus")."""
+
+
+def sync_path(path: Path) -> None:
+    """fsync a file or folder by name (for files written by others: SQLite, numpy, faiss)."""
+    if Path(path).is_dir():
+        durability.fsync_dir(path)
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        durability.fsync_file(fd, Path(path))
+    finally:
+        os.close(fd)
+
+
+def replace_durably(tmp: Path, dst: Path) -> None:
+    """Move a finished file or folder into place so that after a crash or a power cut ``dst`` is
+    the old one or the whole new one: sync ``tmp``, rename, sync the folder that holds both."""
+    sync_path(tmp)
+    os.replace(tmp, dst)
+    durability.fsync_dir(Path(dst).parent)
 
 
 def versions_dir(data_dir: Path) -> Path:
@@ -81,8 +109,7 @@ def new_tmp_segment_dir(data_dir: Path) -> Path:
 def place_segment(data_dir: Path, tmp_dir: Path) -> str:
     """Move a finished segment to its permanent name (it counts only once a version names it)."""
     name = next_segment_name(data_dir)
-    os.replace(tmp_dir, segments_root(data_dir) / name)
-    _fsync_dir(segments_root(data_dir))
+    replace_durably(tmp_dir, segments_root(data_dir) / name)
     return name
 
 
@@ -93,17 +120,13 @@ def new_tmp_dir(data_dir: Path) -> Path:
 
 
 def publish(data_dir: Path, tmp_dir: Path, name: str) -> Path:
-    """Move a verified build into place and point ``CURRENT`` at it, both atomically."""
+    """Move a verified build into place and point ``CURRENT`` at it, both atomically and durably:
+    the version folder (whose segments are already on the disk) before the pointer that names it."""
     final = versions_dir(data_dir) / name
-    os.replace(tmp_dir, final)
-    _fsync_dir(versions_dir(data_dir))
+    replace_durably(tmp_dir, final)
     pointer_tmp = data_dir / f"{CURRENT}.tmp"
-    with open(pointer_tmp, "w") as fh:
-        fh.write(name + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(pointer_tmp, data_dir / CURRENT)
-    _fsync_dir(data_dir)
+    pointer_tmp.write_text(name + "\n")
+    replace_durably(pointer_tmp, data_dir / CURRENT)
     return final
 
 
@@ -185,9 +208,73 @@ def read_progress_text(data_dir: Path) -> str:
     return f"{progress.get('stage')}: {progress.get('done')}/{progress.get('total')}"
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+# ---- changes owed to the next build ---------------------------------------------------------
+@dataclass(frozen=True)
+class Owed:
+    """What earlier corpus changes still need: the records to settle once a build has indexed
+    them, and their files (None: one did not know its files, so the build walks the corpus)."""
+
+    records: tuple[Path, ...]
+    paths: tuple[Path, ...] | None
+
+
+def owe(data_dir: Path, paths: Sequence[Path] | None) -> Path:
+    """Record on the disk that the next build must look at ``paths`` (None: at the whole corpus)."""
+    folder = data_dir / OWED
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        durability.fsync_dir(data_dir)
+    name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.json"
+    tmp = folder / f".{name}.tmp"
+    tmp.write_text(json.dumps({"paths": None if paths is None else [str(p) for p in paths]}))
+    replace_durably(tmp, folder / name)
+    return folder / name
+
+
+def owed(data_dir: Path) -> Owed:
+    """Every change recorded and not yet settled (a record that cannot be read means "walk")."""
+    records: list[Path] = []
+    paths: list[Path] | None = []
+    legacy = data_dir / LEGACY_OWED
+    if legacy.exists():
+        records.append(legacy)
+        paths = None
+    folder = data_dir / OWED
+    for record in sorted(folder.glob("[0-9]*.json")) if folder.is_dir() else []:
+        try:
+            listed = json.loads(record.read_text())["paths"]
+        except FileNotFoundError:
+            continue  # settled meanwhile
+        except (OSError, ValueError, KeyError, TypeError):
+            listed = None
+        records.append(record)
+        if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+            paths = None
+        elif paths is not None:
+            paths.extend(Path(p) for p in listed)
+    return Owed(tuple(records), None if paths is None else tuple(dict.fromkeys(paths)))
+
+
+def settle(records: Iterable[Path]) -> None:
+    """Forget records a published version has indexed (one that comes back after a power cut only
+    makes the next build look at its files again)."""
+    for record in records:
+        record.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def owing(data_dir: Path, paths: Sequence[Path] | None) -> Iterator[list[Path]]:
+    """Around one corpus change: owed before it starts (a crash mid-change leaves it owed), and
+    again once done with the files it wrote (the caller adds them to the yielded list), because a
+    build may have read the first record while the change was under way. A change refused before
+    it wrote anything (a PolicybotError) owes nothing."""
+    before = owe(data_dir, paths)
+    written: list[Path] = []
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        yield written
+    except PolicybotError:
+        settle([before])
+        raise
+    if paths is not None or written:
+        owe(data_dir, [*(paths or ()), *written])
+    settle([before])

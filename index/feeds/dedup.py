@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from index.corpus import parse_front_matter, read_article_bytes
 from index.corpus_write import render_markdown, write_if_changed
 from index.errors import ArticleError
 
@@ -138,18 +138,16 @@ def best_match(
 def read_front_matter(path: Path) -> tuple[dict[str, Any], str]:
     """``(front matter, body)`` of a Markdown article (ArticleError when it has none or it is broken)."""
     try:
-        content = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        content = read_article_bytes(path).decode("utf-8-sig")  # never a FIFO, a link or 5 GB
+    except (ArticleError, UnicodeDecodeError) as exc:
         raise ArticleError(f"cannot read {path.name}: {exc}") from exc
     match = _FRONT_MATTER.match(content)
     if not match:
         raise ArticleError(f"{path.name} has no front matter")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise ArticleError(f"{path.name}: front matter is not valid YAML") from exc
-    if not isinstance(meta, dict):
-        raise ArticleError(f"{path.name}: front matter is not a mapping")
+        meta = parse_front_matter(match.group(1))
+    except ArticleError as exc:
+        raise ArticleError(f"{path.name}: {exc}") from exc
     return meta, content[match.end() :]
 
 

@@ -168,12 +168,15 @@ def sync_corpus(store: FeedStore, corpus_dir: Path, *, now: datetime | None = No
     for path in iter_corpus_files(corpus_dir):
         rel = path.relative_to(corpus_dir).as_posix()
         present.add(rel)
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # a link to nothing: the build names it
         old = known.get(rel)
         if old and old.mtime_ns == stat.st_mtime_ns and old.size == stat.st_size:
             continue
         try:
-            article = load_article(path)
+            article = load_article(path, corpus_dir)
         except ArticleError:
             continue
         url = canonical_url(article.url) if article.url else ""

@@ -254,3 +254,26 @@ async def test_remove_with_autocomplete_moves_to_trash(fake: FakeDiscord, bot: A
     missing = await fake.slash("index", {"article": "no-such-article"}, sub="remove", user=fake.admin)
     msg = (await fake.wait_for(missing.messages))[0]
     assert "no article 'no-such-article'" in msg["content"]
+
+
+async def test_a_removal_refused_by_another_build_is_indexed_by_the_next_increment(
+    fake: FakeDiscord, bot: Any, workspace: Workspace
+) -> None:
+    from tests.index.test_increment import LockHolder
+
+    # the shared index was built where the fixture's corpus was first written; rebuild it here, so
+    # that its rows name these files (an increment retires an article by the file that held it)
+    await asyncio.to_thread(bot.engine.build, full=True)
+    with LockHolder(workspace.data):  # a CLI build or the builder process holds the lock
+        remove = await fake.slash("index", {"article": "ransomware-summit"}, sub="remove", user=fake.admin)
+        await fake.wait_for(lambda: done(remove), timeout=30)
+        final = remove.messages()[0]["content"]
+        assert "Reindex failed" in final and "another build is already running" in final and "change is saved" in final
+    add = await fake.slash("index", {"file": Attachment("SBOM Rules.md", NEW_ARTICLE.encode())}, sub="add", user=fake.admin)
+    await fake.wait_for(lambda: done(add), timeout=30)
+    assert "added 1" in add.messages()[0]["content"] and "removed 1" in add.messages()[0]["content"]
+    assert bot.engine.changed[-1] == [workspace.corpus / "sbom-rules.md"]  # an increment, not a walk
+    ask = await fake.slash("ask", {"question": "How many countries pledged not to pay ransoms?"})
+    await fake.wait_for(ask.messages)
+    assert "capitalcyber" not in ask.texts()
+    assert versions.owed(workspace.data).records == ()

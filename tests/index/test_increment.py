@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from index import corpus as corpus_module
-from index import versions
+from index import corpus_scan, versions
 from index.build import build_index
 from index.engine import Engine
+from index.errors import BuildLockedError
 from index.settings import Settings
 from index.store import Snapshot
 from tests.conftest import write_article
@@ -59,7 +60,7 @@ def test_new_files_are_indexed_without_walking_or_reading_the_rest(
     _no_walk(monkeypatch)
     read: list[Path] = []
     original = corpus_module.load_article
-    monkeypatch.setattr("index.increment.load_article", lambda p: read.append(p) or original(p))
+    monkeypatch.setattr("index.increment.load_article", lambda p, root=None: read.append(p) or original(p, root))
     encoder = FakeEncoder()
     report = build_index(settings, embedder=encoder, changed=new)
     assert sorted(p.name for p in read) == sorted(p.name for p in new)  # the 8 old files were not opened
@@ -158,14 +159,21 @@ def test_a_feed_poll_builds_from_the_files_it_wrote(
         report.feeds.append(FeedReport(feed="wire", new=[NewArticle(path, "t", "", "wire", None, False)]))
         return report
 
+    walks: list[Path] = []
+    scan = corpus_scan.scan_corpus
     monkeypatch.setattr(engine, "build", spy)
     monkeypatch.setattr("index.engine.poll_due", poll)
+    monkeypatch.setattr(corpus_scan, "scan_corpus", lambda *args: walks.append(args[0]) or scan(*args))
     result = engine.poll_feeds()
-    assert seen == [[corpus / "feeds" / "wire-story.md"]]
+    assert seen == [[corpus / "feeds" / "wire-story.md"]] and walks == []
     assert result.build is not None and result.build.added == 1
-    (settings.data_dir / "feeds.build-owed").touch()  # as a poll killed before its build leaves it
+    assert versions.owed(settings.data_dir).records == ()  # settled by the build
+    versions.owe(settings.data_dir, None)  # as a poll killed before its build leaves it
     engine.poll_feeds()
-    assert seen[-1] is None
+    assert walks == [corpus] and versions.owed(settings.data_dir).records == ()
+    (settings.data_dir / "feeds.build-owed").touch()  # as an older version's killed poll left it
+    engine.poll_feeds()
+    assert walks == [corpus, corpus] and not (settings.data_dir / "feeds.build-owed").exists()
 
 
 def test_a_new_segment_that_cannot_find_its_own_chunks_is_never_published(
@@ -182,3 +190,92 @@ def test_a_new_segment_that_cannot_find_its_own_chunks_is_never_published(
     with pytest.raises(BuildError, match="does not find itself"):
         build_index(settings, embedder=FakeEncoder(), changed=[new])
     assert versions.current_version(settings.data_dir) == before
+
+
+class LockHolder:
+    """Another process holding the data folder's build lock (as a CLI build or the builder would)
+    until the test releases it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        import subprocess
+        import sys
+
+        from tests.conftest import REPO
+
+        script = (
+            "import sys\nfrom pathlib import Path\nfrom index import versions\n"
+            f"with versions.build_lock(Path({str(data_dir)!r})):\n"
+            "    print('held', flush=True)\n    sys.stdin.readline()\n"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", script], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def __enter__(self) -> LockHolder:
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "held"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("\n")
+        self.proc.stdin.close()
+        assert self.proc.wait() == 0
+
+
+class FailingEncoder(FakeEncoder):
+    """Fails while embedding when ``fail`` is set (a build that crashes after reading what is owed)."""
+
+    fail = False
+
+    def encode_chunks(self, texts, spans, progress=None):  # type: ignore[no-untyped-def]
+        if self.fail:
+            raise RuntimeError("simulated crash while embedding")
+        return super().encode_chunks(texts, spans, progress)
+
+
+UPLOAD = b"---\ntitle: Water utility breach\n---\nA water utility in Ohio reported a breach of its billing system to regulators.\n"
+
+
+@pytest.mark.parametrize("refused_by", ["the lock of another process", "a crash"])
+def test_removals_and_uploads_whose_build_is_refused_are_indexed_by_the_next_increment(
+    settings: Settings, corpus: Path, refused_by: str
+) -> None:
+    encoder = FailingEncoder()
+    engine = Engine(settings, embedder=encoder)  # type: ignore[arg-type]
+    engine.build()
+    assert "story-3" in {h.citation.article_id for h in engine.search("Report 3 district 3 group 21", k=3)}
+
+    def change_then_build() -> None:
+        engine.remove_article("story-3")  # the bot's /index remove, then its reindex (a walk)
+        with pytest.raises(BuildLockedError if refused_by.startswith("the lock") else RuntimeError) as refused:
+            engine.build()
+        added = engine.add_file("water.md", UPLOAD)  # /index add file:, then an increment of that file
+        encoder.fail = refused_by == "a crash"
+        with pytest.raises(BuildLockedError if refused_by.startswith("the lock") else RuntimeError) as again:
+            engine.build(changed=[added])
+        encoder.fail = False
+        if refused_by.startswith("the lock"):
+            assert "change is saved" in str(refused.value) and "change is saved" in str(again.value)
+
+    if refused_by.startswith("the lock"):
+        with LockHolder(settings.data_dir):
+            change_then_build()
+    else:
+        def crash(*args: object) -> None:
+            raise RuntimeError("simulated crash at the switch")
+
+        with pytest.MonkeyPatch.context() as patch:  # the removal embeds nothing: crash at the switch
+            patch.setattr(versions, "publish", crash)
+            change_then_build()
+    assert "story-3" in {a.citation.article_id for a in engine.articles()}  # nothing was indexed yet
+    assert len(versions.owed(settings.data_dir).records) == 2
+
+    # the next build is an increment for an unrelated file (a feed's new article)
+    fresh = write_article(corpus, "fresh", _story(40))
+    report = engine.build(changed=[fresh])
+    ids = {a.citation.article_id for a in engine.articles()}
+    assert "story-3" not in ids and {"water", "fresh"} <= ids
+    assert (report.added, report.removed) == (2, 1)
+    assert "story-3" not in {h.citation.article_id for h in engine.search("Report 3 district 3 group 21", k=3)}
+    assert engine.search("water utility Ohio billing breach", k=1)[0].citation.article_id == "water"
+    assert versions.owed(settings.data_dir).records == ()  # settled once the version was live
