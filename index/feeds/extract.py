@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from index.corpus import day_or_none
+from index.corpus import day_or_none, tame_tags
 from index.fetch import seal_library_downloads
 
 _KEEP_CLASS = re.compile(r"byline|dateline|caption|credit|author", re.IGNORECASE)
@@ -73,7 +73,7 @@ def extract_article(html: str, url: str) -> Extracted | None:
     import trafilatura
 
     seal_library_downloads()
-    prepared = _keep_content_chrome(html)
+    prepared = _keep_content_chrome(tame_tags(html))
     try:
         doc = trafilatura.bare_extraction(
             prepared, url=url, with_metadata=True, include_comments=False, include_tables=True, deduplicate=False
