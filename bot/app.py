@@ -19,27 +19,27 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.audit import AuditLog
 from bot.config import BotSettings
-from bot.errors import NO_PINGS, OnCooldown, send_interaction_error
-from bot.feedback import FeedbackStore
-from bot.guild_settings import GuildSettings
-from bot.leader import LeaderLock
-from bot.metrics import Metrics
-from bot.poller import FeedPoller
-from bot.ratelimit import ConversationMemory, Cooldown, SendGuard, retry_timestamp
-from bot.reindex import Reindexer
-from bot.views import SourcesButton, VoteButton
-from bot.watches import WatchStore
+from bot.core.audit import AuditLog
+from bot.core.errors import NO_PINGS, OnCooldown, send_interaction_error
+from bot.core.metrics import Metrics
+from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, retry_timestamp
+from bot.features.answers.feedback import FeedbackStore
+from bot.features.answers.views import SourcesButton, VoteButton
+from bot.features.feeds.poller import FeedPoller
+from bot.features.index.reindex import Reindexer
+from bot.features.settings.store import GuildSettings
+from bot.features.watch.store import WatchStore
+from bot.ops.leader import LeaderLock
 from index.engine import Engine, Filters
 from index.errors import IndexMissingError
-from index.models import Answer
+from index.types import Answer
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-COGS = ("bot.cogs.ask", "bot.cogs.admin", "bot.cogs.dm", "bot.cogs.feeds", "bot.cogs.watch", "bot.cogs.settings")
+COGS = ("bot.features.answers.commands", "bot.features.index.cog", "bot.features.answers.messages", "bot.features.feeds.cog", "bot.features.watch.cog", "bot.features.settings.cog")
 
 
 class PolicyTree(app_commands.CommandTree[Any]):

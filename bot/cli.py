@@ -16,16 +16,16 @@ import json
 import os
 import sys
 
-from bot import health as health_cli
 from bot.config import BotSettings
-from index import cli as engine_cli
+from bot.ops import health as health_cli
+from index.cli import _engine as engine_cli
+from index.cli import _feeds as feeds_cli
 from index.engine import Engine
 from index.errors import BuildLockedError, PolicybotError
-from index.feeds import cli as feeds_cli
 from index.logs import setup_logging
-from index.measure import bench as bench_cli
-from index.measure import cli as eval_cli
-from index.measure import feeds_bench
+from measure.bench import feeds as feeds_bench
+from measure.bench import speed as bench_cli
+from measure.eval import cli as eval_cli
 
 ARGUMENT_SETTINGS = {"data": "data_dir", "corpus": "corpus_dir", "model": "model"}
 """Command-line options that override a setting (the flag wins over the environment)."""
@@ -126,13 +126,13 @@ def cmd_run(args: argparse.Namespace, settings: BotSettings) -> int:
 
 
 def cmd_builder(args: argparse.Namespace, settings: BotSettings) -> int:
-    from bot import builder
+    from bot.ops import builder as builder
 
     return builder.run(settings, Engine(settings))
 
 
 def cmd_feedback(args: argparse.Namespace, settings: BotSettings) -> int:
-    from bot.feedback import FeedbackStore
+    from bot.features.answers.feedback import FeedbackStore
 
     if not settings.feedback_db.exists():
         print(f"error: no feedback yet ({settings.feedback_db} does not exist)", file=sys.stderr)
@@ -148,8 +148,8 @@ def cmd_feedback(args: argparse.Namespace, settings: BotSettings) -> int:
 
 def cmd_forget(args: argparse.Namespace, settings: BotSettings) -> int:
     """Erase one user's questions, votes and watches (a running bot may keep serving: SQLite WAL)."""
-    from bot.feedback import FeedbackStore
-    from bot.watches import WatchStore
+    from bot.features.answers.feedback import FeedbackStore
+    from bot.features.watch.store import WatchStore
 
     answers = votes = watches = 0
     if settings.feedback_db.exists():

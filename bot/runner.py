@@ -12,9 +12,9 @@ import discord
 
 from bot.app import PolicyBotMixin, create_bot
 from bot.config import BotSettings
-from bot.health import check
-from bot.metrics import MetricsServer
-from bot.status import Heartbeat, Status
+from bot.core.metrics import MetricsServer
+from bot.ops.health import check
+from bot.ops.status import Heartbeat, Status
 from index.engine import Engine
 from index.errors import PolicybotError
 

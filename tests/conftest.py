@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def embedder() -> Iterator[object]:
     """The real bundled all-MiniLM-L6-v2, loaded once (about 5 s)."""
-    from index.embedder import Embedder
+    from index.models._embedder import Embedder
 
     yield Embedder()
 
@@ -37,7 +37,7 @@ def write_article(
     """Write one Markdown article with front matter (through the engine's one writer); returns its path."""
     from datetime import date
 
-    from index.corpus_write import render_markdown, write_if_changed
+    from index.corpus._write import render_markdown, write_if_changed
 
     path = folder / f"{name}.md"
     write_if_changed(

@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FRONT_DOOR = {"index.engine", "index.models", "index.errors", "index.settings"}
+FRONT_DOOR = {"index.engine", "index.types", "index.errors", "index.settings"}
 ENTRY_POINT = {"bot/cli.py", "bot/__main__.py"}
 
 

@@ -1,9 +1,9 @@
 """Live news ingestion (issue 9): RSS/Atom feeds polled on a schedule, pages extracted, wire copies folded.
 
-Standalone layer: it writes Markdown articles into the corpus (through ``index.corpus_write``) and
+Standalone layer: it writes Markdown articles into the corpus (through ``index.corpus._write``) and
 keeps feed state in ``<data>/feeds.sqlite``; it never builds the index. After a poll whose report
 says ``changed``, the caller runs the engine's incremental build (only new files are embedded).
-All network access goes through :func:`index.fetch.fetch` (SSRF-safe; see that module).
+All network access goes through :func:`index.feeds._fetch.fetch` (SSRF-safe; see that module).
 
 Modules, one job each: ``urls`` (canonical URLs), ``parse`` (feed bytes → items, entity attacks
 refused), ``extract`` (page → text/title/authors/date), ``dedup`` (MinHash wire-copy detection,
@@ -45,10 +45,11 @@ at most 24 h), keeping the feed's last good state.
 
 from __future__ import annotations
 
-from index.feeds.dedup import THRESHOLD, add_also_published_by
-from index.feeds.extract import Extracted, extract_article
-from index.feeds.parse import FeedItem, FeedParseError, ParsedFeed, parse_feed
-from index.feeds.poll import (
+from index.corpus._html import Extracted, extract_article
+from index.feeds._dedup import THRESHOLD, add_also_published_by
+from index.feeds._fetch import FetchError, FetchOptions, FetchResult, fetch
+from index.feeds._parse import FeedItem, FeedParseError, ParsedFeed, parse_feed
+from index.feeds._poll import (
     FeedReport,
     FoldedCopy,
     IngestResult,
@@ -60,10 +61,9 @@ from index.feeds.poll import (
     poll_feed,
     sync_corpus,
 )
-from index.feeds.starter import StarterFeed, install_starter_feeds, load_starter_feeds
-from index.feeds.store import FeedError, FeedState, FeedStore, backoff_delay
-from index.feeds.urls import canonical_url
-from index.fetch import FetchError, FetchOptions, FetchResult, fetch
+from index.feeds._starter import StarterFeed, install_starter_feeds, load_starter_feeds
+from index.feeds._store import FeedError, FeedState, FeedStore, backoff_delay
+from index.feeds._urls import canonical_url
 
 __all__ = [
     "THRESHOLD",

@@ -31,13 +31,13 @@ model output for logs and evaluation. ``citations`` are the passage numbers the 
 not call ``write_answer`` when the extractive stage abstained: there is nothing to write from.
 """
 
-from index.generation.backend import Backend, make_backend
-from index.generation.checker import check
-from index.generation.gguf import GgufBackend
-from index.generation.openai_compat import OpenAICompatible
-from index.generation.prompt import build_messages
-from index.generation.types import PASSED, GenerationError, Passage, Written
-from index.generation.writer import write_answer
+from index.generation._backend import Backend, make_backend
+from index.generation._checker import check
+from index.generation._gguf import GgufBackend
+from index.generation._openai_compat import OpenAICompatible
+from index.generation._prompt import build_messages
+from index.generation._types import PASSED, GenerationError, Passage, Written
+from index.generation._writer import write_answer
 
 __all__ = [
     "PASSED",

@@ -31,9 +31,9 @@ import yarl
 from bot.app import PolicyBotMixin, create_bot
 from bot.config import BotSettings
 from index.engine import Engine
-from index.models import BuildProgress, BuildReport
 from index.settings import Settings
-from tests.bot.fakediscord import FakeDiscord
+from index.types import BuildProgress, BuildReport
+from measure.fakediscord import FakeDiscord
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
@@ -97,7 +97,7 @@ class Base:
 def base_index(tmp_path_factory: pytest.TempPathFactory) -> Base:
     """Load MiniLM once (one torch thread: faster under load, no oversubscription) and build once."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from index.embedder import Embedder
+    from index.models._embedder import Embedder
 
     embedder = Embedder(threads=1)
     root = tmp_path_factory.mktemp("base")

@@ -16,8 +16,8 @@ import discord
 import pytest
 
 from bot.app import PolicyBotMixin, create_bot
+from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import GatedEngine, Workspace, bot_settings
-from tests.bot.fakediscord import EPHEMERAL, FakeDiscord
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 
@@ -181,7 +181,7 @@ async def test_announcing_in_a_channel_the_bot_cannot_post_in_is_refused_clearly
 
 
 def test_forbidden_errors_are_explained_not_logged_as_bugs() -> None:
-    from bot.errors import describe
+    from bot.core.errors import describe
 
     class Response:
         status = 403

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from index import versions
+from index.store import _versions as versions
+from measure.fakediscord import EPHEMERAL, Attachment, FakeDiscord, Interaction
 from tests.bot.conftest import GatedEngine, Workspace
-from tests.bot.fakediscord import EPHEMERAL, Attachment, FakeDiscord, Interaction
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

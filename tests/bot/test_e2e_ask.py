@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.render import safe_url
-from index.corpus import load_corpus
+from bot.core.render import safe_url
+from index.corpus._read import load_corpus
+from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import GatedEngine
 from tests.bot.discord_text import assert_inert, visible_texts
-from tests.bot.fakediscord import EPHEMERAL, FakeDiscord
 from tests.conftest import write_article
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
@@ -162,7 +162,7 @@ async def test_overlong_answer_is_split_within_limits(
 
 
 async def test_everyone_in_an_article_pings_nobody(fake: FakeDiscord, bot: Any, no_pings_everywhere: None) -> None:
-    from tests.bot.fakediscord import pings
+    from measure.fakediscord import pings
 
     inter = await fake.slash("ask", {"question": "What did the hacktivists spam community servers with?"})
     msg = (await fake.wait_for(inter.messages))[0]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import Workspace
-from tests.bot.fakediscord import EPHEMERAL, FakeDiscord
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

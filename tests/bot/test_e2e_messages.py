@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from measure.fakediscord import APP_ID, FakeDiscord, pings
 from tests.bot.conftest import GatedEngine
-from tests.bot.fakediscord import APP_ID, FakeDiscord, pings
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

@@ -16,8 +16,8 @@ import pytest
 
 from bot.app import ShardedPolicyBot
 from index.logs import setup_logging
+from measure.fakediscord import FakeDiscord
 from tests.bot.conftest import Workspace
-from tests.bot.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from index.engine import Engine
+from measure.fakediscord import FakeDiscord
 from tests.bot.conftest import Workspace
-from tests.bot.fakediscord import FakeDiscord
 from tests.bot.test_e2e_feeds import news_site  # noqa: F401 - the fixture: a feed and its page on 127.0.0.1
 from tests.bot.test_e2e_process import _child_env
 

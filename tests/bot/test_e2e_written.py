@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.written import WRITING, WRITTEN
+from bot.features.answers.written import WRITING, WRITTEN
+from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import GatedEngine, StartBot, Workspace
-from tests.bot.fakediscord import EPHEMERAL, FakeDiscord
 from tests.index.generation.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord

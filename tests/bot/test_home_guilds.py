@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.bot.fakediscord import EPHEMERAL, FakeDiscord, Interaction
+from measure.fakediscord import EPHEMERAL, FakeDiscord, Interaction
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

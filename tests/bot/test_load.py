@@ -1,6 +1,6 @@
 """Load: 200 questions from 50 users at once through the fake Discord, while a feed poll and a
 reindex run. Every question is answered or told when to retry; nothing else is asserted about
-time (the figures come from ``benchmarks/load.py``)."""
+time (the figures come from ``measure/bench/load.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.bot.fakediscord import FakeDiscord
-from tests.bot.load_scenario import run_load
+from measure.bench.load_scenario import run_load
+from measure.fakediscord import FakeDiscord
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

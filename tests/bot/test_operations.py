@@ -18,18 +18,18 @@ from pathlib import Path
 import pytest
 
 from bot.app import ShardedPolicyBot, create_bot
-from bot.builder import Builder
 from bot.cli import main
 from bot.config import BotSettings
-from bot.leader import LeaderLock
-from bot.metrics import Metrics, MetricsServer
-from bot.status import Heartbeat, Status, read_status, status_path, write_status
+from bot.core.metrics import Metrics, MetricsServer
+from bot.ops.builder import Builder
+from bot.ops.leader import LeaderLock
+from bot.ops.status import Heartbeat, Status, read_status, status_path, write_status
 from index.engine import Engine
 from index.logs import setup_logging
-from index.models import Answer
-from index.store import segment_dirs
+from index.store._snapshot import segment_dirs
+from index.types import Answer
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_one_leader_per_data_folder_and_release_hands_over(tmp_path: Path) -> No
 
 def test_a_killed_leader_loses_the_lock_at_once(tmp_path: Path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from bot.leader import LeaderLock;"
+        "import sys, time; from pathlib import Path; from bot.ops.leader import LeaderLock;"
         f"lock = LeaderLock(Path({str(tmp_path / 'leader.lock')!r}), 'child'); assert lock.try_acquire();"
         "print('leading', flush=True); time.sleep(60)"
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.bot.fakediscord import EPHEMERAL, PERM_ADMIN, PERM_BASIC, PERM_MANAGE_GUILD, FakeDiscord, Interaction
+from measure.fakediscord import EPHEMERAL, PERM_ADMIN, PERM_BASIC, PERM_MANAGE_GUILD, FakeDiscord, Interaction
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.render import (
+from bot.core.render import (
     about_embed,
     answer_parts,
     check_limits,
@@ -20,8 +20,8 @@ from bot.render import (
     split_text,
     trim,
 )
-from index.models import Answer, ArticleHit, BuildProgress, Citation, IndexStats, Source, Span
-from tests.bot.fakediscord import message_problems
+from index.types import Answer, ArticleHit, BuildProgress, Citation, IndexStats, Source, Span
+from measure.fakediscord import message_problems
 
 
 def source(n: int, *, title: str = "Title", quote: str = "A quoted sentence.", url: str = "https://e.org/a") -> Source:

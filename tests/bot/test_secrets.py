@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from measure.fakediscord import FakeDiscord
 from tests.bot.conftest import Workspace
-from tests.bot.fakediscord import FakeDiscord
 from tests.bot.test_e2e_process import _child_env
 
 pytestmark = pytest.mark.slow  # starts the real bot process with the model

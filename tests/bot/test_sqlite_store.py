@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.sqlite_store import _switch_to_wal
+from bot.core.sqlite_store import _switch_to_wal
 
 
 class Flaky:

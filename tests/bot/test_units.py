@@ -14,16 +14,16 @@ import discord
 import pytest
 
 from bot.app import PolicyBot, ShardedPolicyBot, create_bot
-from bot.audit import AuditLog
 from bot.config import BotSettings
-from bot.feedback import FeedbackStore
-from bot.permissions import home_guild_ids
-from bot.ratelimit import ConversationMemory, Cooldown, SendGuard, Withheld, retry_timestamp
-from bot.reindex import Reindexer, ReindexJob, ReindexRunning
+from bot.core.audit import AuditLog
+from bot.core.permissions import home_guild_ids
+from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, Withheld, retry_timestamp
+from bot.features.answers.feedback import FeedbackStore
+from bot.features.index.reindex import Reindexer, ReindexJob, ReindexRunning
 from index.engine import check_question as clean_question
 from index.errors import BuildError, QuestionError
 from index.logs import RedactingFormatter
-from index.models import BuildProgress, BuildReport
+from index.types import BuildProgress, BuildReport
 
 
 class Clock:

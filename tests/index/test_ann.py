@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.ann import AnnParams, ScanRefusedError, VectorSet, nlist_for
+from index.store._ann import AnnParams, ScanRefusedError, VectorSet, nlist_for
 
 DIM = 32
 

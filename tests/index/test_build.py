@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import versions
-from index.build import build_index
 from index.engine import Engine
 from index.errors import BuildError, BuildLockedError, IndexCorruptError, IndexMissingError
 from index.settings import Settings
-from index.store import Snapshot, segment_dirs
+from index.store import _versions as versions
+from index.store._build import build_index
+from index.store._snapshot import Snapshot, segment_dirs
 from tests.conftest import REPO, write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 STORIES = {
     "pipeline": "The pipeline operator shut its network after a ransomware attack. The company paid a ransom "
@@ -148,9 +148,9 @@ def test_killed_build_leaves_previous_version(settings: Settings, corpus: Path, 
         f"""
         import os, signal, sys
         sys.path.insert(0, {str(REPO)!r})
-        from index.build import build_index
+        from index.store._build import build_index
         from index.settings import Settings
-        from tests.fakes import FakeEncoder
+        from tests.support.fakes import FakeEncoder
         class Killer:
             def __init__(self):
                 self.inner = FakeEncoder(); self.name = self.inner.name; self.dim = self.inner.dim

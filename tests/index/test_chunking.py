@@ -8,9 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import versions
-from index.build import build_index
-from index.chunking import (
+from index.corpus._chunking import (
     BODY,
     BYLINE,
     CAPTION,
@@ -27,12 +25,14 @@ from index.chunking import (
     split_marked,
     token_budget,
 )
-from index.embedder import resolve_model_path
-from index.models import Article
+from index.models._embedder import resolve_model_path
 from index.settings import DEFAULT_MODEL, Settings
-from index.store import Snapshot
+from index.store import _versions as versions
+from index.store._build import build_index
+from index.store._snapshot import Snapshot
+from index.types import Article
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 
 def words(texts: list[str] | tuple[str, ...]) -> list[int]:
@@ -265,7 +265,7 @@ def test_vectors_are_reused_only_under_the_same_chunking(tmp_path: Path) -> None
 
 
 def test_bfloat16_batches_agree_with_float32(embedder: object) -> None:
-    from index.embedder import Embedder
+    from index.models._embedder import Embedder
 
     bf16 = Embedder(batch_dtype="bfloat16")
     f32 = embedder  # the session model: float32 batches by default

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index import cli
+from index.cli import _engine as cli
 from tests.conftest import REPO, write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     monkeypatch.setenv("POLICYBOT_CORPUS", str(corpus))
     monkeypatch.setenv("POLICYBOT_DATA", str(data))
     monkeypatch.setattr("index.engine.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("index.embedder.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.models._embedder.Embedder", lambda *a, **k: embedder)
     monkeypatch.chdir(tmp_path)  # no .env here
     return corpus, data
 
@@ -49,7 +49,7 @@ def test_build_changed_looks_at_the_named_files_only(
     assert main(["build"]) == 0
     new = write_article(corpus, "breach", "A hospital chain said attackers stole patient records in March.")
     (corpus / "directive.md").unlink()
-    monkeypatch.setattr("index.corpus.corpus_file_names", lambda _: pytest.fail("walked the corpus"))
+    monkeypatch.setattr("index.corpus._read.corpus_file_names", lambda _: pytest.fail("walked the corpus"))
     capsys.readouterr()
     assert main(["build", "--changed", str(new), str(corpus / "directive.md")]) == 0
     out = capsys.readouterr().out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import load_article, load_corpus, parse_article
+from index.corpus._read import load_article, load_corpus, parse_article
 from index.errors import ArticleError
 from tests.conftest import write_article
 
@@ -99,8 +99,8 @@ def test_content_hash_changes_with_text_only(tmp_path: Path) -> None:
 def test_corpus_stems_see_every_folder_without_listing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Article ids are unique across the corpus: a new file's name must avoid a stem used in any
     folder, with any article suffix, and names written meanwhile."""
-    from index import corpus as corpus_module
-    from index.corpus_write import CorpusStems, free_stem
+    from index.corpus import _read as corpus_module
+    from index.corpus._write import CorpusStems, free_stem
 
     corpus = tmp_path / "corpus"
     (corpus / "feeds" / "wire").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""index.corpus_edit: nothing unparsable reaches the corpus, and removal never deletes."""
+"""index.corpus._edit: nothing unparsable reaches the corpus, and removal never deletes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import load_article, load_corpus
-from index.corpus_edit import add_article, add_article_from_html, remove_article, safe_filename
+from index.corpus._edit import add_article, add_article_from_html, remove_article, safe_filename
+from index.corpus._read import load_article, load_corpus
 from index.errors import ArticleError
 
 GOOD = b"""---

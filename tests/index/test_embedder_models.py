@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from index.embedder import Embedder
+from index.models._embedder import Embedder
 
 PROMPTS = {"query": "query: ", "document": "passage: "}
 SENTENCE = "The agency issued new rules for reporting ransomware attacks on hospitals within three days"
@@ -224,17 +224,17 @@ def test_minilm_chunk_vectors_match_its_encode(embedder: Embedder) -> None:
 
 @pytest.mark.slow
 def test_worker_processes_give_the_in_process_vectors(tiny: Path) -> None:
-    """A large build's batches run on worker processes (index.encode_pool): same chunk and
+    """A large build's batches run on worker processes (index.models._pool): same chunk and
     sentence vectors as in-process, in the order asked, with progress for every chunk; a worker
     that dies only sends the rest of the work back in-process."""
     import os
     import signal
     import time
 
-    from index.encode_pool import POOL_MIN_CHUNKS
+    from index.models._pool import POOL_MIN_CHUNKS
 
     embedder = Embedder(str(tiny), batch_size=4, threads=2, document_prompt="passage: ")
-    from index.encode_pool import TASK_BATCHES
+    from index.models._pool import TASK_BATCHES
 
     count = 4 * TASK_BATCHES * 3  # three tasks' worth: the pool is used, and by both workers
     texts = [f"Report {n} says the {'water' if n % 2 else 'grid'} operator was hit. Service came back." for n in range(count)]

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.answer import AnswerTuning, Composer, Evidence
+from index.ask._compose import AnswerTuning, Composer, Evidence
+from index.ask._query import build_query
+from index.ask._retrieval import fuse
 from index.engine import Engine, Filters
 from index.errors import ArticleError, IndexMissingError, QuestionError
-from index.models import Span
-from index.query import build_query
-from index.retrieval import fuse
 from index.settings import Settings
+from index.types import Span
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 STORIES = {
     "riverside": ("2023-09-01", "Ransomware hits Riverside hospital",
@@ -136,7 +136,7 @@ def test_the_day_a_question_was_asked_decides_what_last_week_means(engine: Engin
 
 
 def test_question_words_that_name_the_story_weigh_less_than_the_word_naming_what_is_asked() -> None:
-    from index.answer import _focus_weights
+    from index.ask._compose import _focus_weights
 
     # Four sentences about Optus; only one says "executive": that word tells them apart.
     found = [{"optus", "breach"}, {"optus"}, {"optus", "executive"}, {"optus", "breach"}]
@@ -146,7 +146,7 @@ def test_question_words_that_name_the_story_weigh_less_than_the_word_naming_what
 
 
 def test_a_name_the_question_already_says_is_not_its_answer() -> None:
-    from index.entities import WHO, answer_type_score
+    from index.ask._entities import WHO, answer_type_score
     from index.terms import stem
 
     asked = {stem("optus"), stem("australia")}  # the question's words, stemmed as the composer does
@@ -158,7 +158,7 @@ def test_a_name_the_question_already_says_is_not_its_answer() -> None:
 
 
 def test_a_how_many_question_is_answered_by_a_number_beside_what_it_counts() -> None:
-    from index.entities import COUNT, answer_type_score, counted_words, counting_spans
+    from index.ask._entities import COUNT, answer_type_score, counted_words, counting_spans
     from index.terms import stem
 
     counted = counted_words("How many critical infrastructure sectors are there?")
@@ -218,7 +218,7 @@ def test_focus_weight_lifts_the_sentence_holding_the_asked_for_word(engine: Engi
 
 
 def test_rerank_lifts_the_article_whose_sentence_says_what_was_asked_and_keeps_scores(engine: Engine) -> None:
-    from index.retrieval import RankedArticle
+    from index.ask._retrieval import RankedArticle
 
     engine.build()
     snap = engine.snapshot()
@@ -311,7 +311,7 @@ def test_captions_bylines_and_credits_are_kept_marked_and_searchable(tmp_path: P
 
 
 def test_an_answer_from_another_story_is_declined_only_for_short_single_topic_questions() -> None:
-    from index.answer import SINGLE_TOPIC_TERMS
+    from index.ask._compose import SINGLE_TOPIC_TERMS
 
     seen = Evidence(
         sentence_cosine=0.5, chunk_cosine=0.5, coverage=0.4, missing_idf=1.0, time_mismatch=0.0,
@@ -325,15 +325,15 @@ def test_an_answer_from_another_story_is_declined_only_for_short_single_topic_qu
 
 
 def test_captions_answer_only_questions_about_the_photo() -> None:
-    from index.answer import asks_about
-    from index.chunking import BYLINE, CAPTION
+    from index.ask._compose import asks_about
+    from index.corpus._chunking import BYLINE, CAPTION
 
     assert asks_about(CAPTION, ["biden", "doing", "photo"]) and not asks_about(CAPTION, ["attended", "meeting"])
     assert asks_about(BYLINE, ["wrote", "story"]) and not asks_about(BYLINE, ["meeting"])
 
 
 def test_names_of_a_question_leave_out_dates_and_outlets_are_dropped_later() -> None:
-    from index.answer import _names_and_numbers
+    from index.ask._compose import _names_and_numbers
 
     assert _names_and_numbers("Which tech chief executives met Biden about cybersecurity on 25 August 2021?") == ["biden"]
     assert _names_and_numbers("How many of the 16 sectors did Colonial Pipeline's CEO name?") == ["16", "colonial", "pipeline", "ceo"]

@@ -10,16 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import corpus as corpus_module
-from index import corpus_scan, versions
-from index.build import build_index
+from index.corpus import _read as corpus_module
 from index.engine import Engine
 from index.errors import BuildLockedError
 from index.settings import Settings
-from index.store import Snapshot
+from index.store import _scan as corpus_scan
+from index.store import _versions as versions
+from index.store._build import build_index
+from index.store._snapshot import Snapshot
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
 from tests.index.test_segments import _live, _story
+from tests.support.fakes import FakeEncoder
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_new_files_are_indexed_without_walking_or_reading_the_rest(
     _no_walk(monkeypatch)
     read: list[Path] = []
     original = corpus_module.load_article
-    monkeypatch.setattr("index.increment.load_article", lambda p, root=None: read.append(p) or original(p, root))
+    monkeypatch.setattr("index.store._increment.load_article", lambda p, root=None: read.append(p) or original(p, root))
     encoder = FakeEncoder()
     report = build_index(settings, embedder=encoder, changed=new)
     assert sorted(p.name for p in read) == sorted(p.name for p in new)  # the 8 old files were not opened
@@ -120,7 +121,7 @@ def test_an_increment_serves_what_a_full_build_serves(
 
 
 def test_without_a_scan_cache_the_increment_walks(settings: Settings, corpus: Path) -> None:
-    from index import corpus_scan
+    from index.store import _scan as corpus_scan
 
     build_index(settings, embedder=FakeEncoder())
     (settings.data_dir / corpus_scan.CACHE).unlink()
@@ -142,7 +143,7 @@ def test_a_feed_poll_builds_from_the_files_it_wrote(
     settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The engine hands the poll's new files to the build; a poll after a crashed one walks."""
-    from index.feeds.poll import FeedReport, NewArticle, PollReport
+    from index.feeds._poll import FeedReport, NewArticle, PollReport
 
     engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
     engine.build()
@@ -179,8 +180,8 @@ def test_a_feed_poll_builds_from_the_files_it_wrote(
 def test_a_new_segment_that_cannot_find_its_own_chunks_is_never_published(
     settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from index.ann import VectorSet
     from index.errors import BuildError
+    from index.store._ann import VectorSet
 
     build_index(settings, embedder=FakeEncoder())
     before = versions.current_version(settings.data_dir)
@@ -203,7 +204,7 @@ class LockHolder:
         from tests.conftest import REPO
 
         script = (
-            "import sys\nfrom pathlib import Path\nfrom index import versions\n"
+            "import sys\nfrom pathlib import Path\nfrom index.store import _versions as versions\n"
             f"with versions.build_lock(Path({str(data_dir)!r})):\n"
             "    print('held', flush=True)\n    sys.stdin.readline()\n"
         )

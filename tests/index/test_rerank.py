@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from index.rerank import CrossEncoderReranker, Reranker
+from index.models._cross_encoder import CrossEncoderReranker, Reranker
 
 
 def _save_tiny_cross_encoder(folder: Path, num_labels: int = 1) -> Path:

@@ -14,23 +14,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import versions
-from index.build import build_index
-from index.embedder import Embedder, EncodedChunk, Span
+from index.ask._retrieval import Retriever, Tuning
+from index.ask._stages import CrossEncoderStage, sentence_cosines
+from index.ask._tuning import profile_for, tuning_for
 from index.engine import Engine
 from index.errors import IndexCorruptError
-from index.rerank import CrossEncoderReranker
-from index.rescore import CrossEncoderStage, sentence_cosines
-from index.retrieval import Retriever, Tuning
-from index.segment import MANIFEST, RESCORE_CHUNKS, RESCORE_SENTENCES
+from index.models._cross_encoder import CrossEncoderReranker
+from index.models._embedder import Embedder, EncodedChunk, Span
 from index.settings import Settings
-from index.store import Snapshot, segment_dirs
-from index.tuning import profile_for, tuning_for
+from index.store import _versions as versions
+from index.store._build import build_index
+from index.store._segment import MANIFEST, RESCORE_CHUNKS, RESCORE_SENTENCES
+from index.store._snapshot import Snapshot, segment_dirs
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
 from tests.index.test_build import STORIES, CountingEncoder
 from tests.index.test_embedder_models import _save_tiny_model
 from tests.index.test_rerank import _save_tiny_cross_encoder
+from tests.support.fakes import FakeEncoder
 
 RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS = f"{RESCORE_CHUNKS}.f16.npy", f"{RESCORE_SENTENCES}.f16.npy"
 

@@ -10,14 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store, versions
-from index.build import build_index
 from index.engine import Engine
 from index.errors import IndexCorruptError
 from index.settings import Settings
-from index.store import Snapshot, StackedRows, segment_dirs
+from index.store import _snapshot as store
+from index.store import _versions as versions
+from index.store._build import build_index
+from index.store._snapshot import Snapshot, StackedRows, segment_dirs
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 TOPICS = ["ransomware", "pipeline", "election", "satellite", "hospital", "bank", "water", "port", "grid", "school"]
 
@@ -183,7 +184,7 @@ def test_an_orphaned_segment_from_a_killed_build_is_cleaned_up(settings: Setting
 
 
 def test_stacked_rows_gather_across_segments(tmp_path: Path) -> None:
-    from index.ann import VectorSet
+    from index.store._ann import VectorSet
 
     rng = np.random.default_rng(3)
     parts, sets = [rng.standard_normal((n, 8)).astype(np.float32) for n in (5, 0, 7)], []
@@ -207,7 +208,7 @@ def _age(corpus: Path, seconds: float = 60) -> None:
 
 
 def test_an_increment_reads_only_new_and_changed_files(settings: Settings, corpus: Path) -> None:
-    from index import corpus_scan
+    from index.store import _scan as corpus_scan
 
     _age(corpus)
     build_index(settings, embedder=FakeEncoder())
@@ -225,7 +226,7 @@ def test_an_increment_reads_only_new_and_changed_files(settings: Settings, corpu
 
 def test_a_file_rewritten_within_the_same_clock_tick_is_still_read(settings: Settings, corpus: Path) -> None:
     """Same size, and a modification time the cache may have recorded already: never trusted."""
-    from index import corpus_scan
+    from index.store import _scan as corpus_scan
 
     build_index(settings, embedder=FakeEncoder())
     path = corpus / "story-4.md"
@@ -239,7 +240,7 @@ def test_a_file_rewritten_within_the_same_clock_tick_is_still_read(settings: Set
 
 
 def test_a_damaged_scan_cache_means_reading_everything(settings: Settings, corpus: Path) -> None:
-    from index import corpus_scan
+    from index.store import _scan as corpus_scan
 
     _age(corpus)
     build_index(settings, embedder=FakeEncoder())
@@ -274,7 +275,7 @@ def test_sentence_votes_above_the_scan_limit_score_the_candidates_own_sentences(
 
 def test_words_in_too_many_chunks_are_not_looked_up(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Counted the way FTS5 matches (titles included): "report" is in every title here."""
-    from index import idf
+    from index.store import _idf as idf
 
     engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
     engine.build()

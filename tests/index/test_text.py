@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from index.chunking import MAX_CHUNK_WORDS, chunk_sentences, split_sentences
-from index.followup import contextualize, is_follow_up
+from index.ask._followup import contextualize, is_follow_up
+from index.corpus._chunking import MAX_CHUNK_WORDS, chunk_sentences, split_sentences
+from index.dates import parse_time
 from index.terms import content_terms, fts_query
-from index.timeparse import parse_time
 
 TODAY = date(2026, 11, 26)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from index.ask._writing import merge, passages
 from index.generation import Written
-from index.measure.dataset import Question
-from index.measure.written import judged, record
-from index.models import Answer, Citation, Source, Span
-from index.writing import merge, passages
+from index.types import Answer, Citation, Source, Span
+from measure.eval.dataset import Question
+from measure.eval.written import judged, record
 
 
 def source(article: str, quote: str) -> Source:

@@ -15,8 +15,8 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
 from tests.index.generation.fake_llm import FakeLLM, Reply
+from tests.support.fakes import FakeEncoder
 
 KEY = "sk-test-very-secret-4711"
 QUESTION = "Within how many hours must pipeline operators report cyber incidents?"
@@ -52,7 +52,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llm: FakeLLM) -> 
     monkeypatch.setenv("POLICYBOT_LLM_KEY", KEY)
     monkeypatch.setenv("POLICYBOT_LLM_TIMEOUT", "5")
     monkeypatch.setattr("index.engine.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("index.embedder.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.models._embedder.Embedder", lambda *a, **k: embedder)
     monkeypatch.chdir(tmp_path)  # no .env here
     assert main(["build"]) == 0
     return tmp_path

@@ -5,7 +5,7 @@ Run as its own process (``python -m tests.reliability.crash_driver --seed 11 --o
 ``tests/reliability/test_crash.py`` does that and asserts on the JSON report. Why a separate
 driver: it imports the engine once and *forks* one child per run (a fresh interpreter per run
 would cost seconds each on a busy 2-core machine), and each child is the real entry point
-(``bot.cli.main``) with the fast :class:`tests.fakes.FakeEncoder` in place of the model.
+(``bot.cli.main``) with the fast :class:`tests.support.fakes.FakeEncoder` in place of the model.
 
 How a "random moment" is chosen reproducibly: the child counts *kill points* as it reaches them
 (each embedding batch, each article written, the FAISS and vector files, fsyncs, every
@@ -141,11 +141,11 @@ def install_build_points(points: KillPoints) -> None:
     """Kill points through the build: embedding batches, writing, verifying and the switch."""
     import numpy as np
 
-    import index.build
     import index.engine
-    import index.segment
-    import index.versions
-    from tests.fakes import FakeEncoder
+    import index.store._build
+    import index.store._segment
+    import index.store._versions
+    from tests.support.fakes import FakeEncoder
 
     class BatchedFake(FakeEncoder):
         """The fake model, encoding in batches of 8 like the real one, one kill point per batch."""
@@ -160,28 +160,28 @@ def install_build_points(points: KillPoints) -> None:
             return out
 
     index.engine.Embedder = lambda *a, **k: BatchedFake()  # type: ignore[assignment,misc]
-    points.wrap(index.segment.SegmentWriter, "add", "writing", "article rows")
-    points.wrap(index.segment._RowSpool, "finish", "writing", "vectors")
+    points.wrap(index.store._segment.SegmentWriter, "add", "writing", "article rows")
+    points.wrap(index.store._segment._RowSpool, "finish", "writing", "vectors")
     points.wrap(np, "savez", "writing", "layout")
-    points.wrap(index.segment, "write_json_durably", "writing", "manifest")
-    points.wrap(index.versions, "place_segment", "writing", "segment placed")
-    points.wrap(index.build, "_verify", "verifying", "new version")
+    points.wrap(index.store._segment, "write_json_durably", "writing", "manifest")
+    points.wrap(index.store._versions, "place_segment", "writing", "segment placed")
+    points.wrap(index.store._build, "_verify", "verifying", "new version")
     points.wrap(os, "replace", replace_stage, "os.replace")
     points.wrap(os, "fsync", "switch", "fsync")
-    points.wrap(index.versions, "prune", "pruning", "old versions")
+    points.wrap(index.store._versions, "prune", "pruning", "old versions")
 
 
 def install_feed_points(points: KillPoints) -> None:
     """Kill points through a poll: fetches, corpus writes, feed-store records (then the build's)."""
-    import index.corpus_write
-    import index.feeds.poll
-    import index.feeds.store
+    import index.corpus._write
+    import index.feeds._poll
+    import index.feeds._store
 
-    points.wrap(index.feeds.poll, "fetch", "feed: fetch", "feed or page")
-    points.wrap(index.feeds.poll, "write_new", "feed: corpus write", "new article file")
-    points.wrap(index.feeds.store.FeedStore, "record_item", "feed: record", "item")
-    points.wrap(index.feeds.store.FeedStore, "record_success", "feed: record", "feed success")
-    points.wrap(index.feeds.poll, "sync_corpus", "feed: corpus sync", "store vs corpus")
+    points.wrap(index.feeds._poll, "fetch", "feed: fetch", "feed or page")
+    points.wrap(index.feeds._poll, "write_new", "feed: corpus write", "new article file")
+    points.wrap(index.feeds._store.FeedStore, "record_item", "feed: record", "item")
+    points.wrap(index.feeds._store.FeedStore, "record_success", "feed: record", "feed success")
+    points.wrap(index.feeds._poll, "sync_corpus", "feed: corpus sync", "store vs corpus")
     install_build_points(points)
 
 
@@ -238,11 +238,11 @@ def choose(rng: random.Random, counts: dict[str, int]) -> tuple[str, int]:
 # ---- checks after a kill ------------------------------------------------------------------------
 def check_index(data: Path, corpus: Path, previous: str | None, expect_ids: set[str] | None) -> str:
     """Every version verifies; the live one answers; returns its name."""
-    from index import versions
     from index.engine import Engine
     from index.settings import Settings
-    from index.store import verify_version
-    from tests.fakes import FakeEncoder
+    from index.store import _versions as versions
+    from index.store._snapshot import verify_version
+    from tests.support.fakes import FakeEncoder
 
     for folder in versions.versions_dir(data).glob("v*"):
         verify_version(folder)
@@ -250,7 +250,8 @@ def check_index(data: Path, corpus: Path, previous: str | None, expect_ids: set[
     assert live is not None, "no live version after a kill"
     if previous is not None:
         assert live >= previous, f"CURRENT went back from {previous} to {live}"
-    engine = Engine(Settings(_env_file=None, data_dir=data, corpus_dir=corpus), embedder=FakeEncoder())
+    settings = Settings(_env_file=None, data_dir=data, corpus_dir=corpus)  # type: ignore[call-arg]
+    engine = Engine(settings, embedder=FakeEncoder())
     answer = engine.ask("Which agency ordered the Ivanti appliances disconnected?")
     assert answer.index_version == live, (answer.index_version, live)
     assert answer.sources, "the live index did not answer"
@@ -261,7 +262,7 @@ def check_index(data: Path, corpus: Path, previous: str | None, expect_ids: set[
 
 
 def corpus_ids(corpus: Path) -> set[str]:
-    from index.corpus import article_id_for, iter_corpus_files
+    from index.corpus._read import article_id_for, iter_corpus_files
 
     return {article_id_for(p) for p in iter_corpus_files(corpus)}
 
@@ -451,7 +452,7 @@ def crash_feed_polls(root: Path, rng: random.Random, runs: int, env: dict[str, s
 def store_writer(kind: str, path: Path, fd: int) -> None:
     """Child: commit one record after another, acknowledging each only after it committed."""
     if kind == "feedback":
-        from bot.feedback import FeedbackStore
+        from bot.features.answers.feedback import FeedbackStore
 
         fb = FeedbackStore(path)
         for n in range(100_000):
@@ -459,14 +460,14 @@ def store_writer(kind: str, path: Path, fd: int) -> None:
             assert fb.vote(rid, n, 1 if n % 2 else -1)
             os.write(fd, f"{rid} {n}\n".encode())
     elif kind == "watches":
-        from bot.watches import WatchStore
+        from bot.features.watch.store import WatchStore
 
         ws = WatchStore(path, max_per_user=1_000_000)
         for n in range(100_000):
             w = ws.add(n % 50, f"watch question number {n}")
             os.write(fd, f"{w.id} {w.user_id}\n".encode())
     else:
-        from bot.guild_settings import GuildSettings
+        from bot.features.settings.store import GuildSettings
 
         gs = GuildSettings(path)
         for n in range(100_000):
@@ -475,9 +476,9 @@ def store_writer(kind: str, path: Path, fd: int) -> None:
 
 
 def crash_stores(root: Path, rng: random.Random, runs: int) -> dict[str, Any]:
-    from bot.feedback import FeedbackStore
-    from bot.guild_settings import GuildSettings
-    from bot.watches import WatchStore
+    from bot.features.answers.feedback import FeedbackStore
+    from bot.features.settings.store import GuildSettings
+    from bot.features.watch.store import WatchStore
 
     kinds = ["feedback", "watches", "guild_settings"]
     acknowledged = lost = 0
@@ -539,9 +540,9 @@ def main() -> int:
     # Imported once here, so every forked child starts with them loaded (a run costs a fork, not an import).
     import bot.cli  # noqa: F401
     import index.engine
-    import index.feeds.poll  # noqa: F401
-    import tests.fakes  # noqa: F401
-    from index.entities import spacy_loader
+    import index.feeds._poll  # noqa: F401
+    import tests.support.fakes  # noqa: F401
+    from index.ask._entities import spacy_loader
 
     # No spaCy thread in a process that forks (a fork while it imports could deadlock the child);
     # the checks need answers and sources, not bold names.

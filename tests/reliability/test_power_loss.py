@@ -16,12 +16,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index import durability, versions
+from index import durability
 from index.engine import Engine
 from index.settings import Settings
+from index.store import _versions as versions
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
 from tests.index.test_segments import _story
+from tests.support.fakes import FakeEncoder
 
 Stamp = tuple[int, int]  # a file's size and modification time: a rename keeps both
 

@@ -3,7 +3,7 @@
 A feed body naming a local file is never read as that file; a malformed redirect or charset in one
 item never stops the poll (the item's error is on the feed, shown by ``feeds list``); and no
 parsing library sends a request of its own: every connection in these tests must come from
-``index/fetch.py`` (the ``only_fetch_connects`` guard fails the test otherwise).
+``index/feeds/_fetch.py`` (the ``only_fetch_connects`` guard fails the test otherwise).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import pytest
 from aiohttp import web
 
 from bot.cli import main
-from index.feeds.poll import add_url, poll_due
-from index.feeds.store import FeedStore
-from index.fetch import FetchOptions
+from index.feeds._fetch import FetchOptions
+from index.feeds._poll import add_url, poll_due
+from index.feeds._store import FeedStore
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
 from tests.index.feeds.conftest import LocalServer, only_fetch_connects, run_server  # noqa: F401  (autouse guard)
 from tests.index.feeds.test_poll import OTHER_STORY, STORY, page, rss
+from tests.support.fakes import FakeEncoder
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 WORDS = [f"word{n}" for n in range(80)]
@@ -51,7 +51,7 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     monkeypatch.setenv("POLICYBOT_FETCH_ALLOW_PRIVATE", "1")
     monkeypatch.setenv("POLICYBOT_FETCH_TIMEOUT", "3")
     monkeypatch.setattr("index.engine.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("index.embedder.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.models._embedder.Embedder", lambda *a, **k: embedder)
     monkeypatch.chdir(tmp_path)  # no .env here
     return corpus, data
 

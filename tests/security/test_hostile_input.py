@@ -19,20 +19,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.announce import announcement_embed, watch_embed
-from bot.cogs.feeds import feed_line
-from bot.errors import NO_PINGS
-from bot.render import answer_parts, safe_url, search_embed, sources_embed
-from index.corpus import MAX_FILE_BYTES, load_corpus, parse_article
+from bot.core.errors import NO_PINGS
+from bot.core.render import answer_parts, safe_url, search_embed, sources_embed
+from bot.features.feeds.announce import announcement_embed, watch_embed
+from bot.features.feeds.cog import feed_line
+from index.corpus._read import MAX_FILE_BYTES, load_corpus, parse_article
 from index.engine import Engine, FeedState, FreshArticle
 from index.errors import ArticleError, PolicybotError, QuestionError
-from index.feeds.parse import FeedParseError, parse_feed
-from index.models import Answer, ArticleHit, Citation, Source, Span
+from index.feeds._parse import FeedParseError, parse_feed
 from index.settings import Settings
+from index.types import Answer, ArticleHit, Citation, Source, Span
+from measure.fakediscord import message_problems, pings
 from tests.bot.discord_text import assert_inert, visible_texts
-from tests.bot.fakediscord import message_problems, pings
 from tests.conftest import REPO, write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 BUDGET = settings(
     max_examples=50, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -229,7 +229,7 @@ def test_front_matter_bombs_are_refused_with_a_reason_in_bounded_memory() -> Non
         """
         import json, sys, tracemalloc
         from pathlib import Path
-        from index.corpus import parse_article
+        from index.corpus._read import parse_article
         from index.errors import ArticleError
         from tests.security.test_hostile_input import FRONT_MATTER_BOMBS
         out = {}
@@ -256,7 +256,7 @@ def test_front_matter_bombs_are_refused_with_a_reason_in_bounded_memory() -> Non
 
 
 def test_the_feed_folding_reader_of_front_matter_is_bounded_too(tmp_path: Path) -> None:
-    from index.feeds.dedup import read_front_matter
+    from index.feeds._dedup import read_front_matter
 
     path = tmp_path / "bomb.md"
     path.write_bytes(alias_bomb(7))
@@ -384,8 +384,8 @@ def test_pathological_markup_costs_one_pass_not_one_per_character(tmp_path: Path
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from index.corpus import load_article
-        from index.corpus_edit import html_to_markdown
+        from index.corpus._read import load_article
+        from index.corpus._edit import html_to_markdown
         for name in {sorted(files)!r}:
             article = load_article(Path({str(tmp_path)!r}) / name)
             print(name, "fined the bank" in article.text)

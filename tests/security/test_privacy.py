@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.feedback import FeedbackStore
-from bot.watches import WatchStore
+from bot.features.answers.feedback import FeedbackStore
+from bot.features.watch.store import WatchStore
 
 
 def test_forget_deletes_one_users_questions_votes_and_watches(
@@ -45,7 +45,7 @@ def test_forget_deletes_one_users_questions_votes_and_watches(
 
 
 def test_a_watch_belongs_to_its_user_only(tmp_path: Path) -> None:
-    from bot.errors import BotError
+    from bot.core.errors import BotError
 
     ws = WatchStore(tmp_path / "watches.sqlite")
     mine = ws.add(1, "EU incident reporting rules")

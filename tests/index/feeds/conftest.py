@@ -1,5 +1,5 @@
 """A real HTTP server on 127.0.0.1 (aiohttp, in a background thread) whose routes each test sets,
-and a guard that fails a test when anything connects except through ``index/fetch.py``.
+and a guard that fails a test when anything connects except through ``index/feeds/_fetch.py``.
 
 The code under test is synchronous (it runs in worker threads in the bot), so the server gets its
 own event loop in a thread and the tests stay plain functions.
@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-import index.fetch
-from index.feeds.store import FeedStore
-from index.fetch import FetchOptions
+import index.feeds._fetch
+from index.feeds._fetch import FetchOptions
+from index.feeds._store import FeedStore
 
-FETCH_FILE = str(Path(index.fetch.__file__).resolve())
+FETCH_FILE = str(Path(index.feeds._fetch.__file__).resolve())
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -121,7 +121,7 @@ def _loopback(address: object) -> bool:
 
 @pytest.fixture(autouse=True)
 def only_fetch_connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every TCP connect must come from ``index/fetch.py`` and go to loopback; anything else (a
+    """Every TCP connect must come from ``index/feeds/_fetch.py`` and go to loopback; anything else (a
     library downloading on its own) is refused, recorded, and fails the test at teardown."""
     refused: list[str] = []
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
@@ -131,8 +131,8 @@ def only_fetch_connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
             return
         if not _through_fetch() or not _loopback(address):
             caller = "".join(traceback.format_stack(limit=12)[:-2])
-            refused.append(f"connect to {address!r} outside index.fetch:\n{caller}")
-            raise OSError(f"test guard: connection to {address!r} outside index.fetch refused")
+            refused.append(f"connect to {address!r} outside index.feeds._fetch:\n{caller}")
+            raise OSError(f"test guard: connection to {address!r} outside index.feeds._fetch refused")
 
     def connect(sock: socket.socket, address: object) -> None:
         check(sock, address)

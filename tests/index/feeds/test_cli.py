@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index.feeds.cli import seconds_until
-from index.feeds.starter import load_starter_feeds
+from index.cli._feeds import seconds_until
+from index.feeds._starter import load_starter_feeds
 from tests.conftest import write_article
-from tests.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder
 
 from .conftest import LocalServer
 from .test_poll import OTHER_STORY, STORY, page, rss, serve_feed
@@ -32,7 +32,7 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     monkeypatch.setenv("POLICYBOT_FETCH_ALLOW_PRIVATE", "1")
     monkeypatch.setenv("POLICYBOT_FETCH_TIMEOUT", "3")
     monkeypatch.setattr("index.engine.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("index.embedder.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.models._embedder.Embedder", lambda *a, **k: embedder)
     monkeypatch.chdir(tmp_path)  # no .env here
     return corpus, data
 

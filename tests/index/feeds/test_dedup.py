@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.corpus import load_article
-from index.corpus_write import render_markdown
-from index.feeds.dedup import THRESHOLD, add_also_published_by, best_match, signature, similarity, to_blob
-from index.feeds.poll import ingest_url
-from index.feeds.starter import install_starter_feeds, load_starter_feeds
-from index.feeds.store import FeedStore
-from index.fetch import FetchOptions
+from index.corpus._read import load_article
+from index.corpus._write import render_markdown
+from index.feeds._dedup import THRESHOLD, add_also_published_by, best_match, signature, similarity, to_blob
+from index.feeds._fetch import FetchOptions
+from index.feeds._poll import ingest_url
+from index.feeds._starter import install_starter_feeds, load_starter_feeds
+from index.feeds._store import FeedStore
 
 from .conftest import LocalServer
 
@@ -118,7 +118,7 @@ def _edited(rng: random.Random, words: list[str], vocabulary: list[str], rate: f
 
 
 def _store_with(tmp_path: Path, articles: dict[str, np.ndarray]) -> FeedStore:
-    from index.feeds.store import ArticleRecord
+    from index.feeds._store import ArticleRecord
 
     store = FeedStore.open(tmp_path / "data")
     store.record_articles(ArticleRecord(path, f"https://x.example/{path}", 1, 1, sig) for path, sig in articles.items())
@@ -151,8 +151,8 @@ def test_a_wire_copy_is_found_without_reading_every_stored_signature(
 ) -> None:
     """Thousands of stored signatures (written as an older version would, so opening the store also
     builds its LSH rows); folding one wire copy decodes only the few candidates' signatures."""
-    import index.feeds.store as store_module
-    from index.corpus_write import render_markdown
+    import index.feeds._store as store_module
+    from index.corpus._write import render_markdown
 
     from .test_poll import page
 
@@ -187,7 +187,7 @@ def test_a_wire_copy_is_found_without_reading_every_stored_signature(
 def test_lsh_rows_follow_the_articles(tmp_path: Path) -> None:
     """Replacing, re-recording and forgetting articles leaves exactly one LSH row per band of each
     stored signature (no stale candidates, none missing)."""
-    from index.feeds.dedup import BANDS
+    from index.feeds._dedup import BANDS
 
     sig_a, sig_b = signature(STORY), signature(OTHER)
     assert sig_a is not None and sig_b is not None

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from index.errors import PolicybotError
-from index.fetch import FetchError, FetchOptions, address_refusal, fetch
+from index.feeds._fetch import FetchError, FetchOptions, address_refusal, fetch
 
 from .conftest import LocalServer, run_server
 
@@ -361,7 +361,7 @@ def test_bogus_charset_labels_are_ignored(server: LocalServer, opts: FetchOption
 
 
 def test_declared_charset_is_used() -> None:
-    from index.fetch import FetchResult
+    from index.feeds._fetch import FetchResult
 
     def result(content_type: str, body: bytes) -> FetchResult:
         return FetchResult("u", "u", 200, content_type, body, None, None, False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from index.feeds.parse import FeedParseError, declares_entities, parse_feed
+from index.feeds._parse import FeedParseError, declares_entities, parse_feed
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">

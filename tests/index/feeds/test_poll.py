@@ -11,11 +11,11 @@ import pytest
 import yaml
 from aiohttp import web
 
-from index.corpus import load_corpus
+from index.corpus._read import load_corpus
 from index.errors import ArticleError
-from index.feeds.poll import add_url, ingest_url, poll_due, poll_feed
-from index.feeds.store import FeedError, FeedStore
-from index.fetch import FetchError, FetchOptions
+from index.feeds._fetch import FetchError, FetchOptions
+from index.feeds._poll import add_url, ingest_url, poll_due, poll_feed
+from index.feeds._store import FeedError, FeedStore
 
 from .conftest import LocalServer
 
@@ -339,7 +339,7 @@ def test_add_url_same_path_as_feeds(server: LocalServer, store: FeedStore, corpu
 def test_hand_written_articles_take_part_in_dedup(
     server: LocalServer, store: FeedStore, corpus: Path, opts: FetchOptions
 ) -> None:
-    from index.corpus_write import render_markdown
+    from index.corpus._write import render_markdown
 
     (corpus / "cisa-ivanti.md").write_text(
         render_markdown(
@@ -391,7 +391,7 @@ def test_the_corpus_is_compared_with_the_store_once_an_hour(
 ) -> None:
     """The comparison stats every corpus file: a poll does it on a process's first poll and then
     hourly, not on every poll (at a million files each one would take seconds)."""
-    import index.feeds.poll as poll
+    import index.feeds._poll as poll
 
     calls: list[datetime] = []
     real = poll.sync_corpus
@@ -419,7 +419,7 @@ def test_unexpected_exceptions_fail_one_item_or_one_feed_only(
 ) -> None:
     """Fault injection: whatever an item's extraction or a feed's parsing raises (a bug, an input
     nobody foresaw), the poll records it on that item or feed and goes on with the others."""
-    import index.feeds.poll as poll
+    import index.feeds._poll as poll
 
     real_extract, real_parse = poll.extract_article, poll.parse_feed
 

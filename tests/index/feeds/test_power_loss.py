@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from index import durability
-from index.corpus import load_article, load_corpus
-from index.feeds.dedup import read_front_matter
-from index.feeds.poll import poll_due, sync_corpus
-from index.feeds.store import DB_NAME, FeedStore
-from index.fetch import FetchOptions
+from index.corpus._read import load_article, load_corpus
+from index.feeds._dedup import read_front_matter
+from index.feeds._fetch import FetchOptions
+from index.feeds._poll import poll_due, sync_corpus
+from index.feeds._store import DB_NAME, FeedStore
 
 from .conftest import LocalServer
 from .test_poll import OTHER_STORY, STORY, WIRE_COPY, page, rss, serve_feed
@@ -169,7 +169,7 @@ def test_the_simulation_catches_a_missing_folder_fsync(
 ) -> None:
     """Without the folder fsync after linking a new article (how the file was written before), a
     power cut can keep the item's record and lose the file's name: the check must see that."""
-    import index.corpus_write as corpus_write
+    import index.corpus._write as corpus_write
 
     real = corpus_write.fsync_dir
 

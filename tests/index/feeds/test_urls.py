@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.feeds.urls import canonical_url
+from index.feeds._urls import canonical_url
 
 
 @pytest.mark.parametrize(

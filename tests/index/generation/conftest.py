@@ -21,7 +21,7 @@ def fake_llm() -> Iterator[FakeLLM]:
 @pytest.fixture(scope="session")
 def nlp() -> Any:
     """The shared en_core_web_sm (about 4 s, once); the tests still run if it is missing."""
-    from index.entities import spacy_loader
+    from index.ask._entities import spacy_loader
 
     return spacy_loader.get(wait=30)
 

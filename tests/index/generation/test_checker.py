@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from index.generation import Passage, check
-from index.generation.directives import links
-from index.generation.facts import DateFact, find_dates, find_numbers
+from index.generation._directives import links
+from index.generation._facts import DateFact, find_dates, find_numbers
 
 
 @pytest.fixture(params=["spacy", "patterns"])

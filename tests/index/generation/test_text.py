@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from index.generation import Passage, build_messages
-from index.generation.citations import cited, strip_markers, tidy
+from index.generation._citations import cited, strip_markers, tidy
 
 
 def test_tidy_moves_markers_before_the_full_stop() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from index.measure import cli
-from index.measure.sets import multihop
 from index.settings import Settings
+from measure.eval import cli as cli
+from measure.eval.sets import multihop
 
 from .test_sets import QUERIES, SQUAD, TRUTH
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.measure.dataset import DatasetError, Question, load_jsonl, select
+from measure.eval.dataset import DatasetError, Question, load_jsonl, select
 
 
 def write(tmp_path: Path, *lines: str) -> Path:

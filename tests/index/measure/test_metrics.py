@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from index.measure import metrics
+from measure.eval import metrics as metrics
 
 
 def test_first_rank_is_one_based_and_takes_the_first_gold() -> None:

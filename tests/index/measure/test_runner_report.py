@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from index.errors import QuestionError
-from index.measure import report, runner
-from index.measure.dataset import Question, QuestionSet
-from index.models import Answer, ArticleHit, Citation
+from index.types import Answer, ArticleHit, Citation
+from measure.eval import report as report
+from measure.eval import runner as runner
+from measure.eval.dataset import Question, QuestionSet
 
 
 def hit(article_id: str) -> ArticleHit:

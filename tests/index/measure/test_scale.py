@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.measure.scale import SyntheticEncoder
+from measure.bench.scale import SyntheticEncoder
 
 
 def test_synthetic_vectors_have_neighbourhoods() -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from index.corpus import load_corpus
-from index.measure.dataset import DatasetError
-from index.measure.sets import multihop, squad
-from index.measure.sets.common import write_corpus
+from index.corpus._read import load_corpus
+from measure.eval.dataset import DatasetError
+from measure.eval.sets import multihop, squad
+from measure.eval.sets.common import write_corpus
 
 SQUAD = {
     "version": "v2.0",

@@ -1,1 +1,0 @@
-"""Command groups (discord.py extensions), loaded by ``bot.app``."""

@@ -1,0 +1,1 @@
+"""What every bot feature shares: permissions, rendering, errors, audit, rate limits, metrics."""

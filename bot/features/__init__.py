@@ -1,0 +1,1 @@
+"""The bot by feature: each package registers its commands, views and tasks in ``setup()``."""

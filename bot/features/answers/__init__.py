@@ -1,0 +1,1 @@
+"""Answers: /ask, /search, /about, mentions and DMs, source and vote buttons, written answers."""

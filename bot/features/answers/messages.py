@@ -1,0 +1,125 @@
+"""Direct messages and mentions: plain messages answered like /ask.
+
+A DM conversation remembers its last question for a while, so "and who else was there?" is
+read in the light of what was asked before. Every post goes through the bot's
+:class:`bot.core.ratelimit.SendGuard`: a channel where Discord refuses the bot's messages is left alone
+for a while instead of being answered with a 403 per mention (Discord bans an IP for too many).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from functools import partial
+
+import discord
+from discord.ext import commands
+
+from bot.app import PolicyBotMixin
+from bot.core.errors import NO_PINGS, describe, reply
+from bot.core.ratelimit import Withheld
+from bot.features.answers.views import answer_view
+from bot.features.answers.written import first_parts, upgrade, writing_on
+from index.engine import check_question
+
+log = logging.getLogger(__name__)
+
+
+def may_post(message: discord.Message) -> bool:
+    """False when the gateway cache already says the bot cannot post here (no request needed);
+    True when it can, or when the cache cannot tell (then the send guard finds out)."""
+    channel, guild = message.channel, message.guild
+    me = guild.me if guild is not None else None
+    if me is None:
+        return True  # DMs, or a guild whose member list lacks the bot
+    try:
+        if isinstance(channel, discord.Thread):
+            perms = channel.permissions_for(me)
+            return perms.view_channel and perms.send_messages_in_threads
+        if isinstance(channel, discord.abc.GuildChannel):
+            perms = channel.permissions_for(me)
+            return perms.view_channel and perms.send_messages
+    except discord.ClientException:  # a thread whose parent is not cached
+        pass
+    return True
+
+
+class DirectCog(commands.Cog):
+    def __init__(self, bot: PolicyBotMixin) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if me is None or message.author.bot or message.author.id == me.id or message.webhook_id:
+            return  # never answer bots (ourselves included): that is how reply loops start
+        if message.guild is None:
+            await self.handle(message, remember=True)
+        elif me in message.mentions:
+            await self.handle(message, remember=False)
+
+    def question_from(self, message: discord.Message) -> str:
+        """The message text without mentions of the bot."""
+        me = self.bot.user
+        text = message.content
+        if me is not None:
+            text = re.sub(rf"<@!?{me.id}>", " ", text)
+        return text
+
+    async def handle(self, message: discord.Message, *, remember: bool) -> None:
+        try:
+            if not may_post(message):
+                raise Withheld(message.channel.id)
+            await self.answer(message, remember=remember)
+        except Withheld:
+            self.bot.metrics.replies_withheld.inc()  # the guard logged when it started backing off
+        except Exception as exc:
+            await self.report(message, exc)
+
+    async def answer(self, message: discord.Message, *, remember: bool) -> None:
+        guard, channel = self.bot.send_guard, message.channel
+        question = check_question(self.question_from(message))
+        self.bot.check_cooldown(message.author.id)
+        previous = self.bot.memory.get(channel.id) if remember else None
+        async with contextlib.AsyncExitStack() as typing:
+            await guard.send(channel.id, partial(typing.enter_async_context, channel.typing()))
+            answer, record_id = await self.bot.answer(
+                question,
+                user_id=message.author.id,
+                guild_id=message.guild.id if message.guild else None,
+                channel_id=channel.id,
+                previous=previous,
+                asked_on=message.created_at.date(),
+            )
+        if remember:
+            self.bot.memory.set(channel.id, question)
+        guild_id = message.guild.id if message.guild else None
+        parts, upgrading = first_parts(answer, await writing_on(self.bot, guild_id))
+        first: discord.Message | None = None
+        for i, part in enumerate(parts):
+            view = answer_view(record_id, has_sources=bool(answer.sources)) if i == len(parts) - 1 else None
+            send = partial(reply, message) if i == 0 else channel.send  # a reply survives the question's deletion
+            sent = await guard.send(
+                channel.id, partial(send, embeds=part.embeds, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS)
+            )
+            if i == 0:
+                first = sent
+        if upgrading and first is not None:
+            edited = first
+            await upgrade(self.bot, answer, record_id, lambda embeds: edited.edit(embeds=embeds, allowed_mentions=NO_PINGS))
+
+    async def report(self, message: discord.Message, error: BaseException) -> None:
+        """The DM/mention counterpart of :func:`bot.core.errors.send_interaction_error`."""
+        text = describe(error, where="message")
+        try:
+            await self.bot.send_guard.send(message.channel.id, partial(reply, message, text, allowed_mentions=NO_PINGS))
+        except Withheld:
+            self.bot.metrics.replies_withheld.inc()
+        except discord.HTTPException:
+            log.warning("could not report an error in channel %s", message.channel.id, exc_info=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, PolicyBotMixin)
+    await bot.add_cog(DirectCog(bot))

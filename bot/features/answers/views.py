@@ -1,0 +1,109 @@
+"""Buttons under an answer that keep working after a restart.
+
+They are :class:`discord.ui.DynamicItem` buttons: the ``custom_id`` carries the stored answer's id
+(``pb:src:<id>``, ``pb:vote:<id>:up``), and the bot registers the patterns at start-up, so a click
+on a message sent before the restart still finds its answer in the feedback database.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord import ui
+
+from bot.core.errors import NO_PINGS, send_interaction_error
+from bot.core.render import sources_embed
+
+if TYPE_CHECKING:
+    from bot.app import PolicyBotMixin
+
+log = logging.getLogger(__name__)
+
+_ID = r"[0-9a-f]{16}"
+
+
+def _bot(interaction: discord.Interaction) -> PolicyBotMixin:
+    return cast("PolicyBotMixin", interaction.client)
+
+
+class SourcesButton(ui.DynamicItem[ui.Button[Any]], template=rf"pb:src:(?P<rid>{_ID})"):
+    """Shows the quoted sentences of an answer, only to the person who clicks."""
+
+    def __init__(self, record_id: str) -> None:
+        super().__init__(
+            ui.Button(
+                label="Sources",
+                style=discord.ButtonStyle.secondary,
+                emoji="📄",
+                custom_id=f"pb:src:{record_id}",
+            )
+        )
+        self.record_id = record_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
+    ) -> SourcesButton:
+        return cls(match["rid"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            record = await _bot(interaction).feedback.aget_answer(self.record_id)
+            if record is None:
+                await interaction.response.send_message(
+                    "I no longer have the sources of this answer.", ephemeral=True, allowed_mentions=NO_PINGS
+                )
+                return
+            await interaction.response.send_message(
+                embed=sources_embed(record.answer), ephemeral=True, allowed_mentions=NO_PINGS
+            )
+        except Exception as exc:
+            await send_interaction_error(interaction, exc)
+
+
+class VoteButton(ui.DynamicItem[ui.Button[Any]], template=rf"pb:vote:(?P<rid>{_ID}):(?P<vote>up|down)"):
+    """👍/👎 on an answer, stored with the question and answer for evaluation."""
+
+    def __init__(self, record_id: str, vote: str) -> None:
+        super().__init__(
+            ui.Button(
+                emoji="👍" if vote == "up" else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"pb:vote:{record_id}:{vote}",
+            )
+        )
+        self.record_id = record_id
+        self.vote = vote
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: ui.Item[Any], match: re.Match[str], /
+    ) -> VoteButton:
+        return cls(match["rid"], match["vote"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            stored = await _bot(interaction).feedback.avote(
+                self.record_id, interaction.user.id, 1 if self.vote == "up" else -1
+            )
+            text = (
+                f"Thanks, your {'👍' if self.vote == 'up' else '👎'} is recorded."
+                if stored
+                else "I no longer have this answer, so the vote was not recorded."
+            )
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        except Exception as exc:
+            await send_interaction_error(interaction, exc)
+
+
+def answer_view(record_id: str, *, has_sources: bool) -> ui.View:
+    """The buttons under an answer; the view itself holds no state (timeout None, fully dynamic)."""
+    view = ui.View(timeout=None)
+    if has_sources:
+        view.add_item(SourcesButton(record_id))
+    view.add_item(VoteButton(record_id, "up"))
+    view.add_item(VoteButton(record_id, "down"))
+    return view

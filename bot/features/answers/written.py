@@ -1,0 +1,89 @@
+"""Written answers in Discord: the quoted answer goes out at once, then is edited into the
+written one when the checker passes it (issue 10).
+
+The model takes seconds to a minute, so nobody waits for it: the first message carries a
+"writing…" footer, the model runs in its own small thread pool (the event loop and the engine's
+question workers never wait on it), and the message is edited once more either way — into the
+written answer, or back to the plain quoted one with the reason logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.core.render import Part, answer_parts
+from index.types import Answer
+
+if TYPE_CHECKING:
+    from bot.app import PolicyBotMixin
+
+log = logging.getLogger(__name__)
+
+ANSWERS = "answers"
+"""Guild setting key: ``written`` or ``quoted`` (absent: ``POLICYBOT_ANSWERS``)."""
+STYLES = ("written", "quoted")
+WRITING = "✍️ Writing an answer from these sources…"
+WRITTEN = "✍️ Written by a language model from the quoted sources and checked against them. 📄 Sources: the quotes."
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="llm-write")
+"""Writing blocks a thread for up to the budget: kept off the default pool the questions use."""
+
+Edit = Callable[[list[discord.Embed]], Awaitable[Any]]
+
+
+async def style(bot: PolicyBotMixin, guild_id: int | None) -> str:
+    """The guild's chosen style, or the global ``POLICYBOT_ANSWERS`` (DMs, unset guilds)."""
+    chosen = await bot.guild_settings.aget(guild_id, ANSWERS) if guild_id else None
+    return chosen if chosen in STYLES else bot.settings.answers
+
+
+async def writing_on(bot: PolicyBotMixin, guild_id: int | None) -> bool:
+    """Written answers are wanted here and a model is configured."""
+    return bot.engine.writes((await style(bot, guild_id)) == "written")
+
+
+def first_parts(answer: Answer, writing: bool) -> tuple[list[Part], bool]:
+    """The quoted answer's messages, with the "writing…" footer when it will be upgraded.
+
+    Only a one-message answer is upgraded (a written answer is short; editing one message of
+    several would leave the rest of the quotes dangling).
+    """
+    if writing and answer.answerable:
+        parts = answer_parts(answer, footer=WRITING)
+        if len(parts) == 1:
+            return parts, True
+    return answer_parts(answer), False
+
+
+async def upgrade(bot: PolicyBotMixin, answer: Answer, record_id: str, edit: Edit) -> Answer:
+    """Write the answer, then edit the message: into the written answer when it passed the checker,
+    else back to the quoted one without the "writing…" footer. Never raises."""
+    budget = bot.settings.llm_timeout
+    loop = asyncio.get_running_loop()
+    try:
+        written = await asyncio.wait_for(loop.run_in_executor(_POOL, bot.engine.write, answer), budget + 10)
+    except Exception as exc:  # Engine.write does not raise; this is the belt to its braces
+        log.warning("written answer for %s failed: %s", record_id, type(exc).__name__)
+        written = answer
+    parts = answer_parts(written, footer=WRITTEN) if written.generated else []
+    shown = answer
+    if written.generated and len(parts) == 1:
+        shown = written
+    else:
+        reason = written.checker if not written.generated else "written answer does not fit one message"
+        log.info("written answer not used for %s: %s", record_id, reason)
+        parts = answer_parts(answer)
+    try:
+        await edit(parts[0].embeds)
+    except discord.HTTPException as exc:  # e.g. the message was deleted meanwhile
+        log.info("could not edit the answer %s: %s", record_id, exc)
+        return answer
+    if shown.generated:
+        await bot.feedback.aupdate_answer(record_id, shown.to_json())
+    return shown

@@ -1,0 +1,1 @@
+"""/feeds: the followed news feeds, their background poll and announcements."""

@@ -1,0 +1,172 @@
+"""/feeds …: moderators choose the news feeds the bot follows and where new articles are announced.
+
+Checked on the server for every call (like ``/index``), refusals answered ephemerally and
+audited, every change audited. The feeds are shared by every server, so changing them takes a home
+server's moderator (:mod:`bot.core.moderated`); the list and where this server's announcements go
+are any moderator's. The work itself is the engine's (``engine.add_feed`` …), the same
+as ``policybot feeds``; polling runs in the background (:mod:`bot.features.feeds.poller`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import PolicyBotMixin
+from bot.core.errors import NO_PINGS, BotError
+from bot.core.moderated import PER_GUILD, ModeratorCog
+from bot.core.render import COLOR, DESCRIPTION_MAX, escape_markdown, link_text, plain, trim
+from bot.features.settings.store import ANNOUNCE_CHANNEL
+from index.engine import FeedState
+
+log = logging.getLogger(__name__)
+
+
+def feed_line(f: FeedState) -> str:
+    """A feed's state in two or three lines (Discord timestamps show in each reader's time zone)."""
+    state = "on" if f.enabled else "off"
+    success = discord.utils.format_dt(f.last_success, "R") if f.last_success else "never"
+    lines = [
+        f"**{link_text(trim(f.name, 100))}** ({state}, every {f.every_minutes} min) — {escape_markdown(trim(f.url, 200))}",
+        f"last success {success} · items seen {f.items_seen} · articles added {f.articles_added}",
+    ]
+    if f.last_error:
+        lines.append(f"last error: {link_text(trim(f.last_error, 200))}")
+    if f.item_errors:
+        lines.append(f"items not ingested in the last poll: {link_text(trim(f.item_errors, 300))}")
+    return "\n".join(lines)
+
+
+class FeedsCog(ModeratorCog):
+    feeds = app_commands.Group(
+        name="feeds",
+        description="Moderators: the news feeds the bot follows, and where new articles are announced.",
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
+        allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    changes = "the feeds"
+
+
+    async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        await interaction.followup.send(trim(text, 1900), ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @feeds.command(name="add", description="Follow an RSS or Atom feed; new articles are indexed as they appear.")
+    @app_commands.describe(
+        url="The feed's address (http or https)",
+        name="A short name, shown as the outlet (default: the URL)",
+        every="Minutes between polls (at least 5; default 60)",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 8, 500],
+        name: app_commands.Range[str, 1, 80] | None = None,
+        every: app_commands.Range[int, 5, 10080] = 60,
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        feed = await self.bot.in_worker(self.bot.engine.add_feed, url, name=name, every_minutes=every)
+        await self._audit(interaction, "feed added", feed=feed.name, url=feed.url, every_minutes=feed.every_minutes)
+        self.bot.poller.trigger()
+        await self._reply(
+            interaction, f"Following **{link_text(feed.name)}** ({escape_markdown(feed.url)}); checking it now, then every {every} minutes."
+        )
+
+    @feeds.command(name="remove", description="Stop following a feed (its articles stay in the index).")
+    @app_commands.describe(feed="The feed's name or URL")
+    async def remove(self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 500]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        removed = await self.bot.in_worker(self.bot.engine.remove_feed, feed)
+        await self._audit(interaction, "feed removed", feed=removed.name, url=removed.url)
+        await self._reply(interaction, f"Stopped following **{link_text(removed.name)}**; its articles stay.")
+
+    @feeds.command(name="enable", description="Turn a feed on or off (e.g. one of the starter list).")
+    @app_commands.describe(feed="The feed's name or URL", on="On (default) or off")
+    async def enable(self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 500], on: bool = True) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        changed = await self.bot.in_worker(self.bot.engine.enable_feed, feed, on)
+        await self._audit(interaction, "feed enabled" if on else "feed disabled", feed=changed.name)
+        if on:
+            self.bot.poller.trigger()
+        await self._reply(interaction, f"**{link_text(changed.name)}** is {'on' if on else 'off'}.")
+
+    @feeds.command(name="starter", description="Add the shipped list of cybersecurity-policy feeds (all off).")
+    async def starter(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        added = await self.bot.in_worker(self.bot.engine.install_starter_feeds)
+        await self._audit(interaction, "starter feeds installed", feeds=added)
+        await self._reply(
+            interaction, f"Added {len(added)} starter feed(s), all off. Turn one on with `/feeds enable feed:<name>`."
+        )
+
+    @remove.autocomplete("feed")
+    @enable.autocomplete("feed")
+    async def feed_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if not self.shared_access(interaction).allowed:
+            return []
+        feeds = await self.bot.in_worker(self.bot.engine.feeds)
+        needle = current.casefold().strip()
+        return [
+            app_commands.Choice(name=trim(plain(f.name), 100), value=f.name)
+            for f in feeds
+            if len(f.name) <= 100 and plain(f.name).strip()
+            and (not needle or needle in f.name.casefold() or needle in f.url.casefold())
+        ][:25]
+
+    @feeds.command(name="list", description="The feeds followed, with their last success and last error.", extras=PER_GUILD)
+    async def list_(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        feeds = await self.bot.in_worker(self.bot.engine.feeds)
+        channel = await self.bot.guild_settings.aget(interaction.guild_id or 0, ANNOUNCE_CHANNEL)
+        embed = discord.Embed(title=f"Feeds ({len(feeds)})", colour=COLOR)
+        blocks: list[str] = []
+        for f in feeds:
+            block = feed_line(f)
+            if sum(len(b) + 2 for b in blocks) + len(block) > DESCRIPTION_MAX - 80:
+                blocks.append(f"…and {len(feeds) - len(blocks)} more (`policybot feeds list`).")
+                break
+            blocks.append(block)
+        embed.description = "\n\n".join(blocks) or "No feeds yet: `/feeds add url:<feed>` or `/feeds starter`."
+        embed.set_footer(text=f"Announcements: {'channel ' + channel if channel else 'off'}")
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
+
+    @feeds.command(
+        name="announce", description="Post new articles in a channel (or turn announcements off).", extras=PER_GUILD
+    )
+    @app_commands.describe(channel="Where to post new articles", off="Turn announcements off in this server")
+    async def announce(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None, off: bool = False
+    ) -> None:
+        guild_id = interaction.guild_id
+        if guild_id is None:
+            raise BotError("Announcements are set per server.")
+        if off == (channel is not None):
+            raise BotError("Give a channel, or off:True.")
+        me = channel.guild.me if channel is not None else None
+        if channel is not None and me is not None:
+            # Checked now, not discovered at the first poll: a channel the bot cannot post in would
+            # swallow every announcement.
+            perms = channel.permissions_for(me)
+            if not (perms.view_channel and perms.send_messages and perms.embed_links):
+                raise BotError(
+                    f"I cannot post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
+                )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if channel is None:
+            await self.bot.guild_settings.aset(guild_id, ANNOUNCE_CHANNEL, None)
+            await self._audit(interaction, "announcements off")
+            await self._reply(interaction, "New articles will no longer be announced here.")
+            return
+        await self.bot.guild_settings.aset(guild_id, ANNOUNCE_CHANNEL, str(channel.id))
+        await self._audit(interaction, "announcements on", channel_id=channel.id)
+        await self._reply(interaction, f"New articles will be posted in {channel.mention}, batched per poll, without pings.")
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, PolicyBotMixin)
+    await bot.add_cog(FeedsCog(bot))

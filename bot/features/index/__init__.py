@@ -1,0 +1,1 @@
+"""/index: moderators change what the bot knows; reindexing in the background."""

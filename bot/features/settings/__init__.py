@@ -1,0 +1,1 @@
+"""/settings: per-guild choices for moderators."""

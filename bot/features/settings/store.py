@@ -1,0 +1,67 @@
+"""Per-guild settings chosen by moderators in Discord (SQLite, WAL, in the data folder).
+
+Generic on purpose: one ``(guild, key) → value`` table, so each feature adds a key instead of a
+table (``announce_channel`` for ``/feeds announce``; e.g. an ``answers`` style switch next).
+Values are short strings; ``None`` removes a key. Thread-safe; the ``a*`` methods run the SQLite
+work in a worker thread so the event loop never waits on the file lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from bot.core.sqlite_store import SqliteStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS guild_settings (
+    guild_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (guild_id, key)
+);
+"""
+
+ANNOUNCE_CHANNEL = "announce_channel"
+"""Channel id where new feed articles are posted (``/feeds announce``)."""
+
+
+class GuildSettings(SqliteStore):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, SCHEMA)
+
+    def get(self, guild_id: int, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM guild_settings WHERE guild_id = ? AND key = ?", (guild_id, key)
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def set(self, guild_id: int, key: str, value: str | None) -> None:
+        """Store ``value`` for the guild, or remove the key when ``value`` is None."""
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM guild_settings WHERE guild_id = ? AND key = ?", (guild_id, key))
+            else:
+                self._db.execute(
+                    "INSERT INTO guild_settings VALUES (?, ?, ?, ?) ON CONFLICT(guild_id, key) "
+                    "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    (guild_id, key, value, time.time()),
+                )
+
+    def all(self, key: str) -> dict[int, str]:
+        """Every guild's value for ``key`` (e.g. all announcement channels)."""
+        with self._lock:
+            rows = self._db.execute("SELECT guild_id, value FROM guild_settings WHERE key = ?", (key,)).fetchall()
+        return {int(g): str(v) for g, v in rows}
+
+    async def aget(self, guild_id: int, key: str) -> str | None:
+        return await asyncio.to_thread(self.get, guild_id, key)
+
+    async def aset(self, guild_id: int, key: str, value: str | None) -> None:
+        await asyncio.to_thread(self.set, guild_id, key, value)
+
+    async def aall(self, key: str) -> dict[int, str]:
+        return await asyncio.to_thread(self.all, key)

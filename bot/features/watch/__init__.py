@@ -1,0 +1,1 @@
+"""/watch: saved questions and the DMs sent when a new article matches."""

@@ -1,0 +1,1 @@
+"""Running the bot as a service: health, status files, leader election, the builder role."""

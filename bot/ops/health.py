@@ -1,0 +1,69 @@
+"""``policybot health``: exit 0 when the index loads and verifies and this instance's process (if
+one is running) is alive, fresh and connected; else exit 1 with a one-line reason.
+
+It is a container ``HEALTHCHECK``, so it must be quick and must not load the model: the index is
+checked through ``Engine.stats()`` (manifest and checksums, no embedding), and the running
+process is judged by the status file it refreshes (see :mod:`bot.ops.status`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bot.config import BotSettings
+from bot.ops.status import Status, all_statuses, problem, read_status, status_path
+from index.engine import Engine
+from index.errors import PolicybotError
+from index.types import IndexStats
+
+
+def index_problem(engine: Engine) -> tuple[IndexStats | None, str | None]:
+    try:
+        return engine.stats(), None
+    except (PolicybotError, OSError) as exc:
+        return None, f"index: {exc}"
+
+
+def check(engine: Engine, status: Status | None, max_age: float) -> str | None:
+    """The one health rule, shared by the command and ``/healthz``: None when healthy."""
+    _, reason = index_problem(engine)
+    if reason:
+        return reason
+    return problem(status, max_age) if status is not None else None
+
+
+def describe(status: Status) -> str:
+    parts = [f"{status.instance} ({status.role}, pid {status.pid})"]
+    if status.connected is not None:
+        parts.append("connected" if status.connected else "not connected")
+    if status.shard_ids is not None or status.shard_count is not None:
+        parts.append(f"shards {status.shard_ids if status.shard_ids is not None else 'all'} of {status.shard_count or '?'}")
+    parts.append("leader" if status.leader else "serving only")
+    parts.append(f"heartbeat {time.time() - status.heartbeat_at:.0f} s ago")
+    return ", ".join(parts)
+
+
+def cmd_health(args: argparse.Namespace, settings: BotSettings) -> int:
+    engine = Engine(settings)
+    stats, reason = index_problem(engine)
+    if reason:
+        print(f"unhealthy: {reason}")
+        return 1
+    assert stats is not None
+    summary = f"index {stats.version} ({stats.articles} articles, {stats.chunks} chunks)"
+    if args.all:
+        bad = 0
+        print(f"ok: {summary}")
+        for each in all_statuses(settings.status_dir):
+            why = problem(each, settings.health_max_age)
+            bad += why is not None
+            print(f"{'UNHEALTHY' if why else 'ok'}: {describe(each)}{f' — {why}' if why else ''}")
+        return 1 if bad else 0
+    instance = args.instance or settings.instance
+    status = read_status(status_path(settings.status_dir, instance))
+    if status is not None and (why := problem(status, settings.health_max_age)):
+        print(f"unhealthy: {why}")
+        return 1
+    print(f"ok: {summary}" + (f"; {describe(status)}" if status else ""))
+    return 0

@@ -1,0 +1,1 @@
+"""A question to an answer: understanding it, retrieval, second stages and composition."""

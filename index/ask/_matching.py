@@ -1,0 +1,29 @@
+"""How well an article matches a saved question (``/watch``), on the engine's own vectors.
+
+The score is the best cosine between the question's vector and the article's chunk vectors (the
+chunks are embedded with the title). Raw cosine, unlike the fused ranking score, is on one scale
+for every question and needs no other candidates, so one fixed threshold can decide whether a
+new article is worth a direct message. The threshold is chosen on data by
+:mod:`measure.calibrate.watch` (see ``bot.features.watch.store``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from index.store._snapshot import Snapshot
+
+
+def article_scores(snap: Snapshot, vector: np.ndarray, article_ids: Iterable[str]) -> list[tuple[str, float]]:
+    """``(article_id, score)`` for each id the snapshot holds, best first (unknown ids are skipped)."""
+    query = np.asarray(vector, dtype=np.float32).reshape(-1)
+    scored: list[tuple[str, float]] = []
+    for article_id in dict.fromkeys(article_ids):
+        row = snap.by_id.get(article_id)
+        if row is None or row.chunk_count == 0:
+            continue
+        chunks = snap.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count]
+        scored.append((article_id, float(np.max(chunks @ query))))
+    return sorted(scored, key=lambda pair: -pair[1])

@@ -1,0 +1,110 @@
+"""A question, understood once: the value that retrieval and answer composition both read.
+
+Building the vector, the terms, the question type and the time hint in one place means every
+stage (and the abstention calibration script) sees exactly the same reading of the question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+import numpy as np
+
+from index.ask._entities import counted_words, question_type
+from index.ask._followup import contextualize
+from index.dates import TimeHint, parse_time
+from index.errors import QuestionError
+from index.terms import content_terms
+
+MIN_QUESTION, MAX_QUESTION = 3, 500
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+"""Control, zero-width and bidirectional-override characters: they can hide or reorder text in the
+reply (its title repeats the question). Joiners (U+200C/D) stay: emoji and some scripts need them."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Hard limits from the user (``--source``, ``--since``, ``--until``, ``/ask source:``)."""
+
+    source: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def active(self) -> bool:
+        return bool(self.source or self.since or self.until)
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """Everything the engine knows about one question.
+
+    ``text`` is the question as asked; ``retrieval_text`` also carries the previous question when
+    this one is a follow-up ("and who else was there?"); ``asked_on`` is the day the question was
+    asked, which "last week" and "latest" are relative to.
+    """
+
+    text: str
+    retrieval_text: str
+    vector: np.ndarray
+    terms: tuple[str, ...]
+    qtype: str
+    time: TimeHint | None
+    asked_on: date
+    filters: Filters = field(default_factory=Filters)
+    previous: str | None = None
+    dated: bool = False
+    """True when the day of asking is known (a Discord message, a dated ``ask --jsonl`` line), not
+    just assumed: news questions are mostly about the days before they were asked."""
+    counted: frozenset[str] = frozenset()
+    """What a how-many or how-much question counts (stemmed words; empty for other questions)."""
+    rescore_vector: np.ndarray | None = None
+    """The question encoded by the re-scoring model (``POLICYBOT_RESCORE_MODEL``) with its query
+    prompt; None when no re-scorer is configured. Compare it with ``Snapshot.rescore_chunk_vectors``
+    and ``Snapshot.rescore_sentence_vectors`` only (another vector space than ``vector``)."""
+
+
+class QueryEncoder(Protocol):
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+def check_question(question: str) -> str:
+    """The question without invisible characters and with its whitespace collapsed, or a
+    QuestionError saying what is wrong with it."""
+    text = " ".join(_INVISIBLE.sub("", question or "").split())
+    if len(text) < MIN_QUESTION or not any(ch.isalnum() for ch in text):
+        raise QuestionError(f"Please ask a question of at least {MIN_QUESTION} characters.")
+    if len(text) > MAX_QUESTION:
+        raise QuestionError(f"Please keep questions under {MAX_QUESTION} characters (yours has {len(text)}).")
+    return text
+
+
+def build_query(
+    question: str,
+    encoder: QueryEncoder,
+    *,
+    asked_on: date,
+    filters: Filters | None = None,
+    previous: str | None = None,
+    dated: bool = False,
+    rescorer: QueryEncoder | None = None,
+) -> Query:
+    """Check, contextualise and encode a question (one model call, two with a ``rescorer``)."""
+    text = check_question(question)
+    retrieval_text = contextualize(text, previous)
+    return Query(
+        text=text,
+        retrieval_text=retrieval_text,
+        vector=encoder.encode_query(retrieval_text),
+        terms=tuple(content_terms(retrieval_text)),
+        qtype=question_type(text),
+        counted=counted_words(text),
+        time=parse_time(retrieval_text, asked_on),
+        asked_on=asked_on,
+        filters=filters or Filters(),
+        previous=previous,
+        dated=dated,
+        rescore_vector=rescorer.encode_query(retrieval_text) if rescorer is not None else None,
+    )

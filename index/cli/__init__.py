@@ -1,0 +1,1 @@
+"""The engine's console commands (``policybot build | ask | chat | stats | feeds …``)."""

@@ -1,0 +1,630 @@
+"""Safe HTTP fetching for feeds, article pages and ``/index add url:`` (synchronous; run it in a worker thread).
+
+A URL that a user or a feed hands us must never make the bot talk to its own network (SSRF): the
+cloud metadata service, the admin page on 127.0.0.1, a database on 10.x. So, for the first URL
+and for every redirect hop:
+
+- only ``http`` and ``https``, no credentials in the URL;
+- the host is resolved once and *every* address it resolves to is checked (``ipaddress``):
+  private, loopback, link-local, multicast, reserved, unspecified and other non-global addresses
+  are refused. ``allow_private=True`` (``POLICYBOT_FETCH_ALLOW_PRIVATE``, for tests and intranets)
+  lets private and loopback addresses through, but link-local (169.254.0.0/16, fe80::/10: cloud
+  metadata), multicast, reserved and unspecified addresses stay refused;
+- the connection is then made to the very address that was checked. We use urllib3 directly
+  (already installed with trafilatura): a one-connection pool is created *for the IP address*,
+  the ``Host`` header carries the real host name, and for TLS ``server_hostname`` (SNI) and
+  ``assert_hostname`` make the certificate be checked against the real name. Nothing resolves
+  the name a second time, so there is no DNS-rebinding window between check and connect. (An
+  httpx transport would need a custom resolver hook that httpx does not offer publicly.)
+
+Bodies are read in small pieces with our own gzip/deflate decoder, so the size cap counts the
+*decompressed* bytes and a gzip bomb stops at the cap instead of filling memory. Connect and read
+timeouts bound each socket wait; the overall deadline bounds the whole exchange (connect, TLS,
+headers, body, every redirect): a watchdog shuts the fetch's sockets when it passes, because a
+server trickling one header byte at a time never trips a per-read timeout. Conditional GET
+(``If-None-Match`` / ``If-Modified-Since``) lets a feed poll cost one 304.
+
+Every failure is one :class:`FetchError` whose message is a short reason fit to show a user: a
+malformed URL, redirect or response never escapes as another exception type.
+
+Nothing else may talk to the network: the parsing libraries that can download on their own
+(htmldate, trafilatura, courlan, feedparser) are handed parsed trees or streams, and
+:func:`seal_library_downloads` replaces their download functions with refusals.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import http.client
+import ipaddress
+import logging
+import socket
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from index.errors import PolicybotError
+
+Kind = Literal["feed", "page", "any"]
+Resolver = Callable[[str, int], Sequence[str]]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+log = logging.getLogger(__name__)
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 16 * 1024
+
+#: Content types accepted per use. Feeds: any XML flavour (RSS, Atom, RDF) or text; pages: HTML or text.
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
+PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+
+
+class FetchError(PolicybotError):
+    """A URL could not be fetched safely; ``str(exc)`` says why in a few words."""
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Limits for one fetch. Defaults suit news pages; the caller maps ``POLICYBOT_FETCH_*`` onto them."""
+
+    max_bytes: int = 5_000_000
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    deadline: float = 30.0
+    max_redirects: int = 5
+    allow_private: bool = False
+    user_agent: str = "policybot/0.1 (news feed reader)"
+    ca_certs: str | None = None  # CA bundle to trust instead of the system store (an intranet CA, tests)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a fetch returned. ``not_modified`` is True for a 304 (then ``body`` is empty)."""
+
+    url: str
+    final_url: str
+    status: int
+    content_type: str
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    not_modified: bool
+
+    def text(self) -> str:
+        """The body as text: in the declared charset when that is a web text encoding, else UTF-8,
+        else cp1252. Never raises: a bogus label is ignored, as browsers do."""
+        charset = _charset(self.content_type)
+        for encoding in (charset, "utf-8"):
+            if encoding:
+                try:
+                    return self.body.decode(encoding)
+                except (LookupError, ValueError):  # ValueError: UnicodeError and friends
+                    continue
+        return self.body.decode("cp1252", errors="replace")
+
+
+#: Codecs Python accepts as a charset label that are not web text encodings (they fail on, or
+#: rewrite, ordinary text); a page declaring one is read as if it declared none.
+_NOT_CHARSETS = frozenset({"punycode", "idna", "unicode_escape", "raw_unicode_escape", "utf_7", "undefined"})
+
+
+def _charset(content_type: str) -> str:
+    """The usable ``charset=`` of a Content-Type, or ``""``."""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset":
+            label = value.strip("\"' ")
+            try:
+                name = codecs.lookup(label).name.replace("-", "_")
+            except (LookupError, ValueError):
+                return ""
+            return "" if name in _NOT_CHARSETS else label
+    return ""
+
+
+def default_resolver(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (IPv4 and IPv6), in resolver order."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as exc:  # gaierror, and UnicodeError / NUL for names no resolver takes
+        raise FetchError(f"cannot resolve host {host}") from exc
+    addresses: list[str] = []
+    for info in infos:
+        address = str(info[4][0]).split("%")[0]
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def address_refusal(address: str, *, allow_private: bool) -> str | None:
+    """Why connecting to ``address`` is refused, or None when it is allowed."""
+    try:
+        ip: IPAddress = ipaddress.ip_address(address)
+    except ValueError:
+        return f"{address} is not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if ip.is_link_local:
+        return f"{ip} is a link-local address (refused always: cloud metadata lives there)"
+    if ip.is_multicast:
+        return f"{ip} is a multicast address"
+    if ip.is_unspecified:
+        return f"{ip} is an unspecified address"
+    if ip.is_reserved:
+        return f"{ip} is a reserved address"
+    if not ip.is_global:
+        if allow_private and (ip.is_private or ip.is_loopback or ip in _SHARED):
+            return None
+        kind = "loopback" if ip.is_loopback else "private"
+        return f"{ip} is a {kind} address"
+    return None
+
+
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: private in all but name
+
+
+def content_type_allowed(content_type: str, kind: Kind) -> bool:
+    """Whether a response's media type suits the use (a missing type is let through to the parser)."""
+    media = content_type.split(";")[0].strip().lower()
+    if kind == "any" or not media:
+        return True
+    if kind == "feed":
+        return media in FEED_TYPES or media.endswith("+xml") or media.startswith("text/")
+    return media in PAGE_TYPES
+
+
+def fetch(
+    url: str,
+    *,
+    kind: Kind = "any",
+    options: FetchOptions | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    resolver: Resolver | None = None,
+) -> FetchResult:
+    """GET ``url`` safely (see the module docstring); raises FetchError with the reason, and nothing else.
+
+    ``etag`` / ``last_modified`` are the validators from the previous fetch; a 304 answer gives a
+    result with ``not_modified=True`` carrying them back. ``resolver`` is for tests only.
+    """
+    opts = options or FetchOptions()
+    watchdog = _Watchdog(opts.deadline)
+    try:
+        return _fetch(url, kind, opts, resolver or default_resolver, watchdog, etag, last_modified)
+    except Exception as exc:
+        if watchdog.expired:  # the watchdog shut the socket: whatever broke, the deadline is why
+            raise FetchError(f"took longer than {opts.deadline:g} s") from exc
+        if isinstance(exc, FetchError):
+            raise
+        if isinstance(exc, (ValueError, LookupError, OSError, http.client.HTTPException, HTTPError)):
+            raise FetchError(f"malformed URL or response ({type(exc).__name__})") from exc
+        raise
+    finally:
+        watchdog.close()
+
+
+def _fetch(
+    url: str,
+    kind: Kind,
+    opts: FetchOptions,
+    resolve: Resolver,
+    watchdog: _Watchdog,
+    etag: str | None,
+    last_modified: str | None,
+) -> FetchResult:
+    visited: set[str] = set()
+    current = url
+    for _hop in range(opts.max_redirects + 1):
+        if current in visited:
+            raise FetchError("redirect loop")
+        visited.add(current)
+        pool, response = _request(current, opts, resolve, watchdog, etag, last_modified)
+        try:
+            status = response.status
+            if status in REDIRECT_CODES:
+                location = response.headers.get("Location")
+                if not location:
+                    raise FetchError(f"HTTP {status} redirect without a Location")
+                try:
+                    current = urljoin(current, location.strip())
+                except ValueError as exc:  # e.g. "http://[x/": Invalid IPv6 URL
+                    raise FetchError(f"HTTP {status} redirect to a malformed URL") from exc
+                continue
+            if status == 304:
+                return FetchResult(
+                    url=url,
+                    final_url=current,
+                    status=304,
+                    content_type="",
+                    body=b"",
+                    etag=response.headers.get("ETag") or etag,
+                    last_modified=response.headers.get("Last-Modified") or last_modified,
+                    not_modified=True,
+                )
+            if not 200 <= status < 300 or status in (204, 206):
+                raise FetchError(f"HTTP {status}")
+            content_type = response.headers.get("Content-Type", "")
+            if not content_type_allowed(content_type, kind):
+                raise FetchError(f"unexpected content type {content_type.split(';')[0].strip()} for a {kind}")
+            body = _read_body(response, opts, watchdog)
+            return FetchResult(
+                url=url,
+                final_url=current,
+                status=status,
+                content_type=content_type,
+                body=body,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+                not_modified=False,
+            )
+        finally:
+            response.close()
+            pool.close()
+    raise FetchError(f"more than {opts.max_redirects} redirects")
+
+
+class _Watchdog:
+    """Shuts a fetch's sockets when its deadline passes, so no slow server can hold a worker longer.
+
+    Socket timeouts bound one wait each; a server sending a byte just inside every timeout would
+    otherwise keep a fetch alive for ever. A shut socket makes the blocked read return at once,
+    and :attr:`expired` tells the fetch why. Each socket is watched through a duplicate of its
+    descriptor (closed with the watchdog), so the shutdown can never hit a reused descriptor.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.expired = False
+        self._lock = threading.Lock()
+        self._watched: list[socket.socket] = []
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        """Seconds until the deadline; FetchError once it has passed."""
+        left = self.seconds - (time.monotonic() - self.started)
+        if left <= 0 or self.expired:
+            raise FetchError(f"took longer than {self.seconds:g} s")
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            dup = sock.dup()
+            self._watched.append(dup)
+            if self.expired:
+                _shut(dup)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._watched:
+                _shut(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._watched:
+                sock.close()
+            self._watched.clear()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the other end
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """A urllib3 connection whose socket is handed to the fetch's watchdog as soon as it exists."""
+
+    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self._watchdog.watch(sock)
+        return sock
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """As :class:`_WatchedHTTPConnection`; watched before the TLS handshake, which can be trickled too."""
+
+    def __init__(self, *args: Any, watchdog: _Watchdog, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self._watchdog.watch(sock)
+        return sock
+
+
+class _WatchedPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedTLSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+def _checked_target(url: str, opts: FetchOptions, resolve: Resolver) -> tuple[str, str, int, str, str]:
+    """``(scheme, host, port, checked address, path+query)`` for ``url``, or FetchError."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError("malformed URL") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(f"only http and https URLs can be fetched, not {scheme or 'a relative URL'}")
+    if parts.username is not None or parts.password is not None:
+        raise FetchError("URLs with a user name or password are refused")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise FetchError("URL has no host")
+    try:
+        host = host.encode("idna").decode("ascii") if not _is_ip(host) else host
+    except UnicodeError as exc:
+        raise FetchError(f"invalid host name {host}") from exc
+    port = port or (443 if scheme == "https" else 80)
+    addresses = list(resolve(host, port))
+    if not addresses:
+        raise FetchError(f"cannot resolve host {host}")
+    for address in addresses:  # every address: a name with one public and one private address is refused
+        reason = address_refusal(address, allow_private=opts.allow_private)
+        if reason:
+            raise FetchError(f"refused {host}: {reason}")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return scheme, host, port, addresses[0], path
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _request(
+    url: str,
+    opts: FetchOptions,
+    resolve: Resolver,
+    watchdog: _Watchdog,
+    etag: str | None,
+    last_modified: str | None,
+) -> tuple[urllib3.HTTPConnectionPool, urllib3.BaseHTTPResponse]:
+    scheme, host, port, address, path = _checked_target(url, opts, resolve)
+    left = watchdog.left()
+    timeout = urllib3.Timeout(connect=min(opts.connect_timeout, left), read=min(opts.read_timeout, left))
+    default_port = 443 if scheme == "https" else 80
+    host_header = host if ":" not in host else f"[{host}]"
+    if port != default_port:
+        host_header += f":{port}"
+    headers = {
+        "Host": host_header,
+        "User-Agent": opts.user_agent,
+        "Accept-Encoding": "gzip, deflate",
+        "Accept": "application/rss+xml, application/atom+xml, application/xml, text/xml, text/html;q=0.9, */*;q=0.5",
+    }
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    pool: urllib3.HTTPConnectionPool
+    if scheme == "https":
+        pool = _WatchedTLSPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=opts.ca_certs,
+            server_hostname=host,
+            assert_hostname=host,
+            watchdog=watchdog,
+        )
+    else:
+        pool = _WatchedPool(address, port, timeout=timeout, retries=False, maxsize=1, watchdog=watchdog)
+    try:
+        response = _urlopen(pool, path, headers, host)
+    except BaseException:
+        pool.close()
+        raise
+    return pool, response
+
+
+def _urlopen(
+    pool: urllib3.HTTPConnectionPool, path: str, headers: dict[str, str], host: str
+) -> urllib3.BaseHTTPResponse:
+    try:
+        return pool.urlopen(
+            "GET",
+            path,
+            headers=headers,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            decode_content=False,
+            assert_same_host=False,
+        )
+    except ConnectTimeoutError as exc:
+        raise FetchError(f"connecting to {host} timed out") from exc
+    except ReadTimeoutError as exc:
+        raise FetchError(f"{host} took too long to answer") from exc
+    except SSLError as exc:
+        raise FetchError(f"TLS failed for {host} (certificate or protocol)") from exc
+    except (NewConnectionError, ProtocolError) as exc:
+        raise FetchError(f"could not connect to {host}") from exc
+    except HTTPError as exc:
+        raise FetchError(f"HTTP error from {host}: {type(exc).__name__}") from exc
+
+
+class _Decoder:
+    """Incremental gzip/deflate/identity decoder whose output never exceeds ``limit`` + 1 bytes."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.parts: list[bytes] = []
+        enc = encoding.strip().lower()
+        if enc in ("", "identity"):
+            self.zobj: zlib._Decompress | None = None
+        elif enc in ("gzip", "x-gzip"):
+            self.zobj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif enc == "deflate":
+            self.zobj = None  # zlib-wrapped or raw deflate: decided on the first bytes
+        else:
+            raise FetchError(f"unsupported content encoding {encoding}")
+        self.encoding = enc
+
+    def feed(self, data: bytes) -> None:
+        if self.encoding == "deflate" and self.zobj is None:
+            wrapped = len(data) >= 2 and (data[0] & 0x0F) == 8 and int.from_bytes(data[:2], "big") % 31 == 0
+            self.zobj = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        if self.zobj is None:
+            self._add(data)
+            return
+        try:
+            chunk = self.zobj.decompress(data, self._room())
+            self._add(chunk)
+            while self.zobj.unconsumed_tail:  # more output is waiting: keep pulling, still capped
+                chunk = self.zobj.decompress(self.zobj.unconsumed_tail, self._room())
+                if not chunk:
+                    break
+                self._add(chunk)
+        except zlib.error as exc:
+            raise FetchError("the compressed body is corrupt") from exc
+
+    def finish(self) -> bytes:
+        if self.zobj is not None:
+            try:
+                self._add(self.zobj.flush())
+            except zlib.error as exc:
+                raise FetchError("the compressed body is corrupt") from exc
+        return b"".join(self.parts)
+
+    def _room(self) -> int:
+        return self.limit + 1 - self.size
+
+    def _add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise FetchError(f"larger than {self.limit:,} bytes")
+        self.parts.append(chunk)
+
+
+def _read_body(response: urllib3.BaseHTTPResponse, opts: FetchOptions, watchdog: _Watchdog) -> bytes:
+    declared = response.headers.get("Content-Length")
+    encoding = response.headers.get("Content-Encoding", "")
+    if declared and declared.isdigit() and not encoding and int(declared) > opts.max_bytes:
+        raise FetchError(f"larger than {opts.max_bytes:,} bytes")
+    decoder = _Decoder(encoding, opts.max_bytes)
+    raw_total = 0
+    try:
+        while True:
+            watchdog.left()
+            data = response.read1(_CHUNK, decode_content=False)  # returns what has arrived, never waits for more
+            if not data:
+                watchdog.left()  # a watchdog shutdown also ends the stream: that is no end of body
+                break
+            raw_total += len(data)
+            if raw_total > opts.max_bytes:  # compressed bytes count too: no endless trickle of nothing
+                raise FetchError(f"larger than {opts.max_bytes:,} bytes")
+            decoder.feed(data)
+    except ReadTimeoutError as exc:
+        raise FetchError("the server stopped sending the body") from exc
+    except (ProtocolError, HTTPError) as exc:
+        raise FetchError("the connection broke while reading the body") from exc
+    except (TimeoutError, OSError) as exc:
+        raise FetchError("the connection broke while reading the body") from exc
+    return decoder.finish()
+
+
+# ---- the parsing libraries may not download anything themselves ---------------------------------
+
+
+def _refuse_download(*args: object, **kwargs: object) -> Any:
+    """Stands in for a library's own download function: every request goes through :func:`fetch`."""
+    log.warning("refused a download by a parsing library (only index.feeds._fetch may use the network)")
+    raise FetchError("downloads by parsing libraries are refused")
+
+
+class _RefusingPool:
+    """Stands in for a library's own urllib3 pool manager."""
+
+    def request(self, *args: object, **kwargs: object) -> Any:
+        return _refuse_download()
+
+    def urlopen(self, *args: object, **kwargs: object) -> Any:
+        return _refuse_download()
+
+
+#: ``module: attributes`` replaced by :func:`seal_library_downloads`: the public download functions
+#: and the low-level ones they all end in (other modules' imported names reach those too).
+_DOWNLOAD_PATHS = {
+    "htmldate.utils": ("fetch_url",),
+    "trafilatura": ("fetch_url", "fetch_response"),
+    "trafilatura.downloads": (
+        "fetch_url",
+        "fetch_response",
+        "_send_urllib_request",
+        "_send_pycurl_request",
+        "_urllib3_is_live_page",
+        "_pycurl_is_live_page",
+        "is_live_page",
+        "_initiate_pool",
+    ),
+    "courlan.network": ("redirection_test",),
+    "courlan.core": ("redirection_test",),
+    "feedparser.http": ("get",),
+}
+_POOLS = {
+    "htmldate.utils": ("HTTP_POOL",),
+    "courlan.network": ("HTTP_POOL",),
+    "trafilatura.downloads": ("HTTP_POOL", "NO_CERT_POOL"),
+}
+
+
+def seal_library_downloads() -> None:
+    """Replace the download functions and pools of the parsing libraries already imported.
+
+    Defence in depth: callers also never hand these libraries a string they could take for a URL
+    or a file name. Idempotent and cheap; call it right after importing one of them.
+    """
+    for name, attributes in _DOWNLOAD_PATHS.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attribute in attributes:
+            if getattr(module, attribute, None) not in (None, _refuse_download):
+                setattr(module, attribute, _refuse_download)
+    for name, pools in _POOLS.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attribute in pools:
+            if hasattr(module, attribute) and not isinstance(getattr(module, attribute), _RefusingPool):
+                setattr(module, attribute, _RefusingPool())

@@ -1,0 +1,102 @@
+"""What a feed poll hands the product: the new articles, ready to announce, and the build's outcome.
+
+The ingestion layer (:mod:`index.feeds._poll`) reports files; announcements and watches need a
+reader's view of each new article (its id in the index, title, outlet, date, link and a one-sentence
+lead), and the caller needs to know whether the new version was published or why not (another
+build held the lock). :class:`FeedPoll` carries both, so the bot never has to open corpus files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from index.corpus._chunking import split_sentences
+from index.corpus._read import article_id_for, load_article
+from index.errors import ArticleError
+from index.feeds._fetch import FetchOptions
+from index.feeds._poll import NewArticle, PollReport
+from index.settings import Settings
+from index.types import BuildReport
+
+LEAD_MAX = 280
+"""Characters of the lead sentence shown in an announcement (about one tweet)."""
+
+
+@dataclass(frozen=True)
+class FreshArticle:
+    """A new article from a feed, as a reader sees it; ``article_id`` is its id in the index."""
+
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: date | None
+    lead: str
+    summary_only: bool
+
+
+@dataclass
+class FeedPoll:
+    """One poll of the due feeds and the incremental build after it.
+
+    ``indexed`` is True when the live index holds every new article (the build ran, or nothing was
+    new); when another build held the lock, ``build_error`` says so and the articles are indexed by
+    the next build.
+    """
+
+    report: PollReport
+    articles: list[FreshArticle] = field(default_factory=list)
+    build: BuildReport | None = None
+    build_error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.report.changed
+
+    @property
+    def indexed(self) -> bool:
+        return self.build_error is None
+
+    @property
+    def errors(self) -> list[str]:
+        return self.report.errors
+
+
+def fetch_options(settings: Settings) -> FetchOptions:
+    """The ``POLICYBOT_FETCH_*`` settings as limits for one fetch."""
+    return FetchOptions(
+        max_bytes=settings.fetch_max_bytes,
+        read_timeout=settings.fetch_timeout,
+        deadline=max(settings.fetch_timeout * 2, settings.fetch_timeout + 5),
+        allow_private=settings.fetch_allow_private,
+    )
+
+
+def lead_sentence(text: str, limit: int = LEAD_MAX) -> str:
+    """The article's first sentence (whitespace collapsed), cut at a word when longer than ``limit``."""
+    sentences = split_sentences(text)
+    first = " ".join((sentences[0] if sentences else text).split())
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def fresh_article(new: NewArticle) -> FreshArticle:
+    """The reader's view of a file a poll wrote (its lead read back through the build's own parser)."""
+    try:
+        lead = lead_sentence(load_article(new.path).text)
+    except (ArticleError, OSError):
+        lead = ""
+    return FreshArticle(
+        article_id=article_id_for(Path(new.path)),
+        title=new.title,
+        source=new.source,
+        url=new.url,
+        published=new.published,
+        lead=lead,
+        summary_only=new.summary_only,
+    )

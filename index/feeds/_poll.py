@@ -1,0 +1,597 @@
+"""Polling feeds and adding pages: fetch → extract → dedup → one Markdown file per story in the corpus.
+
+This module writes corpus files and feed state only; it never builds the index. The caller
+runs the engine's incremental build afterwards (only new or changed files are embedded) when a
+report says something changed (:attr:`PollReport.changed`).
+
+Order of work for one item, and why:
+
+1. GUID already seen for this feed → nothing to do (the common case; no network).
+2. Canonical URL already in the corpus (another feed, a hand-added page) → recorded as a duplicate.
+3. Page fetched and extracted *outside* the ingest lock (slow, network); when that fails the
+   feed's summary is used and the article is marked ``summary_only: true``.
+4. Under the ingest lock: the store is re-checked (another poller may have won), the body's
+   MinHash is compared with stored signatures; a wire copy is folded into the existing file's
+   ``also_published_by``; otherwise a new file is written (validated by the corpus loader first).
+   The file is written before the store records it (see :mod:`index.feeds._store`).
+
+One bad item or feed never stops the others: whatever an item raises becomes that item's error
+(in the report and in the feed's ``item_errors``), whatever a feed raises becomes its
+``last_error``; both are logged and the poll goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from index.corpus._html import Extracted, extract_article
+from index.corpus._read import iter_corpus_files, load_article, parse_article
+from index.corpus._write import CorpusStems, free_stem, render_markdown, slugify, write_new
+from index.errors import ArticleError
+from index.feeds._dedup import THRESHOLD, add_also_published_by, best_match, read_front_matter, signature
+from index.feeds._fetch import FetchError, FetchOptions, Resolver, fetch
+from index.feeds._parse import FeedItem, FeedParseError, parse_feed
+from index.feeds._store import FeedError, FeedState, FeedStore, utcnow
+from index.feeds._urls import canonical_url
+
+log = logging.getLogger(__name__)
+FEEDS_FOLDER = "feeds"
+ADDED_FOLDER = "added"
+MAX_ITEMS_PER_POLL = 100
+MIN_SUMMARY_WORDS = 5  # the corpus loader refuses fewer
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """A file written into the corpus."""
+
+    path: Path
+    title: str
+    url: str
+    source: str
+    published: date | None
+    summary_only: bool
+
+
+@dataclass(frozen=True)
+class FoldedCopy:
+    """A wire copy recorded in an existing article's ``also_published_by`` instead of a new file."""
+
+    path: Path
+    url: str
+    source: str
+    score: float
+
+
+@dataclass
+class FeedReport:
+    """What one feed's poll did. ``status``: ok, not_modified (304) or failed (see ``error``)."""
+
+    feed: str
+    status: Literal["ok", "not_modified", "failed"] = "ok"
+    error: str | None = None
+    new: list[NewArticle] = field(default_factory=list)
+    folded: list[FoldedCopy] = field(default_factory=list)
+    duplicates: int = 0
+    item_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PollReport:
+    """Per-feed results of one :func:`poll_due` call."""
+
+    started: datetime
+    feeds: list[FeedReport] = field(default_factory=list)
+
+    @property
+    def new_articles(self) -> list[NewArticle]:
+        return [a for f in self.feeds for a in f.new]
+
+    @property
+    def folded(self) -> list[FoldedCopy]:
+        return [c for f in self.feeds for c in f.folded]
+
+    @property
+    def errors(self) -> list[str]:
+        """Feed failures and item failures, each prefixed with the feed name."""
+        out = [f"{f.feed}: {f.error}" for f in self.feeds if f.error]
+        return out + [f"{f.feed}: {e}" for f in self.feeds for e in f.item_errors]
+
+    @property
+    def changed(self) -> bool:
+        """Whether the corpus changed (so the caller should run an incremental build)."""
+        return bool(self.new_articles or self.folded)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome of adding one page: ``added`` (new file), ``folded`` (wire copy), ``duplicate`` (URL known)."""
+
+    status: Literal["added", "folded", "duplicate"]
+    path: Path
+    title: str
+    url: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """An item ready to be stored: everything the front matter and dedup need."""
+
+    title: str
+    body: str
+    source: str
+    url: str
+    published: date | None
+    authors: tuple[str, ...]
+    summary_only: bool
+    feed: str | None
+    guid: str | None
+
+    @property
+    def record_feed(self) -> str:
+        """Feed name in the items table; ``""`` for pages added by URL (they have no feed)."""
+        return self.feed or ""
+
+    @property
+    def record_guid(self) -> str:
+        """Item id in the items table; a page added by URL is identified by its canonical URL."""
+        return self.guid or self.url
+
+
+# --- corpus sync (crash recovery and hand-added files) -------------------------------------
+
+
+def sync_corpus(store: FeedStore, corpus_dir: Path, *, now: datetime | None = None) -> int:
+    """Record corpus files the store does not know (or that changed); forget files that are gone.
+
+    This is the crash recovery: a file written just before a crash carries its ``feed``, ``guid``
+    and ``url`` in its front matter, so its item is recorded as seen here and is never written
+    again. It also gives hand-added articles a signature, so wire copies of them are folded.
+    Returns how many files were (re)recorded. Unreadable files are left to the build to report.
+    """
+    moment = now or utcnow()
+    known = store.known_articles()
+    present: set[str] = set()
+    recorded = 0
+    if not corpus_dir.is_dir():
+        return 0
+    for path in iter_corpus_files(corpus_dir):
+        rel = path.relative_to(corpus_dir).as_posix()
+        present.add(rel)
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # a link to nothing: the build names it
+        old = known.get(rel)
+        if old and old.mtime_ns == stat.st_mtime_ns and old.size == stat.st_size:
+            continue
+        try:
+            article = load_article(path, corpus_dir)
+        except ArticleError:
+            continue
+        url = canonical_url(article.url) if article.url else ""
+        store.record_article(
+            rel, canonical_url=url, mtime_ns=stat.st_mtime_ns, size=stat.st_size, sig=signature(article.text)
+        )
+        recorded += 1
+        if path.suffix.lower() in (".md", ".markdown"):
+            try:
+                meta, _ = read_front_matter(path)
+            except ArticleError:
+                continue
+            feed, guid = meta.get("feed"), meta.get("guid")
+            if feed and guid and not store.item_seen(str(feed), str(guid)):
+                store.record_item(
+                    feed=str(feed), guid=str(guid), canonical_url=url, path=rel, status="added", now=moment
+                )
+    gone = [p for p in known if p not in present]
+    if gone:
+        store.forget_articles(gone)
+    return recorded
+
+
+SYNC_EVERY = timedelta(hours=1)
+"""How often polls compare the whole corpus with the store. The comparison stats every file
+(seconds at a million), while what it is for happens rarely: a process that died between writing
+a file and recording it (the next process syncs on its first poll), and hand-added files, whose
+wire copies are folded once they are seen."""
+
+
+def _sync_if_due(store: FeedStore, corpus_dir: Path, moment: datetime) -> None:
+    if store.synced_at is not None and timedelta(0) <= moment - store.synced_at < SYNC_EVERY:
+        return
+    with store.ingest_lock():
+        sync_corpus(store, corpus_dir, now=moment)
+    store.synced_at = moment
+
+
+# --- polling -------------------------------------------------------------------------------
+
+
+def poll_due(
+    store: FeedStore,
+    corpus_dir: Path,
+    *,
+    now: datetime | None = None,
+    options: FetchOptions | None = None,
+    max_items: int = MAX_ITEMS_PER_POLL,
+    resolver: Resolver | None = None,
+) -> PollReport:
+    """Poll every enabled feed whose time has come (see the module docstring); never raises for a
+    bad feed or page: each failure is in the report and in the feed's ``last_error``."""
+    moment = now or utcnow()
+    report = PollReport(started=moment)
+    due = store.due_feeds(moment)
+    if not due:
+        return report
+    _sync_if_due(store, corpus_dir, moment)
+    for feed in due:
+        report.feeds.append(
+            _poll_contained(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
+        )
+    return report
+
+
+def poll_feed(
+    store: FeedStore,
+    name_or_url: str,
+    corpus_dir: Path,
+    *,
+    now: datetime | None = None,
+    options: FetchOptions | None = None,
+    max_items: int = MAX_ITEMS_PER_POLL,
+    resolver: Resolver | None = None,
+) -> FeedReport:
+    """Poll one feed now, due or not (e.g. right after ``/feeds add``, to show it works)."""
+    feed = store.get_feed(name_or_url)
+    if feed is None:
+        raise FeedError(f"no feed named {name_or_url!r}")
+    moment = now or utcnow()
+    _sync_if_due(store, corpus_dir, moment)
+    return _poll_contained(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
+
+
+def _poll_contained(
+    store: FeedStore,
+    feed: FeedState,
+    corpus_dir: Path,
+    *,
+    now: datetime,
+    options: FetchOptions | None,
+    max_items: int,
+    resolver: Resolver | None,
+) -> FeedReport:
+    """:func:`_poll_one`, with anything it raises recorded as the feed's failure instead of ending the poll."""
+    try:
+        return _poll_one(store, feed, corpus_dir, now=now, options=options, max_items=max_items, resolver=resolver)
+    except Exception as exc:  # a bug or an input nobody foresaw: this feed fails, the others are polled
+        log.exception("feeds: polling %r failed unexpectedly", feed.name)
+        error = f"unexpected {type(exc).__name__}: {exc}"
+        try:
+            store.record_failure(feed.name, now=now, error=error)
+        except Exception:  # the store itself is failing: still report, never stop the other feeds
+            log.exception("feeds: could not record the failure of %r", feed.name)
+        return FeedReport(feed=feed.name, status="failed", error=error)
+
+
+def _poll_one(
+    store: FeedStore,
+    feed: FeedState,
+    corpus_dir: Path,
+    *,
+    now: datetime,
+    options: FetchOptions | None,
+    max_items: int,
+    resolver: Resolver | None,
+) -> FeedReport:
+    report = FeedReport(feed=feed.name)
+    stems = CorpusStems(corpus_dir)  # lists the corpus folders once, and only if an item is written
+    try:
+        result = fetch(
+            feed.url, kind="feed", options=options, etag=feed.etag, last_modified=feed.last_modified, resolver=resolver
+        )
+        if result.not_modified:
+            store.record_success(
+                feed.name, now=now, etag=result.etag, last_modified=result.last_modified, not_modified=True
+            )
+            report.status = "not_modified"
+            return report
+        parsed = parse_feed(result.body)
+    except (FetchError, FeedParseError) as exc:
+        store.record_failure(feed.name, now=now, error=str(exc))
+        report.status, report.error = "failed", str(exc)
+        return report
+    items = list(parsed.items)
+    complete = len(items) <= max_items
+    for item in reversed(items[:max_items]):  # oldest first: the first outlet to run a story is its home
+        try:
+            _ingest_item(
+                store, feed, item, corpus_dir, report, now=now, options=options, resolver=resolver, stems=stems
+            )
+        except (ArticleError, FeedError, OSError) as exc:
+            complete = False
+            report.item_errors.append(f"{item.link or item.guid}: {exc}")
+        except Exception as exc:  # unforeseen: this item fails, the rest of the feed goes on
+            log.exception("feeds: item %r of %r failed unexpectedly", item.link or item.guid, feed.name)
+            complete = False
+            report.item_errors.append(f"{item.link or item.guid}: unexpected {type(exc).__name__}: {exc}")
+    # Validators are kept only when every item was handled: otherwise the next poll must get the
+    # full feed again (not a 304) so the items that failed are retried.
+    store.record_success(
+        feed.name,
+        now=now,
+        etag=result.etag if complete else None,
+        last_modified=result.last_modified if complete else None,
+        item_errors=report.item_errors,
+    )
+    return report
+
+
+def _ingest_item(
+    store: FeedStore,
+    feed: FeedState,
+    item: FeedItem,
+    corpus_dir: Path,
+    report: FeedReport,
+    *,
+    now: datetime,
+    options: FetchOptions | None,
+    resolver: Resolver | None,
+    stems: CorpusStems | None = None,
+) -> None:
+    if store.item_seen(feed.name, item.guid):
+        return
+    url = canonical_url(item.link) if item.link else ""
+    if url and _known_url(store, url, corpus_dir):
+        report.duplicates += 1
+        store.record_item(
+            feed=feed.name, guid=item.guid, canonical_url=url, path=store.path_for_url(url), status="duplicate", now=now
+        )
+        return
+    page, problem = _fetch_page(item.link, options, resolver) if item.link else (None, "the item has no link")
+    if page is not None:
+        candidate = _Candidate(
+            title=item.title or page.title,
+            body=page.text,
+            source=feed.name,
+            url=url,
+            published=item.published.date() if item.published else page.published,
+            authors=page.authors or item.authors,
+            summary_only=False,
+            feed=feed.name,
+            guid=item.guid,
+        )
+    elif len(item.summary.split()) >= MIN_SUMMARY_WORDS:
+        candidate = _Candidate(
+            title=item.title or item.summary[:80],
+            body=item.summary,
+            source=feed.name,
+            url=url,
+            published=item.published.date() if item.published else None,
+            authors=item.authors,
+            summary_only=True,
+            feed=feed.name,
+            guid=item.guid,
+        )
+    else:
+        raise ArticleError(f"no article text on the page ({problem}) and no summary in the feed")
+    outcome = _store_candidate(
+        store, candidate, corpus_dir, corpus_dir / FEEDS_FOLDER / _feed_slug(feed.name), now=now, stems=stems
+    )
+    if outcome.status == "added":
+        report.new.append(
+            NewArticle(
+                outcome.path, outcome.title, outcome.url, candidate.source, candidate.published, candidate.summary_only
+            )
+        )
+    elif outcome.status == "folded":
+        report.folded.append(FoldedCopy(outcome.path, outcome.url, candidate.source, outcome.score or 0.0))
+    else:
+        report.duplicates += 1
+
+
+def _known_url(store: FeedStore, url: str, corpus_dir: Path) -> bool:
+    rel = store.path_for_url(url)
+    return rel is not None and (corpus_dir / rel).exists()
+
+
+def _fetch_page(
+    link: str, options: FetchOptions | None, resolver: Resolver | None
+) -> tuple[Extracted | None, str]:
+    """``(the extracted article at link, "")``, or ``(None, why not)`` when it cannot be fetched or has
+    no article text."""
+    try:
+        page = fetch(link, kind="page", options=options, resolver=resolver)
+    except FetchError as exc:
+        return None, str(exc)
+    extracted = extract_article(page.text(), page.final_url)
+    return extracted, "" if extracted else "no article text found"
+
+
+def _feed_slug(name: str) -> str:
+    return slugify(name, limit=60) or "feed"
+
+
+# --- storing one story ---------------------------------------------------------------------
+
+
+def _store_candidate(
+    store: FeedStore,
+    candidate: _Candidate,
+    corpus_dir: Path,
+    folder: Path,
+    *,
+    now: datetime,
+    stems: CorpusStems | None = None,
+) -> IngestResult:
+    """Fold, or write a new file, then record: under the ingest lock, file before record."""
+    sig = signature(candidate.body)
+    with store.ingest_lock():
+        if candidate.feed and candidate.guid and store.item_seen(candidate.feed, candidate.guid):
+            rel = store.path_for_url(candidate.url) if candidate.url else None
+            return IngestResult("duplicate", corpus_dir / rel if rel else folder, candidate.title, candidate.url)
+        if candidate.url and _known_url(store, candidate.url, corpus_dir):
+            rel = store.path_for_url(candidate.url)
+            assert rel is not None
+            store.record_item(
+                feed=candidate.record_feed,
+                guid=candidate.record_guid,
+                canonical_url=candidate.url,
+                path=rel,
+                status="duplicate",
+                now=now,
+            )
+            return IngestResult("duplicate", corpus_dir / rel, candidate.title, candidate.url)
+        if sig is not None:
+            folded = _try_fold(store, candidate, sig, corpus_dir, now=now)
+            if folded is not None:
+                return folded
+        path = _write_article(candidate, corpus_dir, folder, now=now, stems=stems)
+        stat = path.stat()
+        store.record_item(
+            feed=candidate.record_feed,
+            guid=candidate.record_guid,
+            canonical_url=candidate.url,
+            path=path.relative_to(corpus_dir).as_posix(),
+            status="added",
+            now=now,
+            article=(stat.st_mtime_ns, stat.st_size, sig),
+        )
+        return IngestResult("added", path, candidate.title, candidate.url)
+
+
+def _try_fold(
+    store: FeedStore, candidate: _Candidate, sig: np.ndarray, corpus_dir: Path, *, now: datetime
+) -> IngestResult | None:
+    while True:
+        match = best_match(sig, store.similar_signatures(sig), THRESHOLD)
+        if match is None:
+            return None
+        target = corpus_dir / match.key
+        if target.exists():
+            break
+        store.forget_articles([match.key])  # removed from the corpus since: not a home for copies
+    try:
+        add_also_published_by(target, candidate.source, candidate.url)
+    except ArticleError:
+        return None  # the existing file is not ours to rewrite (no front matter): store the copy itself
+    stat = target.stat()
+    store.record_item(
+        feed=candidate.record_feed,
+        guid=candidate.record_guid,
+        canonical_url=candidate.url,
+        path=match.key,
+        status="folded",
+        now=now,
+        article=(stat.st_mtime_ns, stat.st_size, None),
+    )
+    return IngestResult("folded", target, candidate.title, candidate.url, match.score)
+
+
+def _write_article(
+    candidate: _Candidate, corpus_dir: Path, folder: Path, *, now: datetime, stems: CorpusStems | None = None
+) -> Path:
+    text = render_markdown(
+        title=candidate.title,
+        body=candidate.body,
+        source=candidate.source,
+        url=candidate.url,
+        published=candidate.published,
+        authors=candidate.authors,
+        extra={
+            "feed": candidate.feed,
+            "guid": candidate.guid,
+            "fetched_at": now.isoformat(timespec="seconds"),
+            "summary_only": candidate.summary_only,
+        },
+    )
+    data = text.encode("utf-8")
+    stem = slugify(candidate.title) or slugify(urlsplit(candidate.url).path) or "article"
+    taken = stems if stems is not None else CorpusStems(corpus_dir)
+    for _attempt in range(5):
+        name = free_stem(folder, stem, taken)
+        path = folder / f"{name}.md"
+        parse_article(data, path)  # the build's own parser must accept it: never write what it would skip
+        try:
+            written = write_new(path, data)
+        except ArticleError:
+            taken.add(name)  # written meanwhile by someone else: take the next free name
+            continue
+        taken.add(name)
+        return written
+    raise ArticleError(f"no free file name for {stem!r} in {folder}")
+
+
+# --- single pages --------------------------------------------------------------------------
+
+
+def ingest_url(
+    url: str,
+    corpus_dir: Path,
+    store: FeedStore,
+    *,
+    options: FetchOptions | None = None,
+    now: datetime | None = None,
+    folder: str = ADDED_FOLDER,
+    resolver: Resolver | None = None,
+) -> IngestResult:
+    """Fetch one page and store it like a feed item (same extraction and dedup); details of what happened.
+
+    Raises FetchError (cannot fetch safely) or ArticleError (no article text on the page).
+    """
+    moment = now or utcnow()
+    _sync_if_due(store, corpus_dir, moment)
+    canonical = canonical_url(url)
+    rel = store.path_for_url(canonical)
+    if rel is not None and (corpus_dir / rel).exists():
+        return IngestResult("duplicate", corpus_dir / rel, "", canonical)
+    page = fetch(url, kind="page", options=options, resolver=resolver)
+    extracted = extract_article(page.text(), page.final_url)
+    if extracted is None:
+        raise ArticleError("no article text found on that page")
+    canonical = canonical_url(page.final_url)  # the article's real address, after redirects
+    parts = urlsplit(page.final_url)
+    host = parts.hostname or "unknown"
+    sitename = extracted.sitename if extracted.sitename and extracted.sitename != parts.netloc else ""
+    candidate = _Candidate(
+        title=extracted.title or (extracted.text.split("\n")[0][:120]),
+        body=extracted.text,
+        source=sitename or host,
+        url=canonical,
+        published=extracted.published,
+        authors=extracted.authors,
+        summary_only=False,
+        feed=None,
+        guid=None,
+    )
+    return _store_candidate(store, candidate, corpus_dir, corpus_dir / folder, now=moment)
+
+
+def add_url(
+    url: str,
+    corpus_dir: Path,
+    store: FeedStore,
+    *,
+    options: FetchOptions | None = None,
+    now: datetime | None = None,
+    folder: str = ADDED_FOLDER,
+    resolver: Resolver | None = None,
+) -> Path:
+    """Add one page to the corpus (``policybot add URL``, ``/index add url:``): the article file that
+    now holds it: a new file, or the existing one it duplicates or was folded into."""
+    return ingest_url(url, corpus_dir, store, options=options, now=now, folder=folder, resolver=resolver).path
+
+
+def relative_paths(paths: Iterable[Path], corpus_dir: Path) -> list[str]:
+    """Corpus-relative POSIX paths, for messages and logs."""
+    return [os.path.relpath(p, corpus_dir).replace(os.sep, "/") for p in paths]

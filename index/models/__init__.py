@@ -1,0 +1,1 @@
+"""Every neural model the engine runs, made in one factory."""

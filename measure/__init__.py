@@ -1,0 +1,1 @@
+"""Measurement outside the runtime: evaluation, benchmarks, calibration and model training."""

@@ -1,0 +1,1 @@
+"""``policybot bench``: speed, memory and scale, as ratios against a baseline in the same run."""

@@ -1,0 +1,1 @@
+"""Thresholds and weights fitted on data the project did not write."""

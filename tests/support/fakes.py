@@ -1,0 +1,65 @@
+"""A deterministic stand-in for the embedding model, so most engine tests run without torch.
+
+Vectors are hashed bags of (lightly stemmed) words: texts that share words are close, texts that
+share none are orthogonal. That is enough for retrieval, sentence choice and abstention to behave
+like the real thing on small test corpora, in milliseconds and on every machine alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from index.models._embedder import EncodedChunk, Span
+from index.terms import STOPWORDS, stem, tokens
+
+
+class FakeEncoder:
+    """Implements what the engine needs from :class:`index.models._embedder.Embedder`."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.name = "fake-hash"
+        self.dim = dim
+        self.calls = 0
+
+    def signature(self) -> dict[str, object]:
+        return {"model": self.name, "dim": self.dim}
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for token in tokens(text):
+            if token in STOPWORDS:
+                continue
+            digest = hashlib.blake2b(stem(token).encode(), digest_size=8).digest()
+            slot = int.from_bytes(digest[:4], "little") % self.dim
+            v[slot] += 1.0 if digest[4] & 1 else -1.0
+        norm = float(np.linalg.norm(v))
+        if norm == 0:
+            v[0] = 1.0
+            return v
+        return v / norm
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self._vector(t) for t in texts]).astype(np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    def encode_chunks(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[Span]],
+        progress: Callable[[int], None] | None = None,
+    ) -> list[EncodedChunk]:
+        out = [
+            EncodedChunk(self._vector(text), self.encode([text[a:b] for a, b in text_spans]))
+            for text, text_spans in zip(texts, spans, strict=True)
+        ]
+        if progress:
+            progress(len(texts))
+        return out
