@@ -40,7 +40,7 @@ from index.models._cross_encoder import CrossEncoderReranker, Reranker
 from index.models._embedder import Embedder
 from index.settings import Settings
 from index.store import _versions as versions
-from index.store._build import ChunkEncoder, build_index
+from index.store._execute import ChunkEncoder, build_index
 from index.store._idf import idf_table
 from index.store._snapshot import Snapshot
 from index.types import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
@@ -385,7 +385,7 @@ class Engine:
         """Build a new version from the corpus; this engine switches to it once it is published.
 
         ``changed``: the files a caller wrote or removed, when it knows them (feeds): the build then
-        looks at those files only, instead of walking the corpus (see :func:`index.store._build.build_index`).
+        looks at those files only, instead of walking the corpus (see :func:`index.store._execute.build_index`).
         """
         try:
             report = build_index(

@@ -146,7 +146,7 @@ def _age(folder: Path, days: int = 30) -> None:
 
 
 def _build(settings: Settings, changed: list[Path] | None = None) -> dict[str, Any]:
-    from index.store._build import build_index
+    from index.store._execute import build_index
 
     started = time.perf_counter()
     report = build_index(settings, embedder=SyntheticEncoder(), changed=changed)

@@ -16,7 +16,7 @@ from index.engine import Engine
 from index.errors import BuildError, BuildLockedError, IndexCorruptError, IndexMissingError
 from index.settings import Settings
 from index.store import _versions as versions
-from index.store._build import build_index
+from index.store._execute import build_index
 from index.store._snapshot import Snapshot, segment_dirs
 from tests.conftest import REPO, write_article
 from tests.support.fakes import FakeEncoder
@@ -148,7 +148,7 @@ def test_killed_build_leaves_previous_version(settings: Settings, corpus: Path, 
         f"""
         import os, signal, sys
         sys.path.insert(0, {str(REPO)!r})
-        from index.store._build import build_index
+        from index.store._execute import build_index
         from index.settings import Settings
         from tests.support.fakes import FakeEncoder
         class Killer:

@@ -28,7 +28,7 @@ from index.corpus._chunking import (
 from index.models._embedder import resolve_model_path
 from index.settings import DEFAULT_MODEL, Settings
 from index.store import _versions as versions
-from index.store._build import build_index
+from index.store._execute import build_index
 from index.store._snapshot import Snapshot
 from index.types import Article
 from tests.conftest import write_article

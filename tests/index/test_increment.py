@@ -16,7 +16,7 @@ from index.errors import BuildLockedError
 from index.settings import Settings
 from index.store import _scan as corpus_scan
 from index.store import _versions as versions
-from index.store._build import build_index
+from index.store._execute import build_index
 from index.store._snapshot import Snapshot
 from tests.conftest import write_article
 from tests.index.test_segments import _live, _story
@@ -61,7 +61,7 @@ def test_new_files_are_indexed_without_walking_or_reading_the_rest(
     _no_walk(monkeypatch)
     read: list[Path] = []
     original = corpus_module.load_article
-    monkeypatch.setattr("index.store._increment.load_article", lambda p, root=None: read.append(p) or original(p, root))
+    monkeypatch.setattr("index.store._plan.load_article", lambda p, root=None: read.append(p) or original(p, root))
     encoder = FakeEncoder()
     report = build_index(settings, embedder=encoder, changed=new)
     assert sorted(p.name for p in read) == sorted(p.name for p in new)  # the 8 old files were not opened

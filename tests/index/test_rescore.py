@@ -23,7 +23,7 @@ from index.models._cross_encoder import CrossEncoderReranker
 from index.models._embedder import Embedder, EncodedChunk, Span
 from index.settings import Settings
 from index.store import _versions as versions
-from index.store._build import build_index
+from index.store._execute import build_index
 from index.store._segment import MANIFEST, RESCORE_CHUNKS, RESCORE_SENTENCES
 from index.store._snapshot import Snapshot, segment_dirs
 from tests.conftest import write_article

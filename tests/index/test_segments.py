@@ -15,7 +15,7 @@ from index.errors import IndexCorruptError
 from index.settings import Settings
 from index.store import _snapshot as store
 from index.store import _versions as versions
-from index.store._build import build_index
+from index.store._execute import build_index
 from index.store._snapshot import Snapshot, StackedRows, segment_dirs
 from tests.conftest import write_article
 from tests.support.fakes import FakeEncoder

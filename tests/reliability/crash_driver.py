@@ -142,7 +142,7 @@ def install_build_points(points: KillPoints) -> None:
     import numpy as np
 
     import index.engine
-    import index.store._build
+    import index.store._execute
     import index.store._segment
     import index.store._versions
     from tests.support.fakes import FakeEncoder
@@ -165,7 +165,7 @@ def install_build_points(points: KillPoints) -> None:
     points.wrap(np, "savez", "writing", "layout")
     points.wrap(index.store._segment, "write_json_durably", "writing", "manifest")
     points.wrap(index.store._versions, "place_segment", "writing", "segment placed")
-    points.wrap(index.store._build, "_verify", "verifying", "new version")
+    points.wrap(index.store._execute, "_verify", "verifying", "new version")
     points.wrap(os, "replace", replace_stage, "os.replace")
     points.wrap(os, "fsync", "switch", "fsync")
     points.wrap(index.store._versions, "prune", "pruning", "old versions")
