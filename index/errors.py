@@ -31,5 +31,9 @@ class ArticleError(PolicybotError):
     """An article file could not be read or parsed."""
 
 
+class FetchError(PolicybotError):
+    """A URL could not be fetched safely; ``str(exc)`` says why in a few words."""
+
+
 class ModelMismatchError(PolicybotError):
     """The question would be embedded by another model (or model settings) than the index was."""

@@ -12,7 +12,8 @@ import time
 from pathlib import Path, PurePath
 from urllib.parse import urlsplit
 
-from index.corpus._read import SUFFIXES, article_id_for, day_or_none, iter_corpus_files, parse_article, tame_tags
+from index.corpus._html import extract_article
+from index.corpus._read import SUFFIXES, article_id_for, iter_corpus_files, parse_article
 from index.corpus._write import CorpusStems, free_stem, render_markdown, slugify, write_new
 from index.errors import ArticleError
 
@@ -44,28 +45,18 @@ def add_article(corpus_dir: Path, filename: str, data: bytes) -> Path:
 
 
 def html_to_markdown(url: str, html: str) -> tuple[str, str]:
-    """``(suggested file stem, Markdown with front matter)`` from a fetched page, via trafilatura."""
-    import trafilatura
-
-    doc = trafilatura.bare_extraction(tame_tags(html), url=url, with_metadata=True)
-    if doc is None:
+    """``(suggested file stem, Markdown with front matter)`` from a fetched page."""
+    extracted = extract_article(html, url, min_words=5)
+    if extracted is None:
         raise ArticleError("no article text found on that page")
-    meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    text = str(meta.get("text") or "").strip()
-    title = " ".join(str(meta.get("title") or "").split())
-    lines = text.splitlines()
-    if title and lines and lines[0].strip() == title:
-        text = "\n".join(lines[1:]).strip()
-    if len(text.split()) < 5:
-        raise ArticleError("no article text found on that page")
-    title = title or lines[0][:200]
+    title = extracted.title or extracted.text.split("\n")[0][:200]
     markdown = render_markdown(
         title=title,
-        source=str(meta.get("sitename") or urlsplit(url).hostname or "unknown"),
+        source=extracted.sitename or urlsplit(url).hostname or "unknown",
         url=url,
-        published=day_or_none(meta.get("date")),
-        authors=[a.strip() for a in str(meta.get("author") or "").split(";") if a.strip()],
-        body="\n\n".join(line.strip() for line in text.splitlines() if line.strip()),
+        published=extracted.published,
+        authors=extracted.authors,
+        body=extracted.text,
     )
     stem = slugify(title) or slugify(urlsplit(url).path) or "article"
     return stem, markdown

@@ -1,42 +1,89 @@
-"""Page HTML → article fields (trafilatura for text, title and authors; htmldate for the date).
-
-trafilatura drops figure captions and elements classed ``byline`` / ``dateline`` as page chrome,
-but in news they are content: a caption names who is in the photo, a byline or dateline says who
-reported from where. Before extraction those elements are turned into plain paragraphs so they
-survive; everything else (navigation, footers, comments) is left to trafilatura.
-
-htmldate downloads any string it gets that looks like a URL (a page whose text is a bare
-``http://169.254.169.254/…`` would make it fetch that with its own client, past the SSRF guard),
-so it only gets a parsed tree; both libraries' download functions are sealed as well
-(:func:`index.feeds._fetch.seal_library_downloads`).
-"""
+"""The one HTML extractor, for uploaded ``.html`` files and fetched pages alike, so an article reads
+the same however it arrived: captions, bylines and datelines are content in news, and the parsing
+libraries get parsed trees only, never a string they could download."""
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from index.corpus._read import day_or_none, tame_tags
-from index.feeds._fetch import seal_library_downloads
+from index.errors import FetchError
 
+log = logging.getLogger(__name__)
 _KEEP_CLASS = re.compile(r"byline|dateline|caption|credit|author", re.IGNORECASE)
 MIN_WORDS = 40  # fewer words than this is a teaser, a paywall or an error page, not the article
+MAX_TAG_ATTRIBUTES = 64
 
 
 @dataclass(frozen=True)
 class Extracted:
-    """What one page gave: text (paragraphs separated by blank lines) and whatever metadata it had."""
+    """What one page gave: text (paragraphs separated by blank lines) and whatever metadata it had
+    (``url`` and ``hostname``: the page's own address as its metadata gives it, or '')."""
 
     title: str
     text: str
     authors: tuple[str, ...]
     published: date | None
     sitename: str
+    url: str = ""
+    hostname: str = ""
+
+
+def extract_article(html: str, url: str = "", *, min_words: int = MIN_WORDS) -> Extracted | None:
+    """The article on a page (``url``: where it was fetched, '' for a file), or None when there is
+    no article text of at least ``min_words`` words."""
+    import htmldate
+    import lxml.html
+    import trafilatura
+
+    seal_library_downloads()
+    html = tame_tags(html)  # before any parser sees it, the date finder's included
+    prepared = _keep_content_chrome(html)
+    try:
+        doc = trafilatura.bare_extraction(
+            prepared, url=url or None, with_metadata=True, include_comments=False, include_tables=True,
+            deduplicate=False,
+        )
+    except Exception:  # trafilatura raises many kinds on broken markup; broken means "no article"
+        return None
+    if doc is None:
+        return None
+    meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    title = " ".join(str(meta.get("title") or "").split())
+    lines = [" ".join(line.split()) for line in str(meta.get("text") or "").splitlines()]
+    lines = [line for line in lines if line]
+    if lines and title and lines[0] == title:
+        lines = lines[1:]  # the headline is the title field, not the first paragraph
+    text = "\n\n".join(lines)
+    if not text or len(text.split()) < min_words:
+        return None
+    authors = tuple(a.strip() for a in re.split(r"[;|]", str(meta.get("author") or "")) if a.strip())
+    published = day_or_none(meta.get("date"))
+    if published is None:
+        try:  # a tree of its own (htmldate prunes it), parsed as htmldate parses: never taken for a URL
+            tree = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser(remove_comments=True, remove_pis=True))
+            found = htmldate.find_date(tree, url=url or None, original_date=True, extensive_search=False)
+            published = day_or_none(found)
+        except Exception:  # unparsable markup, or htmldate failing: the date is best effort
+            published = None
+    return Extracted(
+        title=title,
+        text=text,
+        authors=authors,
+        published=published,
+        sitename=" ".join(str(meta.get("sitename") or "").split()),
+        url=str(meta.get("url") or ""),
+        hostname=str(meta.get("hostname") or ""),
+    )
 
 
 def _keep_content_chrome(html: str) -> str:
-    """Turn captions, bylines and datelines into ``<p>`` elements trafilatura keeps."""
+    """Turn captions, bylines and datelines into ``<p>`` elements: trafilatura drops figure captions
+    and elements classed ``byline`` / ``dateline`` as page chrome, but they name who and where."""
     import lxml.html
     from lxml import etree
 
@@ -66,43 +113,94 @@ def _keep_content_chrome(html: str) -> str:
     return str(lxml.html.tostring(root, encoding="unicode"))
 
 
-def extract_article(html: str, url: str) -> Extracted | None:
-    """The article on a page, or None when no article text (``MIN_WORDS``) can be found."""
-    import htmldate
-    import lxml.html
-    import trafilatura
-
-    seal_library_downloads()
-    prepared = _keep_content_chrome(tame_tags(html))
+def day_or_none(value: object) -> date | None:
+    """The ISO day at the start of ``value`` (an extractor's date string), or None when there is none."""
+    if not value:
+        return None
     try:
-        doc = trafilatura.bare_extraction(
-            prepared, url=url, with_metadata=True, include_comments=False, include_tables=True, deduplicate=False
-        )
-    except Exception:  # trafilatura raises many kinds on broken markup; broken means "no article"
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
         return None
-    if doc is None:
-        return None
-    meta = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    title = " ".join(str(meta.get("title") or "").split())
-    lines = [" ".join(line.split()) for line in str(meta.get("text") or "").splitlines()]
-    lines = [line for line in lines if line]
-    if lines and title and lines[0] == title:
-        lines = lines[1:]  # the headline is the title field, not the first paragraph
-    text = "\n\n".join(lines)
-    if len(text.split()) < MIN_WORDS:
-        return None
-    authors = tuple(a.strip() for a in re.split(r"[;|]", str(meta.get("author") or "")) if a.strip())
-    published = day_or_none(meta.get("date"))
-    if published is None:
-        try:  # a tree of its own (htmldate prunes it), parsed as htmldate parses: never taken for a URL
-            tree = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser(remove_comments=True, remove_pis=True))
-            published = day_or_none(htmldate.find_date(tree, url=url, original_date=True, extensive_search=False))
-        except Exception:  # unparsable markup, or htmldate failing: the date is best effort
-            published = None
-    return Extracted(
-        title=title,
-        text=text,
-        authors=authors,
-        published=published,
-        sitename=" ".join(str(meta.get("sitename") or "").split()),
-    )
+
+
+# A start tag, quoted values whole; possessive, so a scan never backtracks (linear on any input).
+_TAG = re.compile(r"""<([a-zA-Z][^\s/>"'<]*+)((?:[^>"'<]|"[^"]*+"|'[^']*+')*+)>""")
+_QUOTED = re.compile(r""""[^"]*+"|'[^']*+'""")
+_ATTRIBUTE_WORD = re.compile(r"""[^\s"'>/=]++""")
+
+
+def tame_tags(html: str) -> str:
+    """Drop the attributes of any tag with more than ``MAX_TAG_ATTRIBUTES``: the HTML parser checks
+    each attribute against all the others (a huge tag costs minutes), and no article needs them."""
+
+    def tame(match: re.Match[str]) -> str:
+        attributes = match.group(2)
+        if len(attributes) < 4 * MAX_TAG_ATTRIBUTES:
+            return match.group(0)
+        words = sum(1 for _ in _ATTRIBUTE_WORD.finditer(_QUOTED.sub(" ", attributes)))
+        return match.group(0) if words <= 2 * MAX_TAG_ATTRIBUTES else f"<{match.group(1)}>"
+
+    return _TAG.sub(tame, html)
+
+
+# ---- the parsing libraries may not download anything themselves ---------------------------------
+def _refuse_download(*args: object, **kwargs: object) -> Any:
+    """Stands in for a library's own download function: every request goes through the fetcher."""
+    log.warning("refused a download by a parsing library (only index.feeds._fetch may use the network)")
+    raise FetchError("downloads by parsing libraries are refused")
+
+
+class _RefusingPool:
+    """Stands in for a library's own urllib3 pool manager."""
+
+    def request(self, *args: object, **kwargs: object) -> Any:
+        return _refuse_download()
+
+    def urlopen(self, *args: object, **kwargs: object) -> Any:
+        return _refuse_download()
+
+
+#: ``module: attributes`` replaced by :func:`seal_library_downloads`: the public download functions
+#: and the low-level ones they all end in (other modules' imported names reach those too).
+_DOWNLOAD_PATHS = {
+    "htmldate.utils": ("fetch_url",),
+    "trafilatura": ("fetch_url", "fetch_response"),
+    "trafilatura.downloads": (
+        "fetch_url",
+        "fetch_response",
+        "_send_urllib_request",
+        "_send_pycurl_request",
+        "_urllib3_is_live_page",
+        "_pycurl_is_live_page",
+        "is_live_page",
+        "_initiate_pool",
+    ),
+    "courlan.network": ("redirection_test",),
+    "courlan.core": ("redirection_test",),
+    "feedparser.http": ("get",),
+}
+_POOLS = {
+    "htmldate.utils": ("HTTP_POOL",),
+    "courlan.network": ("HTTP_POOL",),
+    "trafilatura.downloads": ("HTTP_POOL", "NO_CERT_POOL"),
+}
+
+
+def seal_library_downloads() -> None:
+    """Replace the download functions and pools of the parsing libraries already imported: defence
+    in depth, as callers never hand them a string they could take for a URL or a file name.
+    Idempotent and cheap; call it right after importing one of them."""
+    for name, attributes in _DOWNLOAD_PATHS.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attribute in attributes:
+            if getattr(module, attribute, None) not in (None, _refuse_download):
+                setattr(module, attribute, _refuse_download)
+    for name, pools in _POOLS.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attribute in pools:
+            if hasattr(module, attribute) and not isinstance(getattr(module, attribute), _RefusingPool):
+                setattr(module, attribute, _RefusingPool())

@@ -1,10 +1,6 @@
-"""Reading articles from ``corpus/``: Markdown with YAML front matter, plain text, and HTML.
-
-A file that cannot be read raises :class:`ArticleError` naming the reason; ``load_corpus`` collects
-those and goes on, so one bad file never stops a build. Every reader is bounded: a few hundred
-hostile bytes (a YAML alias bomb, 3,000 nested brackets, a tag with 100,000 attributes) are
-refused or defused before they cost more than the file's own size in time and memory.
-"""
+"""Reading articles from ``corpus/`` (Markdown with front matter, plain text, HTML): a file that
+cannot be read is one skipped file with its reason, never a stopped build, and every parser is
+bounded so hostile bytes cost no more than their own size."""
 
 from __future__ import annotations
 
@@ -19,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from index.corpus._html import extract_article
 from index.errors import ArticleError
 from index.types import Article
 
@@ -28,7 +25,6 @@ MAX_FRONT_MATTER_CHARS = 64_000
 MAX_YAML_DEPTH = 20
 MAX_FIELD_CHARS = 2_000
 MAX_LIST_ITEMS = 200
-MAX_TAG_ATTRIBUTES = 64
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
 _SCALARS = (str, int, float, bool, date)  # datetime is a date
 
@@ -270,44 +266,17 @@ def _parse_txt(content: str) -> tuple[dict[str, Any], str]:
 
 
 def _parse_html(content: str) -> tuple[dict[str, Any], str]:
-    import trafilatura  # imported lazily: it is slow to import and only HTML needs it
-
-    try:
-        doc = trafilatura.bare_extraction(tame_tags(content), include_comments=False, with_metadata=True)
-    except Exception as exc:  # trafilatura raises many kinds on broken markup
-        raise ArticleError(f"HTML could not be parsed: {exc}") from exc
-    if doc is None:
+    extracted = extract_article(content, min_words=0)  # the word minimum is the loader's own
+    if extracted is None:
         raise ArticleError("no article text found in the HTML")
-    data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    body = data.get("text") or ""
     meta = {
-        "title": data.get("title"),
-        "source": data.get("sitename") or data.get("hostname"),
-        "url": data.get("url"),
-        "published": data.get("date"),
-        "authors": data.get("author"),
+        "title": extracted.title,
+        "source": extracted.sitename or extracted.hostname,
+        "url": extracted.url,
+        "published": extracted.published,
+        "authors": list(extracted.authors),
     }
-    return {k: v for k, v in meta.items() if v}, body
-
-
-# A start tag, quoted values whole; possessive, so a scan never backtracks (linear on any input).
-_TAG = re.compile(r"""<([a-zA-Z][^\s/>"'<]*+)((?:[^>"'<]|"[^"]*+"|'[^']*+')*+)>""")
-_QUOTED = re.compile(r""""[^"]*+"|'[^']*+'""")
-_ATTRIBUTE_WORD = re.compile(r"""[^\s"'>/=]++""")
-
-
-def tame_tags(html: str) -> str:
-    """Drop the attributes of any tag with more than ``MAX_TAG_ATTRIBUTES``: the HTML parser checks
-    each attribute against all the others (a 1 MB tag costs minutes), and no article needs them."""
-
-    def tame(match: re.Match[str]) -> str:
-        attributes = match.group(2)
-        if len(attributes) < 4 * MAX_TAG_ATTRIBUTES:
-            return match.group(0)
-        words = sum(1 for _ in _ATTRIBUTE_WORD.finditer(_QUOTED.sub(" ", attributes)))
-        return match.group(0) if words <= 2 * MAX_TAG_ATTRIBUTES else f"<{match.group(1)}>"
-
-    return _TAG.sub(tame, html)
+    return {k: v for k, v in meta.items() if v}, extracted.text
 
 
 # Links and images, with at most one level of parentheses in the address; brackets never nest,
@@ -375,16 +344,6 @@ def _parse_date(value: object) -> date | None:
         return date.fromisoformat(text[:10])
     except ValueError as exc:
         raise ArticleError(f"'published' is not an ISO date: {text[:40]!r}") from exc
-
-
-def day_or_none(value: object) -> date | None:
-    """The ISO day at the start of ``value`` (an extractor's date string), or None when there is none."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def _first_line(body: str) -> str:
