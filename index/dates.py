@@ -1,8 +1,6 @@
-"""Time in questions: "in August 2021", "last week", "this year", "latest".
-
-News questions are mostly about one moment; the same kind of story recurs every few weeks, so a
-question that names a time should rank articles from that time first.
-"""
+"""Dates, defined once: the month and weekday names and every pattern built from them (the written
+answers' checker, answer types, the composer), and the time a question names ("in August 2021",
+"last week", "latest"), because a news question is mostly about one moment."""
 
 from __future__ import annotations
 
@@ -11,10 +9,29 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-MONTHS["sept"] = 9
-_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+MONTH_ABBREVIATIONS = ("Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sept", "Sep", "Oct", "Nov", "Dec")
+"""Short forms as news writes them (May has none)."""
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+_NUMBER = {name[:3]: i for i, name in enumerate(MONTH_NAMES, 1)}
+MONTHS = {name.lower(): i for i, name in enumerate(MONTH_NAMES, 1)} | {
+    short.lower(): _NUMBER[short[:3]] for short in MONTH_ABBREVIATIONS
+}
+"""Month number by lower-case name or short form."""
+CALENDAR_WORDS = frozenset(MONTHS) | {day.lower() for day in WEEKDAY_NAMES}
+"""Lower-case words that only name a month or a weekday."""
+
+FULL_MONTH = "|".join(MONTH_NAMES)
+WEEKDAY = "|".join(WEEKDAY_NAMES)
+MONTH = rf"(?:(?:{FULL_MONTH})\b|(?:{'|'.join(MONTH_ABBREVIATIONS)})(?:\.|\b))"
+"""A month in text, spelled out or short ("Aug." or "Aug"); case-sensitive."""
+NEWS_MONTH = rf"(?:{FULL_MONTH}|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+"""A month as news style writes it beside a day: spelled out, or one of the AP short forms with its dot."""
+_MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + ")"  # in a lower-cased question
 _YEAR = r"((?:19|20)\d{2})"
 _RECENT = re.compile(
     r"\b(?:(?:latest|newest|most recent|recent)\s+(?:news|updates?|developments?|reports?|headlines?|stories|story|articles?)"

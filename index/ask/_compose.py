@@ -6,7 +6,6 @@ products over the candidate articles' sentences, never another pass through the 
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 import weakref
@@ -19,7 +18,7 @@ from index.ask._entities import OTHER, SPAN_KINDS, answer_type_score, entity_spa
 from index.ask._query import Query
 from index.ask._retrieval import RankedArticle
 from index.corpus._chunking import BODY, BYLINE, CAPTION, CREDIT, DATELINE
-from index.dates import TimeHint
+from index.dates import CALENDAR_WORDS, TimeHint
 from index.store._idf import idf_table, unseen_idf
 from index.store._snapshot import Snapshot
 from index.terms import STOPWORDS, cased_tokens, stem, tokens
@@ -444,23 +443,15 @@ def asks_about(kind: str, terms: list[str]) -> bool:
     return kind == DATELINE or bool(_ASKS_ABOUT.get(kind, set()) & set(terms))
 
 
-_CALENDAR = frozenset(
-    [m.lower() for m in calendar.month_name[1:]]
-    + [m.lower() for m in calendar.month_abbr[1:]]
-    + [d.lower() for d in calendar.day_name]
-    + ["sept"]
-)
-
-
 def _names_and_numbers(question: str) -> list[str]:
     """Words of the question that name something: capitalised past its first word, or numbers."""
     out = []
     cased = cased_tokens(question)
     for i, (word, original) in enumerate(cased):
-        if word in STOPWORDS or word in _CALENDAR or re.fullmatch(r"(?:19|20)\d\d", word):
+        if word in STOPWORDS or word in CALENDAR_WORDS or re.fullmatch(r"(?:19|20)\d\d", word):
             continue  # dates are the time features' business: articles say "Wednesday", not "August 2021"
         beside = {cased[j][0] for j in (i - 1, i + 1) if 0 <= j < len(cased)}
-        if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", word) and beside & _CALENDAR:
+        if re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?", word) and beside & CALENDAR_WORDS:
             continue  # the day of a date ("25 August")
         if (i > 0 and original[:1].isupper()) or any(ch.isdigit() for ch in original):
             out.append(word)

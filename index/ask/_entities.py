@@ -12,6 +12,7 @@ import re
 import threading
 from typing import Any
 
+from index.dates import NEWS_MONTH, WEEKDAY
 from index.terms import STOPWORDS, stem, tokens
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,9 @@ _SPACY_LABELS = {
     COUNT: {"CARDINAL", "MONEY", "QUANTITY", "PERCENT"},
     WHERE: {"GPE", "LOC", "FAC"},
 }
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
 _DATE = re.compile(
-    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|{_MONTH}"
-    r"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|(?:19|20)\d{2}|yesterday|today|last (?:week|month|year))\b"
+    rf"\b(?:{NEWS_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|\d{{1,2}}\s+{NEWS_MONTH}(?:\s+\d{{4}})?|{NEWS_MONTH}\s+\d{{4}}|{NEWS_MONTH}"
+    rf"|(?:{WEEKDAY})|(?:19|20)\d{{2}}|yesterday|today|last (?:week|month|year))\b"
 )
 _NUMBER = re.compile(
     r"(?:[$€£]\s?\d[\d,.]*(?:\s?(?:million|billion|trillion|thousand))?"

@@ -15,22 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-_MONTHS = {
-    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
-    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9,
-    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
-}  # fmt: skip
-_FULL_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_MONTH = rf"(?:(?:{_FULL_MONTHS})\b|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)(?:\.|\b))"
+from index.dates import FULL_MONTH, MONTH, MONTHS, WEEKDAY
+
 _ORD = r"(?:st|nd|rd|th)?"
 _DATE = re.compile(
     rf"\b(?P<iy>\d{{4}})-(?P<im>\d{{2}})-(?P<id>\d{{2}})\b"
-    rf"|\b(?P<am>{_MONTH})\s+(?P<ad>\d{{1,2}}){_ORD}\b(?:,?\s+(?P<ay>\d{{4}})\b)?"
-    rf"|\b(?P<bd>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<bm>{_MONTH})(?:,?\s+(?P<by>\d{{4}})\b)?"
-    rf"|\b(?P<cm>{_MONTH}),?\s+(?P<cy>\d{{4}})\b"
-    rf"|\b(?P<dm>{_FULL_MONTHS})\b"
+    rf"|\b(?P<am>{MONTH})\s+(?P<ad>\d{{1,2}}){_ORD}\b(?:,?\s+(?P<ay>\d{{4}})\b)?"
+    rf"|\b(?P<bd>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<bm>{MONTH})(?:,?\s+(?P<by>\d{{4}})\b)?"
+    rf"|\b(?P<cm>{MONTH}),?\s+(?P<cy>\d{{4}})\b"
+    rf"|\b(?P<dm>{FULL_MONTH})\b"
 )
-_WEEKDAY = re.compile(r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
+_WEEKDAY = re.compile(rf"\b(?:{WEEKDAY})\b")
 
 _SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "mln": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
 _WORDS = {
@@ -87,7 +82,7 @@ class Claim:
 
 
 def _month(token: str) -> int:
-    return _MONTHS[token.rstrip(".").lower()]
+    return MONTHS[token.rstrip(".").lower()]
 
 
 def _date_of(m: re.Match[str]) -> DateFact | None:
