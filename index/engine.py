@@ -35,6 +35,7 @@ from index.errors import BuildLockedError, IndexCorruptError, IndexMissingError,
 from index.feeds import FeedError, FeedState, FeedStore, install_starter_feeds, poll_due
 from index.feeds import add_url as ingest_page
 from index.feeds._live import FeedPoll, FreshArticle, fetch_options, fresh_article
+from index.feeds._watch_vectors import question_vector
 from index.generation import Backend, make_backend, write_answer
 from index.models._cross_encoder import CrossEncoderReranker, Reranker
 from index.models._embedder import Embedder
@@ -513,5 +514,5 @@ class Engine:
     def match_new_articles(self, query_text: str, article_ids: list[str]) -> list[tuple[str, float]]:
         """Score live-index articles against a saved question (``/watch``), best first; ids not in
         the live index are skipped. The score is the best chunk cosine (see index.ask._matching)."""
-        vector = self.embedder.encode_query(check_question(query_text))
+        vector = question_vector(self.embedder, check_question(query_text))  # encoded once per model
         return article_scores(self.snapshot(), vector, article_ids)

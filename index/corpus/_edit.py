@@ -40,7 +40,7 @@ def add_article(corpus_dir: Path, filename: str, data: bytes) -> Path:
     article_id = article_id_for(target)
     if article_id in CorpusStems(corpus_dir):  # ids are unique across every folder
         raise ArticleError(f"an article with id {article_id!r} already exists; remove it first")
-    parse_article(data, target)  # the same parser the build uses
+    parse_article(data, target, writing=True)  # the same parser the build uses, which need not parse it again
     return write_new(target, data)
 
 

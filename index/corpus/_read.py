@@ -8,6 +8,8 @@ import hashlib
 import os
 import re
 import stat
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -98,7 +100,8 @@ def load_corpus(
 
 def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
     """Parse one file by its suffix (``corpus_dir``: where a symbolic link may point)."""
-    return parse_article(read_article_bytes(path, corpus_dir), path)
+    raw = read_article_bytes(path, corpus_dir)
+    return _JUST_WRITTEN.take(str(path), raw) or parse_article(raw, path)
 
 
 def read_article_bytes(path: Path, corpus_dir: Path | None = None) -> bytes:
@@ -142,18 +145,59 @@ def _opened_inside(fd: int, path: Path, corpus_dir: Path | None) -> bool:
     return os.path.commonpath([real, root]) == root
 
 
-def parse_article(raw: bytes, path: Path) -> Article:
-    """Parse bytes as the article file ``path`` (used to validate uploads before writing them).
+def parse_article(raw: bytes, path: Path, *, writing: bool = False) -> Article:
+    """Parse bytes as the article file ``path`` (also to validate a file before writing it).
 
+    ``writing``: these bytes are about to be written at ``path``; the next :func:`load_article`
+    of those very bytes there takes this article instead of parsing them again (feeds, uploads).
     Parsers that recurse or allocate per input level are bounded below; this catch is the last
     line, so that one file no parser bound foresaw is still only one skipped file.
     """
     try:
-        return _parse_article(raw, path)
+        article = _parse_article(raw, path)
     except RecursionError:
         raise ArticleError("too deeply nested to read") from None
     except MemoryError:
         raise ArticleError("too large to read in memory") from None
+    if writing:
+        _JUST_WRITTEN.put(str(path), raw, article)
+    return article
+
+
+class _JustWritten:
+    """Articles parsed from bytes a writer was about to write, until the next read of the same bytes
+    at the same path: parsing is a function of those two alone, so the read may take the article.
+    Bounded in bytes; anything evicted or changed on the disk is simply parsed again."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, tuple[bytes, int, Article]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def put(self, path: str, raw: bytes, article: Article) -> None:
+        with self._lock:
+            self._drop(path)
+            self._entries[path] = (hashlib.sha256(raw).digest(), len(raw), article)
+            self._bytes += len(raw)
+            while self._bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def take(self, path: str, raw: bytes) -> Article | None:
+        with self._lock:
+            if path not in self._entries:
+                return None
+            digest, _, article = self._entries[path]
+            self._drop(path)
+        return article if digest == hashlib.sha256(raw).digest() else None
+
+    def _drop(self, path: str) -> None:
+        entry = self._entries.pop(path, None)
+        if entry is not None:
+            self._bytes -= entry[1]
+
+
+_JUST_WRITTEN = _JustWritten(max_bytes=4 * MAX_FILE_BYTES)
 
 
 def _parse_article(raw: bytes, path: Path) -> Article:

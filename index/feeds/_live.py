@@ -86,9 +86,9 @@ def lead_sentence(text: str, limit: int = LEAD_MAX) -> str:
 
 
 def fresh_article(new: NewArticle) -> FreshArticle:
-    """The reader's view of a file a poll wrote (its lead read back through the build's own parser)."""
+    """The reader's view of a file a poll wrote (its lead from the article the poll parsed)."""
     try:
-        lead = lead_sentence(load_article(new.path).text)
+        lead = lead_sentence((new.article or load_article(new.path)).text)
     except (ArticleError, OSError):
         lead = ""
     return FreshArticle(

@@ -42,6 +42,7 @@ from index.feeds._fetch import FetchError, FetchOptions, Resolver, fetch
 from index.feeds._parse import FeedItem, FeedParseError, parse_feed
 from index.feeds._store import FeedError, FeedState, FeedStore, utcnow
 from index.feeds._urls import canonical_url
+from index.types import Article
 
 log = logging.getLogger(__name__)
 FEEDS_FOLDER = "feeds"
@@ -52,7 +53,7 @@ MIN_SUMMARY_WORDS = 5  # the corpus loader refuses fewer
 
 @dataclass(frozen=True)
 class NewArticle:
-    """A file written into the corpus."""
+    """A file written into the corpus (``article``: as the corpus loader parsed it before writing)."""
 
     path: Path
     title: str
@@ -60,6 +61,7 @@ class NewArticle:
     source: str
     published: date | None
     summary_only: bool
+    article: Article | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class IngestResult:
     title: str
     url: str
     score: float | None = None
+    article: Article | None = None
+    """A new file's article as the corpus loader parsed it (None unless ``added``)."""
 
 
 @dataclass(frozen=True)
@@ -391,7 +395,8 @@ def _ingest_item(
     if outcome.status == "added":
         report.new.append(
             NewArticle(
-                outcome.path, outcome.title, outcome.url, candidate.source, candidate.published, candidate.summary_only
+                outcome.path, outcome.title, outcome.url, candidate.source, candidate.published, candidate.summary_only,
+                outcome.article,
             )
         )
     elif outcome.status == "folded":
@@ -456,7 +461,7 @@ def _store_candidate(
             folded = _try_fold(store, candidate, sig, corpus_dir, now=now)
             if folded is not None:
                 return folded
-        path = _write_article(candidate, corpus_dir, folder, now=now, stems=stems)
+        path, article = _write_article(candidate, corpus_dir, folder, now=now, stems=stems)
         stat = path.stat()
         store.record_item(
             feed=candidate.record_feed,
@@ -467,7 +472,7 @@ def _store_candidate(
             now=now,
             article=(stat.st_mtime_ns, stat.st_size, sig),
         )
-        return IngestResult("added", path, candidate.title, candidate.url)
+        return IngestResult("added", path, candidate.title, candidate.url, article=article)
 
 
 def _try_fold(
@@ -500,7 +505,9 @@ def _try_fold(
 
 def _write_article(
     candidate: _Candidate, corpus_dir: Path, folder: Path, *, now: datetime, stems: CorpusStems | None = None
-) -> Path:
+) -> tuple[Path, Article]:
+    """Write the candidate as a new Markdown file under a free name: the file and its article as
+    the build will read it (parsed once, here, to refuse what the build would skip)."""
     text = render_markdown(
         title=candidate.title,
         body=candidate.body,
@@ -521,14 +528,14 @@ def _write_article(
     for _attempt in range(5):
         name = free_stem(folder, stem, taken)
         path = folder / f"{name}.md"
-        parse_article(data, path)  # the build's own parser must accept it: never write what it would skip
+        article = parse_article(data, path, writing=True)
         try:
             written = write_new(path, data)
         except ArticleError:
             taken.add(name)  # written meanwhile by someone else: take the next free name
             continue
         taken.add(name)
-        return written
+        return written, article
     raise ArticleError(f"no free file name for {stem!r} in {folder}")
 
 
