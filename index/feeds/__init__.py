@@ -58,7 +58,6 @@ from index.feeds._poll import (
     add_url,
     ingest_url,
     poll_due,
-    poll_feed,
     sync_corpus,
 )
 from index.feeds._starter import StarterFeed, install_starter_feeds, load_starter_feeds
@@ -94,6 +93,5 @@ __all__ = [
     "load_starter_feeds",
     "parse_feed",
     "poll_due",
-    "poll_feed",
     "sync_corpus",
 ]

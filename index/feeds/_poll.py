@@ -23,8 +23,6 @@ One bad item or feed never stops the others: whatever an item raises becomes tha
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -244,25 +242,6 @@ def poll_due(
             _poll_contained(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
         )
     return report
-
-
-def poll_feed(
-    store: FeedStore,
-    name_or_url: str,
-    corpus_dir: Path,
-    *,
-    now: datetime | None = None,
-    options: FetchOptions | None = None,
-    max_items: int = MAX_ITEMS_PER_POLL,
-    resolver: Resolver | None = None,
-) -> FeedReport:
-    """Poll one feed now, due or not (e.g. right after ``/feeds add``, to show it works)."""
-    feed = store.get_feed(name_or_url)
-    if feed is None:
-        raise FeedError(f"no feed named {name_or_url!r}")
-    moment = now or utcnow()
-    _sync_if_due(store, corpus_dir, moment)
-    return _poll_contained(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
 
 
 def _poll_contained(
@@ -597,8 +576,3 @@ def add_url(
     """Add one page to the corpus (``policybot add URL``, ``/index add url:``): the article file that
     now holds it: a new file, or the existing one it duplicates or was folded into."""
     return ingest_url(url, corpus_dir, store, options=options, now=now, folder=folder, resolver=resolver).path
-
-
-def relative_paths(paths: Iterable[Path], corpus_dir: Path) -> list[str]:
-    """Corpus-relative POSIX paths, for messages and logs."""
-    return [os.path.relpath(p, corpus_dir).replace(os.sep, "/") for p in paths]

@@ -494,13 +494,6 @@ class FeedStore:
             ).fetchall()
         return [(r["path"], from_blob(r["signature"])) for r in rows]
 
-    def item_count(self, feed: str | None = None) -> int:
-        """How many items are recorded (for one feed, or all)."""
-        with self._lock:
-            if feed is None:
-                return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
-            return int(self._db.execute("SELECT count(*) FROM items WHERE feed = ?", (feed,)).fetchone()[0])
-
 
 def _add_bands(db: sqlite3.Connection, article: int, blob: bytes) -> None:
     db.executemany(

@@ -244,9 +244,6 @@ class Snapshot:
         for idx in np.flatnonzero(self.alive).tolist():
             yield self.articles[idx]
 
-    def live_ids(self) -> list[str]:
-        return list(self.by_id)
-
     def live_hashes(self) -> dict[str, tuple[str, str]]:
         """``id → (content hash, file path)`` of every live article, read in one query per segment
         (a build of a million articles compares these, never a million article rows)."""

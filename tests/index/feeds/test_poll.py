@@ -14,7 +14,7 @@ from aiohttp import web
 from index.corpus._read import load_corpus
 from index.errors import ArticleError
 from index.feeds._fetch import FetchError, FetchOptions
-from index.feeds._poll import add_url, ingest_url, poll_due, poll_feed
+from index.feeds._poll import add_url, ingest_url, poll_due
 from index.feeds._store import FeedError, FeedStore
 
 from .conftest import LocalServer
@@ -369,8 +369,6 @@ def test_feed_store_commands(store: FeedStore) -> None:
     assert store.remove_feed("https://a.example/feed").name == "A"
     with pytest.raises(FeedError, match="no feed"):
         store.remove_feed("A")
-    with pytest.raises(FeedError, match="no feed"):
-        poll_feed(store, "A", Path("/nonexistent"))
 
 
 def test_feed_removed_while_being_polled(
@@ -403,14 +401,14 @@ def test_the_corpus_is_compared_with_the_store_once_an_hour(
     monkeypatch.setattr(poll, "sync_corpus", counting)
     server.text("/story", page("CISA orders Ivanti disconnect", STORY))
     serve_feed(server, "/feed.xml", rss("F", [("g1", server.url("/story"), "CISA orders Ivanti disconnect", "")]))
-    store.add_feed(server.url("/feed.xml"), name="F", now=T0)
+    store.add_feed(server.url("/feed.xml"), name="F", every_minutes=5, now=T0)
     for minutes in (0, 10, 59):
-        poll_feed(store, "F", corpus, now=T0 + timedelta(minutes=minutes), options=opts)
+        assert poll_due(store, corpus, now=T0 + timedelta(minutes=minutes), options=opts).feeds
     assert calls == [T0]
-    poll_feed(store, "F", corpus, now=T0 + timedelta(minutes=61), options=opts)
-    assert calls == [T0, T0 + timedelta(minutes=61)]
+    poll_due(store, corpus, now=T0 + timedelta(minutes=65), options=opts)
+    assert calls == [T0, T0 + timedelta(minutes=65)]
     with FeedStore.open(store.path.parent) as restarted:  # a new process compares on its first poll
-        poll_feed(restarted, "F", corpus, now=T0 + timedelta(minutes=62), options=opts)
+        assert poll_due(restarted, corpus, now=T0 + timedelta(minutes=70), options=opts).feeds
     assert len(calls) == 3
 
 
