@@ -30,7 +30,7 @@ WEEKDAY = "|".join(WEEKDAY_NAMES)
 MONTH = rf"(?:(?:{FULL_MONTH})\b|(?:{'|'.join(MONTH_ABBREVIATIONS)})(?:\.|\b))"
 """A month in text, spelled out or short ("Aug." or "Aug"); case-sensitive."""
 NEWS_MONTH = rf"(?:{FULL_MONTH}|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
-"""A month as news style writes it beside a day: spelled out, or one of the AP short forms with its dot."""
+"""A month as news style writes it: spelled out, or one of the AP short forms with its dot."""
 _MONTH = "(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + ")"  # in a lower-cased question
 _YEAR = r"((?:19|20)\d{2})"
 _RECENT = re.compile(

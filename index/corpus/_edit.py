@@ -1,9 +1,6 @@
-"""Adding and removing corpus articles (for ``/index add`` and ``/index remove``).
-
-Nothing reaches the corpus folder unless the engine's own loader can parse it, files appear
-atomically (a build never reads half a file), and removal moves the file to a trash folder
-instead of deleting it, so a mistaken removal can be undone by moving it back.
-"""
+"""Adding and removing articles (``/index add``, ``/index remove``): nothing reaches the corpus unless
+the build's own loader parses it, files appear atomically, and a removed file moves to a trash
+folder, so a mistaken removal is undone by moving it back."""
 
 from __future__ import annotations
 

@@ -65,7 +65,8 @@ def extract_article(html: str, url: str = "", *, min_words: int = MIN_WORDS) -> 
     published = day_or_none(meta.get("date"))
     if published is None:
         try:  # a tree of its own (htmldate prunes it), parsed as htmldate parses: never taken for a URL
-            tree = lxml.html.document_fromstring(html, parser=lxml.html.HTMLParser(remove_comments=True, remove_pis=True))
+            parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
+            tree = lxml.html.document_fromstring(html, parser=parser)
             found = htmldate.find_date(tree, url=url or None, original_date=True, extensive_search=False)
             published = day_or_none(found)
         except Exception:  # unparsable markup, or htmldate failing: the date is best effort

@@ -146,13 +146,9 @@ def _opened_inside(fd: int, path: Path, corpus_dir: Path | None) -> bool:
 
 
 def parse_article(raw: bytes, path: Path, *, writing: bool = False) -> Article:
-    """Parse bytes as the article file ``path`` (also to validate a file before writing it).
-
-    ``writing``: these bytes are about to be written at ``path``; the next :func:`load_article`
-    of those very bytes there takes this article instead of parsing them again (feeds, uploads).
-    Parsers that recurse or allocate per input level are bounded below; this catch is the last
-    line, so that one file no parser bound foresaw is still only one skipped file.
-    """
+    """Parse bytes as the article file ``path``; ``writing``: they are about to be written there, so
+    the next :func:`load_article` of those very bytes takes this article instead of parsing again.
+    The last line of the parsers' bounds: what none foresaw is still only one skipped file."""
     try:
         article = _parse_article(raw, path)
     except RecursionError:

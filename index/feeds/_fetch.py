@@ -1,36 +1,6 @@
-"""Safe HTTP fetching for feeds, article pages and ``/index add url:`` (synchronous; run it in a worker thread).
-
-A URL that a user or a feed hands us must never make the bot talk to its own network (SSRF): the
-cloud metadata service, the admin page on 127.0.0.1, a database on 10.x. So, for the first URL
-and for every redirect hop:
-
-- only ``http`` and ``https``, no credentials in the URL;
-- the host is resolved once and *every* address it resolves to is checked (``ipaddress``):
-  private, loopback, link-local, multicast, reserved, unspecified and other non-global addresses
-  are refused. ``allow_private=True`` (``POLICYBOT_FETCH_ALLOW_PRIVATE``, for tests and intranets)
-  lets private and loopback addresses through, but link-local (169.254.0.0/16, fe80::/10: cloud
-  metadata), multicast, reserved and unspecified addresses stay refused;
-- the connection is then made to the very address that was checked. We use urllib3 directly
-  (already installed with trafilatura): a one-connection pool is created *for the IP address*,
-  the ``Host`` header carries the real host name, and for TLS ``server_hostname`` (SNI) and
-  ``assert_hostname`` make the certificate be checked against the real name. Nothing resolves
-  the name a second time, so there is no DNS-rebinding window between check and connect. (An
-  httpx transport would need a custom resolver hook that httpx does not offer publicly.)
-
-Bodies are read in small pieces with our own gzip/deflate decoder, so the size cap counts the
-*decompressed* bytes and a gzip bomb stops at the cap instead of filling memory. Connect and read
-timeouts bound each socket wait; the overall deadline bounds the whole exchange (connect, TLS,
-headers, body, every redirect): a watchdog shuts the fetch's sockets when it passes, because a
-server trickling one header byte at a time never trips a per-read timeout. Conditional GET
-(``If-None-Match`` / ``If-Modified-Since``) lets a feed poll cost one 304.
-
-Every failure is one :class:`FetchError` whose message is a short reason fit to show a user: a
-malformed URL, redirect or response never escapes as another exception type.
-
-Nothing else may talk to the network: the parsing libraries that can download on their own
-(htmldate, trafilatura, courlan, feedparser) are handed parsed trees or streams, and
-:func:`index.corpus._html.seal_library_downloads` replaces their download functions with refusals.
-"""
+"""The one way out to the network: GET for feeds, pages and ``/index add url:`` (blocking; run it in a
+worker thread). Every address of every hop is checked and then connected to as checked, and size,
+time and redirects are bounded, so a hostile URL or server costs one short :class:`FetchError`."""
 
 from __future__ import annotations
 
@@ -194,7 +164,7 @@ def fetch(
     last_modified: str | None = None,
     resolver: Resolver | None = None,
 ) -> FetchResult:
-    """GET ``url`` safely (see the module docstring); raises FetchError with the reason, and nothing else.
+    """GET ``url`` safely (every hop checked, bounded); raises FetchError with the reason, and nothing else.
 
     ``etag`` / ``last_modified`` are the validators from the previous fetch; a 304 answer gives a
     result with ``not_modified=True`` carrying them back. ``resolver`` is for tests only.
@@ -410,6 +380,8 @@ def _request(
     etag: str | None,
     last_modified: str | None,
 ) -> tuple[urllib3.HTTPConnectionPool, urllib3.BaseHTTPResponse]:
+    """Connect to the very address that was checked, the real name only in ``Host``, SNI and the
+    certificate check: nothing resolves the name a second time, so there is no DNS-rebinding window."""
     scheme, host, port, address, path = _checked_target(url, opts, resolve)
     left = watchdog.left()
     timeout = urllib3.Timeout(connect=min(opts.connect_timeout, left), read=min(opts.read_timeout, left))
@@ -478,7 +450,8 @@ def _urlopen(
 
 
 class _Decoder:
-    """Incremental gzip/deflate/identity decoder whose output never exceeds ``limit`` + 1 bytes."""
+    """Incremental gzip/deflate/identity decoder whose output never exceeds ``limit`` + 1 bytes, so the
+    size cap counts decompressed bytes and a gzip bomb stops at the cap."""
 
     def __init__(self, encoding: str, limit: int) -> None:
         self.limit = limit

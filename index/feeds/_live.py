@@ -1,10 +1,5 @@
-"""What a feed poll hands the product: the new articles, ready to announce, and the build's outcome.
-
-The ingestion layer (:mod:`index.feeds._poll`) reports files; announcements and watches need a
-reader's view of each new article (its id in the index, title, outlet, date, link and a one-sentence
-lead), and the caller needs to know whether the new version was published or why not (another
-build held the lock). :class:`FeedPoll` carries both, so the bot never has to open corpus files.
-"""
+"""What a feed poll hands the product: each new article as a reader sees it (id, title, outlet, date,
+link, lead) and whether the build after it was published, so the bot never opens corpus files."""
 
 from __future__ import annotations
 

@@ -1,18 +1,6 @@
-"""Feed bytes → items (RSS 0.9x/1.0/2.0 and Atom, via feedparser), with XML entity attacks refused.
-
-What feedparser 6 does by itself (checked in ``tests/index/feeds/test_parse.py``): it strips the
-DOCTYPE before its strict SAX pass (so declared entities are undefined there), external entities
-are never resolved, and on the resulting error it falls back to its loose parser, which leaves
-``&name;`` references as literal text. So neither a billion-laughs expansion nor a file read
-happens today. We do not rely on that staying true across versions and parsers: a document whose
-prolog declares an entity (``<!ENTITY``) is refused before any parser sees it. Real feeds never
-need entity declarations.
-
-feedparser also takes a *string* as a URL to download or a file name to open: a feed whose body
-is ``/etc/passwd``-like or a URL would make it read a local file or fetch past the SSRF guard. So
-it only ever gets a stream (``io.BytesIO``), which it reads and nothing else, and its own
-download function is sealed (:func:`index.corpus._html.seal_library_downloads`).
-"""
+"""Feed bytes → items (RSS and Atom, via feedparser). A document that declares XML entities is
+refused before any parser sees it, and feedparser gets a stream, never a string it could take for a
+URL or a file name, so no feed can expand entities, read a local file or fetch past the guard."""
 
 from __future__ import annotations
 
@@ -82,6 +70,8 @@ def html_to_text(fragment: str) -> str:
 
 def parse_feed(data: bytes) -> ParsedFeed:
     """Items of an RSS or Atom document; FeedParseError when it is not a feed or declares entities."""
+    # feedparser strips the DOCTYPE and resolves no external entity today; we do not rely on that
+    # staying true across versions and parsers, and real feeds never declare entities.
     if declares_entities(data):
         raise FeedParseError("the feed declares XML entities (refused: entity expansion attacks)")
     parsed = feedparser.parse(io.BytesIO(data), sanitize_html=True, resolve_relative_uris=True)  # a stream: never a path or URL

@@ -1,24 +1,6 @@
-"""Polling feeds and adding pages: fetch → extract → dedup → one Markdown file per story in the corpus.
-
-This module writes corpus files and feed state only; it never builds the index. The caller
-runs the engine's incremental build afterwards (only new or changed files are embedded) when a
-report says something changed (:attr:`PollReport.changed`).
-
-Order of work for one item, and why:
-
-1. GUID already seen for this feed → nothing to do (the common case; no network).
-2. Canonical URL already in the corpus (another feed, a hand-added page) → recorded as a duplicate.
-3. Page fetched and extracted *outside* the ingest lock (slow, network); when that fails the
-   feed's summary is used and the article is marked ``summary_only: true``.
-4. Under the ingest lock: the store is re-checked (another poller may have won), the body's
-   MinHash is compared with stored signatures; a wire copy is folded into the existing file's
-   ``also_published_by``; otherwise a new file is written (validated by the corpus loader first).
-   The file is written before the store records it (see :mod:`index.feeds._store`).
-
-One bad item or feed never stops the others: whatever an item raises becomes that item's error
-(in the report and in the feed's ``item_errors``), whatever a feed raises becomes its
-``last_error``; both are logged and the poll goes on.
-"""
+"""Feed items and single pages become corpus files (fetch → extract → dedup → one Markdown file per
+story), each written before the store records it. It never builds the index, and one bad item or
+feed never stops the others: its error is reported and the poll goes on."""
 
 from __future__ import annotations
 
@@ -320,6 +302,11 @@ def _poll_one(
     return report
 
 
+# One item, and why in this order: a GUID seen before costs nothing (no network); a canonical URL
+# already in the corpus is a duplicate; the page is fetched and extracted outside the ingest lock
+# (slow), falling back to the feed's summary (``summary_only``); under the lock the store is checked
+# again (another poller may have won), then the body is folded into a wire copy's original or
+# written as a new file, which the store records only after it is on the disk.
 def _ingest_item(
     store: FeedStore,
     feed: FeedState,

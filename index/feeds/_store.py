@@ -1,30 +1,6 @@
-"""Feed state in SQLite (WAL) in the data folder: feeds, items seen, and signatures of stored articles.
-
-Why SQLite: it survives restarts and crashes, needs no server, and lets the bot's background
-poller and a CLI ``feeds list`` read the same state at once (WAL: readers never wait for the writer).
-
-Crash consistency, the rule everything follows: **the corpus file is written first, then
-recorded**, and the record (item row, article row with its MinHash signature, feed counters) is
-one transaction. So a crash can leave at most a file that exists but is not recorded, never a
-record without its file. :func:`index.feeds._poll.sync_corpus` runs before every poll and
-``add_url`` and records every corpus file the store does not know, reading ``url``, ``feed`` and
-``guid`` from its front matter, so the item of such an orphan is recognised as seen and never
-written a second time. Folding a wire copy into an existing file is idempotent for the same reason.
-
-Durability: the file is synced (content and folder entry, :func:`index.corpus._write.write_new`)
-before the transaction that records it, and SQLite runs in WAL mode with ``synchronous=FULL``, so
-a power cut, not only a killed process, leaves no record without its file. Each commit is a sync
-point of :mod:`index.durability` (tests copy the store there and check it).
-
-Wire-copy detection reads candidates through an LSH index kept in ``article_bands`` (see
-:mod:`index.feeds._dedup`): one row per band of each stored signature, maintained with the article
-rows in the same transactions. Its rows name articles by rowid, which a ``VACUUM`` may renumber:
-after one, set ``PRAGMA user_version = 0`` and the next open rebuilds them.
-
-Ingestion steps that change the corpus run under :meth:`FeedStore.ingest_lock` (a file lock next
-to the database plus a thread lock), so a background poll, ``policybot feeds poll`` and
-``/index add url:`` in other threads or processes never race to write the same story.
-"""
+"""Feed state in SQLite (WAL, ``synchronous=FULL``): feeds, items seen, article signatures. A corpus
+file is written and synced first, then recorded in one transaction, so a crash or power cut leaves
+at most a file not yet recorded (``sync_corpus`` records it), never a record without its file."""
 
 from __future__ import annotations
 
@@ -93,7 +69,9 @@ CREATE TABLE IF NOT EXISTS article_bands (
 ) WITHOUT ROWID;
 """
 SCHEMA_VERSION = 1
-"""``PRAGMA user_version``: 1 added ``feeds.item_errors`` and the LSH rows of ``article_bands``."""
+"""``PRAGMA user_version``: 1 added ``feeds.item_errors`` and the LSH rows of ``article_bands``.
+Those rows (one per band of each stored signature, written with the article rows) name articles by
+rowid, which ``VACUUM`` may renumber: after one, set ``user_version = 0`` and the next open rebuilds them."""
 MAX_ERROR_CHARS = 500
 
 
@@ -242,7 +220,8 @@ class FeedStore:
 
     @contextlib.contextmanager
     def ingest_lock(self, timeout: float = 120.0) -> Iterator[None]:
-        """Exclusive right to change the corpus through this store (threads and processes)."""
+        """Exclusive right to change the corpus through this store (a file lock next to the database
+        plus a thread lock), so polls, the CLI and ``/index add url:`` never write one story twice."""
         lock_path = self.path.with_suffix(".lock")
         deadline = time.monotonic() + timeout
         if not self._ingest.acquire(timeout=timeout):

@@ -1,10 +1,6 @@
-"""Names, dates and numbers in a sentence, normalised so a claim can be looked up in its sources.
-
-A written answer may say "$4.4 million" where the article says "4.4 million dollars", or
-"Aug. 25" where it says "August 25, 2021"; these must match. It may not say "$5 million" or
-"John Smith" when no cited passage does. Numbers and dates use patterns (exact and cheap);
-names use spaCy NER when it is loaded and capitalised words otherwise.
-"""
+"""Names, dates and numbers in a sentence, normalised ("Aug. 25" is "August 25, 2021") so that each
+claim of a written answer can be looked up in the passages it cites: patterns for numbers and
+dates (exact and cheap), spaCy NER for names when it is loaded, capitalised words otherwise."""
 
 from __future__ import annotations
 

@@ -43,18 +43,9 @@ def build_index(
     rescorer: Models = None,
     changed: Sequence[Path] | None = None,
 ) -> BuildReport:
-    """Build a new version beside the live one; on any failure the live version stays as it was.
-
-    ``changed``: the corpus files the caller wrote or deleted (feeds, uploads). The build then looks
-    up only those files' articles instead of walking the whole corpus (:func:`plan_increment`),
-    so its cost follows the change, not the corpus; when that cannot be decided safely it walks.
-    Every build also takes the changes earlier builds owe (refused by the lock, failed, killed:
-    :func:`index.store._versions.owed`) and settles them once its version is live.
-
-    ``embedder`` may be a loaded encoder or a factory, so a no-change rebuild never loads the model.
-    ``rescorer`` (the same, for ``POLICYBOT_RESCORE_MODEL``) adds the second stage's chunk and
-    sentence vectors to the version; None loads that model only when the setting names one.
-    """
+    """Build a new version beside the live one (a failure leaves the live one serving). ``changed``:
+    files the caller wrote or removed, looked up alone instead of walking, plus what earlier builds
+    owe; ``embedder``/``rescorer``: a model or a factory, so a build with nothing to embed loads none."""
     data_dir = settings.data_dir
     with versions.build_lock(data_dir):
         owed = versions.owed(data_dir)
