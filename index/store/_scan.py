@@ -21,7 +21,8 @@ from typing import TypeVar
 
 from index.corpus._read import load_corpus
 from index.store import _versions as versions
-from index.store._snapshot import ArticleRow, Snapshot
+from index.store._columns import ArticleRow
+from index.store._snapshot import Snapshot
 from index.types import Article
 
 CACHE = "corpus-files.sqlite"

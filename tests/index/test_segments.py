@@ -15,8 +15,9 @@ from index.errors import IndexCorruptError
 from index.settings import Settings
 from index.store import _snapshot as store
 from index.store import _versions as versions
+from index.store._columns import StackedRows
 from index.store._execute import build_index
-from index.store._snapshot import Snapshot, StackedRows, segment_dirs
+from index.store._snapshot import Snapshot, segment_dirs
 from tests.conftest import write_article
 from tests.support.fakes import FakeEncoder
 
