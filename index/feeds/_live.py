@@ -11,7 +11,7 @@ from index.corpus._chunking import split_sentences
 from index.corpus._read import article_id_for, load_article
 from index.errors import ArticleError
 from index.feeds._fetch import FetchOptions
-from index.feeds._poll import NewArticle, PollReport
+from index.feeds._reports import NewArticle, PollReport
 from index.settings import Settings
 from index.types import BuildReport
 

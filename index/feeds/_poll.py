@@ -5,131 +5,27 @@ feed never stops the others: its error is reported and the poll goes on."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from index.corpus._html import Extracted, extract_article
-from index.corpus._read import iter_corpus_files, load_article, parse_article
-from index.corpus._write import CorpusStems, free_stem, render_markdown, slugify, write_new
+from index.corpus._read import iter_corpus_files, load_article
+from index.corpus._write import CorpusStems, slugify
 from index.errors import ArticleError
-from index.feeds._dedup import THRESHOLD, add_also_published_by, best_match, read_front_matter, signature
+from index.feeds._dedup import read_front_matter, signature
 from index.feeds._fetch import FetchError, FetchOptions, Resolver, fetch
+from index.feeds._ingest import Candidate, known_url, store_candidate
 from index.feeds._parse import FeedItem, FeedParseError, parse_feed
+from index.feeds._reports import FeedReport, FoldedCopy, IngestResult, NewArticle, PollReport
 from index.feeds._store import FeedError, FeedState, FeedStore, utcnow
 from index.feeds._urls import canonical_url
-from index.types import Article
 
 log = logging.getLogger(__name__)
 FEEDS_FOLDER = "feeds"
 ADDED_FOLDER = "added"
 MAX_ITEMS_PER_POLL = 100
 MIN_SUMMARY_WORDS = 5  # the corpus loader refuses fewer
-
-
-@dataclass(frozen=True)
-class NewArticle:
-    """A file written into the corpus (``article``: as the corpus loader parsed it before writing)."""
-
-    path: Path
-    title: str
-    url: str
-    source: str
-    published: date | None
-    summary_only: bool
-    article: Article | None = None
-
-
-@dataclass(frozen=True)
-class FoldedCopy:
-    """A wire copy recorded in an existing article's ``also_published_by`` instead of a new file."""
-
-    path: Path
-    url: str
-    source: str
-    score: float
-
-
-@dataclass
-class FeedReport:
-    """What one feed's poll did. ``status``: ok, not_modified (304) or failed (see ``error``)."""
-
-    feed: str
-    status: Literal["ok", "not_modified", "failed"] = "ok"
-    error: str | None = None
-    new: list[NewArticle] = field(default_factory=list)
-    folded: list[FoldedCopy] = field(default_factory=list)
-    duplicates: int = 0
-    item_errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class PollReport:
-    """Per-feed results of one :func:`poll_due` call."""
-
-    started: datetime
-    feeds: list[FeedReport] = field(default_factory=list)
-
-    @property
-    def new_articles(self) -> list[NewArticle]:
-        return [a for f in self.feeds for a in f.new]
-
-    @property
-    def folded(self) -> list[FoldedCopy]:
-        return [c for f in self.feeds for c in f.folded]
-
-    @property
-    def errors(self) -> list[str]:
-        """Feed failures and item failures, each prefixed with the feed name."""
-        out = [f"{f.feed}: {f.error}" for f in self.feeds if f.error]
-        return out + [f"{f.feed}: {e}" for f in self.feeds for e in f.item_errors]
-
-    @property
-    def changed(self) -> bool:
-        """Whether the corpus changed (so the caller should run an incremental build)."""
-        return bool(self.new_articles or self.folded)
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    """Outcome of adding one page: ``added`` (new file), ``folded`` (wire copy), ``duplicate`` (URL known)."""
-
-    status: Literal["added", "folded", "duplicate"]
-    path: Path
-    title: str
-    url: str
-    score: float | None = None
-    article: Article | None = None
-    """A new file's article as the corpus loader parsed it (None unless ``added``)."""
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """An item ready to be stored: everything the front matter and dedup need."""
-
-    title: str
-    body: str
-    source: str
-    url: str
-    published: date | None
-    authors: tuple[str, ...]
-    summary_only: bool
-    feed: str | None
-    guid: str | None
-
-    @property
-    def record_feed(self) -> str:
-        """Feed name in the items table; ``""`` for pages added by URL (they have no feed)."""
-        return self.feed or ""
-
-    @property
-    def record_guid(self) -> str:
-        """Item id in the items table; a page added by URL is identified by its canonical URL."""
-        return self.guid or self.url
 
 
 # --- corpus sync (crash recovery and hand-added files) -------------------------------------
@@ -322,7 +218,7 @@ def _ingest_item(
     if store.item_seen(feed.name, item.guid):
         return
     url = canonical_url(item.link) if item.link else ""
-    if url and _known_url(store, url, corpus_dir):
+    if url and known_url(store, url, corpus_dir):
         report.duplicates += 1
         store.record_item(
             feed=feed.name, guid=item.guid, canonical_url=url, path=store.path_for_url(url), status="duplicate", now=now
@@ -330,7 +226,7 @@ def _ingest_item(
         return
     page, problem = _fetch_page(item.link, options, resolver) if item.link else (None, "the item has no link")
     if page is not None:
-        candidate = _Candidate(
+        candidate = Candidate(
             title=item.title or page.title,
             body=page.text,
             source=feed.name,
@@ -342,7 +238,7 @@ def _ingest_item(
             guid=item.guid,
         )
     elif len(item.summary.split()) >= MIN_SUMMARY_WORDS:
-        candidate = _Candidate(
+        candidate = Candidate(
             title=item.title or item.summary[:80],
             body=item.summary,
             source=feed.name,
@@ -355,7 +251,7 @@ def _ingest_item(
         )
     else:
         raise ArticleError(f"no article text on the page ({problem}) and no summary in the feed")
-    outcome = _store_candidate(
+    outcome = store_candidate(
         store, candidate, corpus_dir, corpus_dir / FEEDS_FOLDER / _feed_slug(feed.name), now=now, stems=stems
     )
     if outcome.status == "added":
@@ -369,11 +265,6 @@ def _ingest_item(
         report.folded.append(FoldedCopy(outcome.path, outcome.url, candidate.source, outcome.score or 0.0))
     else:
         report.duplicates += 1
-
-
-def _known_url(store: FeedStore, url: str, corpus_dir: Path) -> bool:
-    rel = store.path_for_url(url)
-    return rel is not None and (corpus_dir / rel).exists()
 
 
 def _fetch_page(
@@ -391,118 +282,6 @@ def _fetch_page(
 
 def _feed_slug(name: str) -> str:
     return slugify(name, limit=60) or "feed"
-
-
-# --- storing one story ---------------------------------------------------------------------
-
-
-def _store_candidate(
-    store: FeedStore,
-    candidate: _Candidate,
-    corpus_dir: Path,
-    folder: Path,
-    *,
-    now: datetime,
-    stems: CorpusStems | None = None,
-) -> IngestResult:
-    """Fold, or write a new file, then record: under the ingest lock, file before record."""
-    sig = signature(candidate.body)
-    with store.ingest_lock():
-        if candidate.feed and candidate.guid and store.item_seen(candidate.feed, candidate.guid):
-            rel = store.path_for_url(candidate.url) if candidate.url else None
-            return IngestResult("duplicate", corpus_dir / rel if rel else folder, candidate.title, candidate.url)
-        if candidate.url and _known_url(store, candidate.url, corpus_dir):
-            rel = store.path_for_url(candidate.url)
-            assert rel is not None
-            store.record_item(
-                feed=candidate.record_feed,
-                guid=candidate.record_guid,
-                canonical_url=candidate.url,
-                path=rel,
-                status="duplicate",
-                now=now,
-            )
-            return IngestResult("duplicate", corpus_dir / rel, candidate.title, candidate.url)
-        if sig is not None:
-            folded = _try_fold(store, candidate, sig, corpus_dir, now=now)
-            if folded is not None:
-                return folded
-        path, article = _write_article(candidate, corpus_dir, folder, now=now, stems=stems)
-        stat = path.stat()
-        store.record_item(
-            feed=candidate.record_feed,
-            guid=candidate.record_guid,
-            canonical_url=candidate.url,
-            path=path.relative_to(corpus_dir).as_posix(),
-            status="added",
-            now=now,
-            article=(stat.st_mtime_ns, stat.st_size, sig),
-        )
-        return IngestResult("added", path, candidate.title, candidate.url, article=article)
-
-
-def _try_fold(
-    store: FeedStore, candidate: _Candidate, sig: np.ndarray, corpus_dir: Path, *, now: datetime
-) -> IngestResult | None:
-    while True:
-        match = best_match(sig, store.similar_signatures(sig), THRESHOLD)
-        if match is None:
-            return None
-        target = corpus_dir / match.key
-        if target.exists():
-            break
-        store.forget_articles([match.key])  # removed from the corpus since: not a home for copies
-    try:
-        add_also_published_by(target, candidate.source, candidate.url)
-    except ArticleError:
-        return None  # the existing file is not ours to rewrite (no front matter): store the copy itself
-    stat = target.stat()
-    store.record_item(
-        feed=candidate.record_feed,
-        guid=candidate.record_guid,
-        canonical_url=candidate.url,
-        path=match.key,
-        status="folded",
-        now=now,
-        article=(stat.st_mtime_ns, stat.st_size, None),
-    )
-    return IngestResult("folded", target, candidate.title, candidate.url, match.score)
-
-
-def _write_article(
-    candidate: _Candidate, corpus_dir: Path, folder: Path, *, now: datetime, stems: CorpusStems | None = None
-) -> tuple[Path, Article]:
-    """Write the candidate as a new Markdown file under a free name: the file and its article as
-    the build will read it (parsed once, here, to refuse what the build would skip)."""
-    text = render_markdown(
-        title=candidate.title,
-        body=candidate.body,
-        source=candidate.source,
-        url=candidate.url,
-        published=candidate.published,
-        authors=candidate.authors,
-        extra={
-            "feed": candidate.feed,
-            "guid": candidate.guid,
-            "fetched_at": now.isoformat(timespec="seconds"),
-            "summary_only": candidate.summary_only,
-        },
-    )
-    data = text.encode("utf-8")
-    stem = slugify(candidate.title) or slugify(urlsplit(candidate.url).path) or "article"
-    taken = stems if stems is not None else CorpusStems(corpus_dir)
-    for _attempt in range(5):
-        name = free_stem(folder, stem, taken)
-        path = folder / f"{name}.md"
-        article = parse_article(data, path, writing=True)
-        try:
-            written = write_new(path, data)
-        except ArticleError:
-            taken.add(name)  # written meanwhile by someone else: take the next free name
-            continue
-        taken.add(name)
-        return written, article
-    raise ArticleError(f"no free file name for {stem!r} in {folder}")
 
 
 # --- single pages --------------------------------------------------------------------------
@@ -536,7 +315,7 @@ def ingest_url(
     parts = urlsplit(page.final_url)
     host = parts.hostname or "unknown"
     sitename = extracted.sitename if extracted.sitename and extracted.sitename != parts.netloc else ""
-    candidate = _Candidate(
+    candidate = Candidate(
         title=extracted.title or (extracted.text.split("\n")[0][:120]),
         body=extracted.text,
         source=sitename or host,
@@ -547,7 +326,7 @@ def ingest_url(
         feed=None,
         guid=None,
     )
-    return _store_candidate(store, candidate, corpus_dir, corpus_dir / folder, now=moment)
+    return store_candidate(store, candidate, corpus_dir, corpus_dir / folder, now=moment)
 
 
 def add_url(

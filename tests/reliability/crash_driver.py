@@ -174,11 +174,12 @@ def install_build_points(points: KillPoints) -> None:
 def install_feed_points(points: KillPoints) -> None:
     """Kill points through a poll: fetches, corpus writes, feed-store records (then the build's)."""
     import index.corpus._write
+    import index.feeds._ingest
     import index.feeds._poll
     import index.feeds._store
 
     points.wrap(index.feeds._poll, "fetch", "feed: fetch", "feed or page")
-    points.wrap(index.feeds._poll, "write_new", "feed: corpus write", "new article file")
+    points.wrap(index.feeds._ingest, "write_new", "feed: corpus write", "new article file")
     points.wrap(index.feeds._store.FeedStore, "record_item", "feed: record", "item")
     points.wrap(index.feeds._store.FeedStore, "record_success", "feed: record", "feed success")
     points.wrap(index.feeds._poll, "sync_corpus", "feed: corpus sync", "store vs corpus")
