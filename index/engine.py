@@ -17,15 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
 
 import faiss
 import numpy as np
 
 from index.ask._compose import AnswerTuning, Composer
-from index.ask._entities import spacy_loader
 from index.ask._matching import article_scores
-from index.ask._query import Filters, Query, QueryEncoder, build_query, check_question
+from index.ask._query import Filters, Query, build_query, check_question
 from index.ask._retrieval import RankedArticle, Retriever, SecondStage, Tuning
 from index.ask._stages import CrossEncoderStage, VectorRescorer
 from index.ask._tuning import profile_for, tuning_for
@@ -36,12 +34,12 @@ from index.feeds import FeedError, FeedState, FeedStore, install_starter_feeds, 
 from index.feeds import add_url as ingest_page
 from index.feeds._live import FeedPoll, FreshArticle, fetch_options, fresh_article
 from index.generation import Backend, make_backend, write_answer
-from index.models._cross_encoder import CrossEncoderReranker, Reranker
-from index.models._embedder import Embedder
+from index.models import Encoder, Models, Reranker, ner
 from index.settings import Settings
 from index.store import _versions as versions
-from index.store._build import ChunkEncoder, build_index
+from index.store._build import build_index
 from index.store._idf import idf_table
+from index.store._segment import vector_limits
 from index.store._snapshot import Snapshot
 from index.types import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
 
@@ -55,13 +53,6 @@ faiss.omp_set_num_threads(1)
 ProgressFn = Callable[[BuildProgress], None]
 
 
-class EngineEncoder(ChunkEncoder, QueryEncoder, Protocol):
-    """What the engine needs from a model: chunk encoding for builds, one vector per question.
-
-    :class:`index.models._embedder.Embedder` is the real one; tests pass a deterministic fake.
-    """
-
-
 class Engine:
     """Thread-safe: many questions may run at once in worker threads."""
 
@@ -69,10 +60,10 @@ class Engine:
         self,
         settings: Settings,
         *,
-        embedder: EngineEncoder | None = None,
+        embedder: Encoder | None = None,
         tuning: Tuning | None = None,
         answer_tuning: AnswerTuning | None = None,
-        rescorer: EngineEncoder | None = None,
+        rescorer: Encoder | None = None,
         reranker: Reranker | None = None,
     ) -> None:
         self.settings = settings
@@ -80,8 +71,7 @@ class Engine:
             tuning_for(settings.model, settings.bm25_weight), rescore_candidates=settings.rescore_candidates
         )
         self.answer_tuning = answer_tuning or AnswerTuning()
-        self._embedder: EngineEncoder | None = embedder
-        self._embedder_lock = threading.Lock()
+        self.models = Models(settings, embedder=embedder, rescorer=rescorer, reranker=reranker)
         self._snap: Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
         self._snap_lock = threading.Lock()
@@ -92,9 +82,6 @@ class Engine:
         self.extra_articles = EXTRA_ARTICLES  # next-ranked articles the model may also cite
         self._feed_store: FeedStore | None = None  # opened on first use (see the feeds section)
         self._feed_store_lock = threading.Lock()
-        self._rescorer: EngineEncoder | None = rescorer  # second stage (index.ask._stages), made on first use
-        self._reranker: Reranker | None = reranker
-        self._stage_lock = threading.Lock()
         self._stage_warned: set[str] = set()
         log.info(
             "engine settings: model=%s today=%s threads=%s batch_size=%d data=%s corpus=%s",
@@ -108,25 +95,18 @@ class Engine:
 
     # ---- loading -------------------------------------------------------------------------
     @property
-    def embedder(self) -> EngineEncoder:
+    def embedder(self) -> Encoder:
         """The model, loaded on first use (a no-change rebuild never loads it)."""
-        if self._embedder is None:
-            with self._embedder_lock:
-                if self._embedder is None:
-                    s = self.settings
-                    self._embedder = Embedder(
-                        s.model, s.batch_size, s.threads, batch_dtype=s.batch_dtype, **s.embedder_options()
-                    )
-        return self._embedder
+        return self.models.embedder
 
     def warm(self) -> None:
         """Load the model, the index and (in the background) the NER model before the first question."""
-        spacy_loader.start()
+        ner.start()
         self.embedder.encode_query("warm up")
         if self.rescorer is not None:
             self.rescorer.encode_query("warm up")
         idf_table(self.snapshot())
-        spacy_loader.get(wait=30.0)
+        ner.get(wait=30.0)
 
     def snapshot(self) -> Snapshot:
         """The live version, reloaded when ``CURRENT`` has changed since the last call."""
@@ -144,7 +124,7 @@ class Engine:
                     f"No index in {data_dir} yet: run `policybot build` (or /index reindex) first."
                 )
             try:
-                snap = Snapshot(versions.versions_dir(data_dir) / name, self.settings.vector_limits())
+                snap = Snapshot(versions.versions_dir(data_dir) / name, vector_limits(self.settings))
                 snap.load_indexes()
             except (IndexCorruptError, IndexMissingError) as exc:
                 if self._snap is not None:
@@ -200,7 +180,7 @@ class Engine:
         query = self.query(question, filters=filters, previous=previous, asked_on=asked_on)
         ranked = self.rank(snap, query, limit=max(k, self.answer_tuning.candidate_articles))
         composer = Composer(snap, self.answer_tuning)
-        answer = composer.compose(query, ranked, spacy_loader.get())
+        answer = composer.compose(query, ranked, ner.get())
         answer = replace(answer, quoted=answer.text, checker="off")
         if answer.answerable and self.can_write:  # dot products only: cheap enough to always keep
             scored, _ = composer.assess(query, ranked)
@@ -277,25 +257,14 @@ class Engine:
 
     # ---- the optional second stage (index.ask._stages) --------------------------------------------
     @property
-    def rescorer(self) -> EngineEncoder | None:
+    def rescorer(self) -> Encoder | None:
         """The re-scoring model (``POLICYBOT_RESCORE_MODEL``), loaded on first use; None when off."""
-        model = self.settings.rescore_model
-        if self._rescorer is None and model:
-            with self._stage_lock:
-                if self._rescorer is None:
-                    self._rescorer = Embedder(
-                        model, self.settings.batch_size, self.settings.threads, batch_dtype=self.settings.batch_dtype
-                    )
-        return self._rescorer
+        return self.models.rescorer
 
     @property
     def reranker(self) -> Reranker | None:
         """The cross-encoder (``POLICYBOT_RERANKER``), loaded on first use; None when off."""
-        if self._reranker is None and self.settings.reranker:
-            with self._stage_lock:
-                if self._reranker is None:
-                    self._reranker = CrossEncoderReranker(self.settings.reranker)
-        return self._reranker
+        return self.models.reranker
 
     def second_stages(self, snap: Snapshot) -> list[SecondStage]:
         """The configured second stages that can run on ``snap``.
@@ -399,7 +368,7 @@ class Engine:
         self.snapshot()
         return report
 
-    def _build_rescorer(self) -> EngineEncoder:
+    def _build_rescorer(self) -> Encoder:
         rescorer = self.rescorer
         assert rescorer is not None  # the build asks only when POLICYBOT_RESCORE_MODEL is set
         return rescorer

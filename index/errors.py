@@ -33,3 +33,7 @@ class ArticleError(PolicybotError):
 
 class ModelMismatchError(PolicybotError):
     """The question would be embedded by another model (or model settings) than the index was."""
+
+
+class FetchError(PolicybotError):
+    """A URL could not be fetched safely; ``str(exc)`` says why in a few words."""

@@ -8,7 +8,7 @@ survive; everything else (navigation, footers, comments) is left to trafilatura.
 htmldate downloads any string it gets that looks like a URL (a page whose text is a bare
 ``http://169.254.169.254/…`` would make it fetch that with its own client, past the SSRF guard),
 so it only gets a parsed tree; both libraries' download functions are sealed as well
-(:func:`index.feeds._fetch.seal_library_downloads`).
+(:func:`index.corpus._sealed.seal_library_downloads`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from index.corpus._read import day_or_none, tame_tags
-from index.feeds._fetch import seal_library_downloads
+from index.corpus._sealed import seal_library_downloads
 
 _KEEP_CLASS = re.compile(r"byline|dateline|caption|credit|author", re.IGNORECASE)
 MIN_WORDS = 40  # fewer words than this is a teaser, a paywall or an error page, not the article

@@ -29,7 +29,7 @@ malformed URL, redirect or response never escapes as another exception type.
 
 Nothing else may talk to the network: the parsing libraries that can download on their own
 (htmldate, trafilatura, courlan, feedparser) are handed parsed trees or streams, and
-:func:`seal_library_downloads` replaces their download functions with refusals.
+:func:`index.corpus._sealed.seal_library_downloads` replaces their download functions with refusals.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import http.client
 import ipaddress
 import logging
 import socket
-import sys
 import threading
 import time
 import zlib
@@ -60,7 +59,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from index.errors import PolicybotError
+from index.errors import FetchError
 
 Kind = Literal["feed", "page", "any"]
 Resolver = Callable[[str, int], Sequence[str]]
@@ -74,10 +73,6 @@ _CHUNK = 16 * 1024
 #: Content types accepted per use. Feeds: any XML flavour (RSS, Atom, RDF) or text; pages: HTML or text.
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
-
-
-class FetchError(PolicybotError):
-    """A URL could not be fetched safely; ``str(exc)`` says why in a few words."""
 
 
 @dataclass(frozen=True)
@@ -561,70 +556,3 @@ def _read_body(response: urllib3.BaseHTTPResponse, opts: FetchOptions, watchdog:
     except (TimeoutError, OSError) as exc:
         raise FetchError("the connection broke while reading the body") from exc
     return decoder.finish()
-
-
-# ---- the parsing libraries may not download anything themselves ---------------------------------
-
-
-def _refuse_download(*args: object, **kwargs: object) -> Any:
-    """Stands in for a library's own download function: every request goes through :func:`fetch`."""
-    log.warning("refused a download by a parsing library (only index.feeds._fetch may use the network)")
-    raise FetchError("downloads by parsing libraries are refused")
-
-
-class _RefusingPool:
-    """Stands in for a library's own urllib3 pool manager."""
-
-    def request(self, *args: object, **kwargs: object) -> Any:
-        return _refuse_download()
-
-    def urlopen(self, *args: object, **kwargs: object) -> Any:
-        return _refuse_download()
-
-
-#: ``module: attributes`` replaced by :func:`seal_library_downloads`: the public download functions
-#: and the low-level ones they all end in (other modules' imported names reach those too).
-_DOWNLOAD_PATHS = {
-    "htmldate.utils": ("fetch_url",),
-    "trafilatura": ("fetch_url", "fetch_response"),
-    "trafilatura.downloads": (
-        "fetch_url",
-        "fetch_response",
-        "_send_urllib_request",
-        "_send_pycurl_request",
-        "_urllib3_is_live_page",
-        "_pycurl_is_live_page",
-        "is_live_page",
-        "_initiate_pool",
-    ),
-    "courlan.network": ("redirection_test",),
-    "courlan.core": ("redirection_test",),
-    "feedparser.http": ("get",),
-}
-_POOLS = {
-    "htmldate.utils": ("HTTP_POOL",),
-    "courlan.network": ("HTTP_POOL",),
-    "trafilatura.downloads": ("HTTP_POOL", "NO_CERT_POOL"),
-}
-
-
-def seal_library_downloads() -> None:
-    """Replace the download functions and pools of the parsing libraries already imported.
-
-    Defence in depth: callers also never hand these libraries a string they could take for a URL
-    or a file name. Idempotent and cheap; call it right after importing one of them.
-    """
-    for name, attributes in _DOWNLOAD_PATHS.items():
-        module = sys.modules.get(name)
-        if module is None:
-            continue
-        for attribute in attributes:
-            if getattr(module, attribute, None) not in (None, _refuse_download):
-                setattr(module, attribute, _refuse_download)
-    for name, pools in _POOLS.items():
-        module = sys.modules.get(name)
-        if module is None:
-            continue
-        for attribute in pools:
-            if hasattr(module, attribute) and not isinstance(getattr(module, attribute), _RefusingPool):
-                setattr(module, attribute, _RefusingPool())

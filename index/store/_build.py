@@ -20,15 +20,14 @@ from index.corpus._chunking import (
     chunking_signature,
     embedding_text,
     labelled,
-    token_budget,
 )
 from index.errors import BuildError, IndexCorruptError, IndexMissingError, PolicybotError
-from index.models._embedder import EncodedChunk, Span
+from index.models import EncodedChunk, Span, make_embedder, make_rescorer, token_budget
 from index.settings import Settings
 from index.store import _increment as increment
 from index.store import _scan as corpus_scan
 from index.store import _versions as versions
-from index.store._segment import Segment, SegmentWriter, verify_segment
+from index.store._segment import Segment, SegmentWriter, vector_limits, verify_segment
 from index.store._snapshot import Snapshot, write_version
 from index.types import Article, BuildProgress, BuildReport
 
@@ -302,14 +301,14 @@ def _write_segment(
         report("writing", 0, 0)
         return None
     tmp_segment = versions.new_tmp_segment_dir(settings.data_dir)
-    writer = SegmentWriter(tmp_segment, dim=dim, rescore_dim=rescore_dim, limits=settings.vector_limits())
+    writer = SegmentWriter(tmp_segment, dim=dim, rescore_dim=rescore_dim, limits=vector_limits(settings))
     try:
         drafts = {a.id: c for a, c in to_embed}
         embedding = _Counter(report, "embedding", sum(len(c.chunks) for _, c in to_embed))
         rescoring = _Counter(report, "re-scoring", embedding.total)
         pools = contextlib.ExitStack()
         for model in (encoder, second):
-            parallel = getattr(model, "parallel", None)  # index.models._embedder.Embedder: worker processes
+            parallel = getattr(model, "parallel", None)  # index.models.PooledEmbedder: worker processes
             if parallel is not None and embedding.total:
                 pools.enter_context(parallel(embedding.total, settings.build_processes))
         with pools:
@@ -444,12 +443,7 @@ def _reusable(previous: Snapshot | None, settings: Settings) -> dict[str, str]:
 def _encoder(embedder: ChunkEncoder | Callable[[], ChunkEncoder] | None, settings: Settings) -> ChunkEncoder:
     """Load the model only when something needs embedding."""
     if embedder is None:
-        from index.models._embedder import Embedder
-
-        return Embedder(
-            settings.model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype,
-            **settings.embedder_options(),
-        )
+        return make_embedder(settings)
     if hasattr(embedder, "encode_chunks"):
         return embedder  # type: ignore[return-value]
     return embedder()
@@ -462,9 +456,7 @@ def _rescore_encoder(
     if not settings.rescore_model:
         return None
     if rescorer is None:
-        from index.models._embedder import Embedder
-
-        return Embedder(settings.rescore_model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype)
+        return make_rescorer(settings)
     return _encoder(rescorer, settings)
 
 
@@ -566,7 +558,7 @@ def _reading_limits(settings: Settings) -> Any:
     on disk, so a no-change rebuild never converts gigabytes to float32 just to look at them."""
     from dataclasses import replace
 
-    return replace(settings.vector_limits(), memory_rows=0)
+    return replace(vector_limits(settings), memory_rows=0)
 
 
 def _segments_to_keep(

@@ -78,10 +78,11 @@ def base_embeddings() -> tuple[np.ndarray, np.ndarray]:
     if BASE_CACHE.exists():
         cached = np.load(BASE_CACHE)
         return cached["passages"], cached["questions"]
-    from index.models._embedder import Embedder
+    from index.models import make_embedder
+    from index.settings import DEFAULT_MODEL, Settings
 
     passages, questions = base_texts()
-    embedder = Embedder()
+    embedder = make_embedder(Settings(_env_file=None, model=DEFAULT_MODEL))  # type: ignore[call-arg]
     start = time.perf_counter()
     p = embedder.encode(passages)
     q = embedder.encode(questions[:2000])

@@ -16,6 +16,7 @@ from index.settings import Settings
 from index.store import _snapshot as store
 from index.store import _versions as versions
 from index.store._build import build_index
+from index.store._segment import vector_limits
 from index.store._snapshot import Snapshot, StackedRows, segment_dirs
 from tests.conftest import write_article
 from tests.support.fakes import FakeEncoder
@@ -48,7 +49,7 @@ def settings(tmp_path: Path, corpus: Path) -> Settings:
 def _live(settings: Settings) -> Snapshot:
     name = versions.current_version(settings.data_dir)
     assert name is not None
-    return Snapshot(versions.versions_dir(settings.data_dir) / name, settings.vector_limits())
+    return Snapshot(versions.versions_dir(settings.data_dir) / name, vector_limits(settings))
 
 
 def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
