@@ -28,18 +28,6 @@ class Article:
 
 
 @dataclass(frozen=True)
-class Chunk:
-    """A window of consecutive sentences of one article; the unit that is embedded and searched."""
-
-    id: int
-    article_id: str
-    ordinal: int
-    text: str
-    first_sentence: int
-    last_sentence: int
-
-
-@dataclass(frozen=True)
 class Citation:
     """What identifies an article to a reader; one type for answers, search hits and the store."""
 

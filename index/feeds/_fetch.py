@@ -29,7 +29,7 @@ malformed URL, redirect or response never escapes as another exception type.
 
 Nothing else may talk to the network: the parsing libraries that can download on their own
 (htmldate, trafilatura, courlan, feedparser) are handed parsed trees or streams, and
-:func:`index.corpus._sealed.seal_library_downloads` replaces their download functions with refusals.
+:func:`index.corpus.seal_library_downloads` replaces their download functions with refusals.
 """
 
 from __future__ import annotations

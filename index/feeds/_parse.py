@@ -11,7 +11,7 @@ need entity declarations.
 feedparser also takes a *string* as a URL to download or a file name to open: a feed whose body
 is ``/etc/passwd``-like or a URL would make it read a local file or fetch past the SSRF guard. So
 it only ever gets a stream (``io.BytesIO``), which it reads and nothing else, and its own
-download function is sealed (:func:`index.corpus._sealed.seal_library_downloads`).
+download function is sealed (:func:`index.corpus.seal_library_downloads`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import feedparser
 
-from index.corpus._sealed import seal_library_downloads
+from index.corpus import seal_library_downloads
 from index.errors import PolicybotError
 from index.feeds._urls import canonical_url
 

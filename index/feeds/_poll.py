@@ -33,9 +33,18 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from index.corpus._html import Extracted, extract_article
-from index.corpus._read import iter_corpus_files, load_article, parse_article
-from index.corpus._write import CorpusStems, free_stem, render_markdown, slugify, write_new
+from index.corpus import (
+    CorpusStems,
+    Extracted,
+    extract_article,
+    free_stem,
+    iter_corpus_files,
+    load_article,
+    parse_article,
+    render_markdown,
+    slugify,
+    write_new,
+)
 from index.errors import ArticleError
 from index.feeds._dedup import THRESHOLD, add_also_published_by, best_match, read_front_matter, signature
 from index.feeds._fetch import FetchError, FetchOptions, Resolver, fetch

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from index.corpus._chunking import TokenBudget, TokenCounter, estimate_tokens
+from index.corpus import TokenBudget, TokenCounter, estimate_tokens
 from index.models._embedder import resolve_model_path
 
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.corpus._chunking import (
+from index.corpus import (
     BODY,
     Chunked,
     DraftChunk,

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.corpus._read import SUFFIXES, load_article
+from index.corpus import SUFFIXES, load_article
 from index.errors import ArticleError
 from index.store import _scan as corpus_scan
 from index.store._scan import FileState

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from index import durability
-from index.corpus._chunking import DraftChunk
+from index.corpus import DraftChunk
 from index.errors import IndexCorruptError, IndexMissingError
 from index.settings import Settings
 from index.store._ann import VectorSet

@@ -150,7 +150,7 @@ def serve(spec: dict[str, Any]) -> dict[str, Any]:
     """Open one vector set as the bot would and time single queries; runs in a fresh process."""
     import faiss
 
-    from index.store._ann import AnnParams, VectorSet
+    from index.store import AnnParams, VectorSet
 
     before = proc_status()
     start = time.perf_counter()
@@ -220,7 +220,8 @@ SWEEPS: dict[str, list[dict[str, int]]] = {
 
 
 def bench_size(n: int, kinds: list[str], base: np.ndarray, questions: np.ndarray, args: argparse.Namespace) -> list:
-    from index.store._ann import AnnParams, VectorSet, build_index, nlist_for
+    from index.store import AnnParams, VectorSet, nlist_for
+    from index.store import build_ann_index as build_index
 
     work = Path(args.work) / f"n{n}"
     shutil.rmtree(work, ignore_errors=True)
@@ -288,7 +289,8 @@ def rss_check(n: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     the rows, queries and ground truth a previous run left in the work folder).  More queries than
     the sweep (all cached question vectors, recall on the first ``--queries``), to show whether RSS
     creeps with use."""
-    from index.store._ann import DEFAULT, build_index
+    from index.store import ANN_DEFAULT as DEFAULT
+    from index.store import build_ann_index as build_index
 
     work = Path(args.work) / f"n{n}"
     directory = work / "rsscheck"

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from index.corpus._chunking import chunk_article, embedding_text
-from index.corpus._read import load_corpus
+from index.corpus import chunk_article, embedding_text, load_corpus
 from index.engine import Engine
 from index.models import make_embedder, token_budget
 from index.settings import Settings

@@ -15,8 +15,8 @@ from index.errors import IndexCorruptError
 from index.settings import Settings
 from index.store import _snapshot as store
 from index.store import _versions as versions
+from index.store import vector_limits
 from index.store._build import build_index
-from index.store._segment import vector_limits
 from index.store._snapshot import Snapshot, StackedRows, segment_dirs
 from tests.conftest import write_article
 from tests.support.fakes import FakeEncoder
@@ -265,7 +265,7 @@ def test_sentence_votes_above_the_scan_limit_score_the_candidates_own_sentences(
     engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
     engine.build()
     snap = engine.snapshot()
-    query = engine.query("Which investigators named group 35?")
+    query = engine.asker.query("Which investigators named group 35?")
     everything = snap.best_sentence_per_article(query.vector)
     monkeypatch.setattr(store, "SENTENCE_SCAN_MAX", 0)
     only = snap.best_sentence_per_article(query.vector, [1, 5])
