@@ -31,9 +31,7 @@ from bot.features.index.reindex import Reindexer
 from bot.features.settings.store import GuildSettings
 from bot.features.watch.store import WatchStore
 from bot.ops.leader import LeaderLock
-from index.engine import Engine, Filters
-from index.errors import IndexMissingError
-from index.types import Answer
+from index import Answer, Engine, Filters, IndexMissingError
 
 log = logging.getLogger(__name__)
 

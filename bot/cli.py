@@ -18,11 +18,16 @@ import sys
 
 from bot.config import BotSettings
 from bot.ops import health as health_cli
-from index.cli import _engine as engine_cli
-from index.cli import _feeds as feeds_cli
-from index.engine import Engine
-from index.errors import BuildLockedError, PolicybotError
-from index.logs import setup_logging
+from index import (
+    BuildLockedError,
+    Engine,
+    PolicybotError,
+    add_engine_commands,
+    add_index_options,
+    build_if_missing,
+    chat_loop,
+    setup_logging,
+)
 from measure.bench import feeds as feeds_bench
 from measure.bench import speed as bench_cli
 from measure.eval import cli as eval_cli
@@ -35,33 +40,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policybot", description="Answers questions about cybersecurity-policy news.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (INFO)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    engine_cli.add_subcommands(sub)
-    feeds_cli.add_subcommands(sub)
+    add_engine_commands(sub)
     eval_cli.add_subparser(sub)
     bench_cli.add_subparser(sub)
     feeds_bench.add_subparser(sub)
 
     run = sub.add_parser("run", help="start the Discord bot (console chat without DISCORD_TOKEN)")
-    engine_cli.add_common(run)
+    add_index_options(run)
     run.add_argument("--sharded", action="store_true", default=None, help="automatic sharding (env POLICYBOT_SHARDED)")
     run.set_defaults(func=cmd_run)
 
     builder = sub.add_parser("builder", help="only ingest feeds and build (the leader; no Discord), for replicas to serve")
-    engine_cli.add_common(builder)
+    add_index_options(builder)
     builder.set_defaults(func=cmd_builder)
 
     health = sub.add_parser("health", help="exit 0 when the index verifies and this instance's process is up")
-    engine_cli.add_common(health, corpus=False)
+    add_index_options(health, corpus=False)
     health.add_argument("--instance", help="whose status file to check (env POLICYBOT_INSTANCE, default the host name)")
     health.add_argument("--all", action="store_true", help="list every process sharing the data folder")
     health.set_defaults(func=health_cli.cmd_health)
 
     feedback = sub.add_parser("feedback", help="print the 👍/👎 votes as JSON lines (question, answer, index version)")
-    engine_cli.add_common(feedback, corpus=False)
+    add_index_options(feedback, corpus=False)
     feedback.set_defaults(func=cmd_feedback)
 
     forget = sub.add_parser("forget", help="delete what is stored about a Discord user (questions, votes, watches)")
-    engine_cli.add_common(forget, corpus=False)
+    add_index_options(forget, corpus=False)
     forget.add_argument("user_id", type=int, help="the user's Discord id")
     forget.set_defaults(func=cmd_forget)
     return parser
@@ -111,13 +115,13 @@ def cmd_run(args: argparse.Namespace, settings: BotSettings) -> int:
             "DISCORD_TOKEN is not set, so the Discord bot cannot start. Opening the console chat instead.",
             file=sys.stderr,
         )
-        engine_cli.build_if_missing(engine, sys.stdout)
-        return engine_cli.chat_loop(engine, sys.stdin, sys.stdout)
+        build_if_missing(engine, sys.stdout)
+        return chat_loop(engine, sys.stdin, sys.stdout)
     if settings.role == "replica":
         print("replica: serving the index the builder publishes (not building here)", file=sys.stderr)
     else:
         try:
-            engine_cli.build_if_missing(engine)
+            build_if_missing(engine)
         except BuildLockedError as exc:  # another process is building it: serve once it is published
             print(f"not building here: {exc}", file=sys.stderr)
     from bot import runner  # imported here: discord.py is only needed for the real bot

@@ -15,8 +15,7 @@ from bot.config import BotSettings
 from bot.core.metrics import MetricsServer
 from bot.ops.health import check
 from bot.ops.status import Heartbeat, Status
-from index.engine import Engine
-from index.errors import PolicybotError
+from index import Engine, PolicybotError
 
 log = logging.getLogger("bot.runner")
 

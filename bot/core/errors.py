@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 
 from bot.core.render import plain
-from index.errors import PolicybotError
+from index import PolicybotError
 
 log = logging.getLogger(__name__)
 

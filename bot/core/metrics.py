@@ -19,8 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
-from index.errors import PolicybotError
-from index.types import Answer, IndexStats
+from index import Answer, IndexStats, PolicybotError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import discord
 
-from index.types import Answer, ArticleHit, BuildProgress, IndexStats, Source, Span
+from index import Answer, ArticleHit, BuildProgress, IndexStats, Source, Span
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 CONTENT_MAX = 2000

@@ -20,8 +20,7 @@ from bot.core.metrics import Metrics, MetricsServer
 from bot.ops.health import check
 from bot.ops.leader import LeaderLock
 from bot.ops.status import Heartbeat, Status
-from index.engine import Engine, FeedPoll
-from index.errors import PolicybotError
+from index import Engine, FeedPoll, PolicybotError
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class Builder:
             self._built = True
         retry_build = self.last is not None and not self.last.indexed
         try:
-            self.last = self.engine.poll_feeds(build=retry_build)
+            self.last = self.engine.feeds.poll(build=retry_build)
         except PolicybotError as exc:
             log.error("feed poll failed: %s", exc)
             return self.settings.feeds_poll_seconds

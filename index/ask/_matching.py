@@ -1,10 +1,7 @@
-"""How well an article matches a saved question (``/watch``), on the engine's own vectors.
+"""How well an article matches a saved question (``/watch``): its best chunk cosine to the question.
 
-The score is the best cosine between the question's vector and the article's chunk vectors (the
-chunks are embedded with the title). Raw cosine, unlike the fused ranking score, is on one scale
-for every question and needs no other candidates, so one fixed threshold can decide whether a
-new article is worth a direct message. The threshold is chosen on data by
-:mod:`measure.calibrate.watch` (see ``bot.features.watch.store``).
+Raw cosine is on one scale for every question and needs no other candidates, so one fixed threshold
+(calibrated by :mod:`measure.calibrate.watch`) can decide whether a new article is worth a message.
 """
 
 from __future__ import annotations
@@ -13,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from index.store._snapshot import Snapshot
+from index.store import Snapshot
 
 
 def article_scores(snap: Snapshot, vector: np.ndarray, article_ids: Iterable[str]) -> list[tuple[str, float]]:

@@ -14,7 +14,6 @@ from typing import Protocol
 import numpy as np
 
 from index.ask._entities import counted_words, question_type
-from index.ask._followup import contextualize
 from index.dates import TimeHint, parse_time
 from index.errors import QuestionError
 from index.terms import content_terms
@@ -64,6 +63,25 @@ class Query:
     """The question encoded by the re-scoring model (``POLICYBOT_RESCORE_MODEL``) with its query
     prompt; None when no re-scorer is configured. Compare it with ``Snapshot.rescore_chunk_vectors``
     and ``Snapshot.rescore_sentence_vectors`` only (another vector space than ``vector``)."""
+
+
+_CUES = re.compile(
+    r"^(and|also|but|so|what about|how about|and what|then)\b|\b(else|also|too|they|them|their|it|its|he|she|"
+    r"his|her|that|those|these|there|this one|the same)\b",
+    re.I,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """Short and leaning on something said before (a pronoun, 'else', a leading 'and')."""
+    return len(content_terms(question)) <= 4 and bool(_CUES.search(question.strip()))
+
+
+def contextualize(question: str, previous: str | None) -> str:
+    """The text to retrieve with: the question alone, or joined to the previous one."""
+    if previous and is_follow_up(question):
+        return f"{previous.strip()} {question.strip()}"
+    return question
 
 
 class QueryEncoder(Protocol):

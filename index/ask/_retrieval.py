@@ -1,8 +1,7 @@
-"""Hybrid retrieval: dense (exact, or FAISS IVF for large segments) + FTS5 (BM25), fused, date-aware, near-duplicates collapsed.
+"""Hybrid retrieval: dense + BM25 fused, date-aware, near-duplicates collapsed.
 
-Fusion is a weighted sum of min-max-normalised scores, not reciprocal-rank fusion: on news
-questions equal-weight RRF loses to dense retrieval alone, while a small BM25 weight keeps exact
-tokens (names, CVE ids, bill numbers) without hurting paraphrased questions.
+Fusion is a weighted sum, not reciprocal-rank fusion: on news questions equal-weight RRF loses to
+dense retrieval alone, while a small BM25 weight keeps exact tokens (names, CVE ids, bill numbers).
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ import numpy as np
 
 from index.ask._query import Filters, Query
 from index.dates import TimeHint
-from index.store._idf import selective_terms
-from index.store._snapshot import Snapshot
+from index.store import Snapshot, selective_terms
 from index.terms import fts_query
 
 MODES = ("hybrid", "bm25", "dense")

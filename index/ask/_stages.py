@@ -1,14 +1,7 @@
 """Second stages: re-score the first stage's best candidate chunks with a stronger model.
 
-The first stage (MiniLM + BM25) is cheap and finds the right passage among its top 50 nearly
-always; what it gets wrong is the order. Two ways to fix the order, behind one seam
-(:class:`index.ask._retrieval.SecondStage`):
-
-- :class:`VectorRescorer`: a second bi-encoder (``POLICYBOT_RESCORE_MODEL``, e.g. EmbeddingGemma)
-  whose chunk and sentence vectors were stored at build time. A question costs one more encode
-  (its query prompt), the candidates cost dot products.
-- :class:`CrossEncoderStage`: a cross-encoder (``POLICYBOT_RERANKER``) reads the question with each
-  candidate at query time: no stored vectors, but its cost grows with the candidates.
+The cheap first stage finds the right passage but often misorders it: a second bi-encoder whose
+vectors were stored at build time costs one more encode; a cross-encoder reads each candidate.
 """
 
 from __future__ import annotations
@@ -17,8 +10,8 @@ import numpy as np
 
 from index.ask._query import Query
 from index.ask._retrieval import fuse
-from index.models._cross_encoder import Reranker
-from index.store._snapshot import Snapshot
+from index.models import Reranker
+from index.store import Snapshot
 
 
 class VectorRescorer:
@@ -56,10 +49,3 @@ class CrossEncoderStage:
         ]
         return np.asarray(self.reranker.score(query.retrieval_text, passages), dtype=np.float64)
 
-
-def sentence_cosines(snap: Snapshot, query: Query, sids: np.ndarray) -> np.ndarray | None:
-    """The re-scoring model's cosine of each sentence ``sids`` with the question, or None when
-    the index or the question has no re-scoring vectors (answer composition falls back to its own)."""
-    if query.rescore_vector is None or snap.rescore_sentence_vectors is None:
-        return None
-    return np.asarray(snap.rescore_sentence_vectors[sids] @ query.rescore_vector)

@@ -1,8 +1,7 @@
 """The engine's subcommands: build, ask, chat, stats.
 
-The ``policybot`` parser is composed once, in ``bot.cli``; this module only registers its commands
-there (it never imports ``bot``). Every handler takes ``(args, settings)``: the settings object is
-read once by the entry point and handed down.
+The ``policybot`` parser is composed once, by the entry point; every handler takes ``(args,
+settings)``: the settings are read once there and handed down.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-from index.ask._query import Filters
+from index.ask import Filters
 from index.engine import Engine
 from index.errors import PolicybotError, QuestionError
 from index.settings import Settings

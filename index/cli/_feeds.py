@@ -1,8 +1,7 @@
 """``policybot feeds …`` and ``policybot add URL…``: the feed commands (registered by ``bot.cli``).
 
-Every handler goes through the :class:`index.engine.Engine` like the bot does, so the command line
-and ``/feeds`` share one code path. Errors are ``PolicybotError``s, printed by the entry point as
-one ``error: …`` line with exit code 1.
+Every handler goes through ``engine.feeds`` like the bot does, so the command line and ``/feeds``
+share one code path; errors are ``PolicybotError``s, printed by the entry point as one line.
 """
 
 from __future__ import annotations
@@ -15,10 +14,9 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from index.cli._engine import add_common, format_report
-from index.engine import Engine, FeedPoll
+from index.engine import Engine
 from index.errors import PolicybotError
-from index.feeds._starter import load_starter_feeds
-from index.feeds._store import DEFAULT_EVERY_MINUTES, FeedState, utcnow
+from index.feeds import DEFAULT_EVERY_MINUTES, FeedPoll, FeedState, load_starter_feeds, utcnow
 from index.settings import Settings
 
 
@@ -68,25 +66,25 @@ def add_subcommands(sub: Any) -> None:
 
 # ---- feeds add / remove / enable / list ------------------------------------------------------
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    feed = Engine(settings).add_feed(args.url, name=args.name, every_minutes=args.every)
+    feed = Engine(settings).feeds.add(args.url, name=args.name, every_minutes=args.every)
     print(f"Added feed {feed.name!r} ({feed.url}), polled every {feed.every_minutes} minutes.")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    feed = Engine(settings).remove_feed(args.feed)
+    feed = Engine(settings).feeds.remove(args.feed)
     print(f"Removed feed {feed.name!r}; its {feed.articles_added} article(s) stay in the corpus.")
     return 0
 
 
 def cmd_enable(args: argparse.Namespace, settings: Settings) -> int:
-    feed = Engine(settings).enable_feed(args.feed, args.enabled)
+    feed = Engine(settings).feeds.enable(args.feed, args.enabled)
     print(f"Feed {feed.name!r} is {'on' if feed.enabled else 'off'}.")
     return 0
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    feeds = Engine(settings).feeds()
+    feeds = Engine(settings).feeds.all()
     if args.json:
         print(json.dumps([f.as_dict() for f in feeds], ensure_ascii=False, indent=2))
         return 0
@@ -122,7 +120,7 @@ def _when(moment: datetime | None) -> str:
 def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(settings)
     if args.once:
-        result = engine.poll_feeds()
+        result = engine.feeds.poll()
         print(format_poll(result))
         return 1 if result.build_error else 0
     print("Polling feeds; Ctrl-C to stop.", file=sys.stderr)
@@ -138,12 +136,12 @@ def poll_forever(engine: Engine, out: TextIO, *, max_sleep: float) -> None:
     so feeds added meanwhile by the bot or another command are picked up)."""
     pending = False
     while True:
-        result = engine.poll_feeds(build=pending)
+        result = engine.feeds.poll(build=pending)
         pending = result.build_error is not None
         if result.report.feeds or result.build or result.build_error:
             out.write(format_poll(result) + "\n")
             out.flush()
-        time.sleep(seconds_until(engine.next_feed_due(), max_sleep))
+        time.sleep(seconds_until(engine.feeds.next_due(), max_sleep))
 
 
 def seconds_until(due: datetime | None, max_sleep: float) -> float:
@@ -181,10 +179,10 @@ def format_poll(result: FeedPoll) -> str:
 # ---- feeds starter -------------------------------------------------------------------------
 def cmd_starter(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine(settings)
-    added = engine.install_starter_feeds()
+    added = engine.feeds.install_starter()
     print(f"Starter list: {len(added)} feed(s) added (off), {len(load_starter_feeds()) - len(added)} already there.")
     for name in args.enable:
-        feed = engine.enable_feed(name, True)
+        feed = engine.feeds.enable(name, True)
         print(f"Feed {feed.name!r} is on.")
     if not args.enable:
         print("Turn feeds on with `policybot feeds enable NAME` (this machine needs internet access for them).")
@@ -198,12 +196,12 @@ def cmd_add_urls(args: argparse.Namespace, settings: Settings) -> int:
     failed = 0
     for url in args.urls:
         try:
-            path = engine.add_url(url)
+            article_id = engine.feeds.add_url(url)
         except PolicybotError as exc:
             print(f"error: {url}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        print(f"{url} -> {path.relative_to(settings.corpus_dir) if path.is_relative_to(settings.corpus_dir) else path}")
+        print(f"{url} -> {article_id}")
     if failed < len(args.urls):
         print(format_report(engine.build()))
     return 1 if failed else 0

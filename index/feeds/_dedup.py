@@ -42,8 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from index.corpus._read import parse_front_matter, read_article_bytes
-from index.corpus._write import render_markdown, write_if_changed
+from index.corpus import parse_front_matter, read_article_bytes, render_markdown, write_if_changed
 from index.errors import ArticleError
 
 NUM_PERM = 128

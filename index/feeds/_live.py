@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from index.corpus._chunking import split_sentences
-from index.corpus._read import article_id_for, load_article
+from index.corpus import article_id_for, load_article, split_sentences
 from index.errors import ArticleError
 from index.feeds._fetch import FetchOptions
 from index.feeds._reports import NewArticle, PollReport

@@ -14,7 +14,7 @@ from typing import Any
 
 import feedparser
 
-from index.corpus._html import seal_library_downloads
+from index.corpus import seal_library_downloads
 from index.errors import PolicybotError
 from index.feeds._urls import canonical_url
 

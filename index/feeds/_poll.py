@@ -9,9 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.corpus._html import Extracted, extract_article
-from index.corpus._read import iter_corpus_files, load_article
-from index.corpus._write import CorpusStems, slugify
+from index.corpus import CorpusStems, Extracted, extract_article, iter_corpus_files, load_article, slugify
 from index.errors import ArticleError
 from index.feeds._dedup import read_front_matter, signature
 from index.feeds._fetch import FetchError, FetchOptions, Resolver, fetch

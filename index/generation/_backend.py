@@ -10,9 +10,6 @@ from index.generation._types import GenerationError
 
 __all__ = ["Backend", "GenerationError", "make_backend"]
 
-MAX_TOKENS = 320
-"""Four cited sentences fit easily; a cap keeps a rambling model inside the time budget."""
-
 
 @runtime_checkable
 class Backend(Protocol):

@@ -1,10 +1,7 @@
 """The gate between a model's text and the user: cited, existing sources, and no invented facts.
 
-Each sentence must cite at least one passage, every cited passage must exist, and every name,
-date, number and link in the sentence must occur in the passages *that sentence* cites (a fact
-from passage 2 cited as [1] is a wrong citation, and users follow citations); an instruction to
-the reader passes only as a verbatim quote (index.generation._directives). The first failure is
-returned as a short reason; the caller then sends the extractive answer instead.
+Each sentence must cite passages that exist and hold its names, dates, numbers and links (users
+follow citations), instructions only as verbatim quotes; the first failure is the reason returned.
 """
 
 from __future__ import annotations
@@ -36,9 +33,9 @@ _BARE_YES_NO_START = re.compile(r"^(?:Yes|No)\b[.,!]?\s*", re.I)
 
 
 def _spacy() -> Any:
-    from index.ask._entities import spacy_loader
+    from index.models import ner
 
-    return spacy_loader.get(wait=SPACY_WAIT_S)
+    return ner.get(wait=SPACY_WAIT_S)
 
 
 @lru_cache(maxsize=1)

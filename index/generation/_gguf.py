@@ -1,9 +1,7 @@
-"""A GGUF model run in this process through ``xllamacpp`` (prebuilt llama.cpp bindings).
+"""A GGUF model run in this process through ``xllamacpp`` (optional, imported on first use).
 
-For machines with no model server. ``xllamacpp`` is optional and imported only when the first
-answer is written. One model serves one request at a time (a lock), because on a small CPU two
-concurrent generations are each slower than waiting. The deadline is kept by streaming: the
-token callback asks llama.cpp to stop once time is up.
+One generation at a time (on a small CPU two at once are each slower than waiting); the deadline
+is kept by streaming: the token callback asks llama.cpp to stop once time is up.
 """
 
 from __future__ import annotations
@@ -14,8 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from index.generation._backend import MAX_TOKENS
-from index.generation._types import GenerationError
+from index.generation._types import MAX_TOKENS, GenerationError
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,7 @@
 """Any OpenAI-compatible chat-completions server (Ollama, llama.cpp server, vLLM, hosted APIs).
 
-The request runs in a worker thread so the caller gets control back at the deadline even when
-a server trickles bytes (httpx's timeouts are per read, not per request). The API key only ever
-goes into the Authorization header: not into errors, logs or ``repr``.
+The request runs in a worker thread so the deadline holds even when a server trickles bytes; the
+API key only ever goes into the Authorization header, never into errors, logs or ``repr``.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ from typing import Any
 
 import httpx
 
-from index.generation._backend import MAX_TOKENS
-from index.generation._types import GenerationError
+from index.generation._types import MAX_TOKENS, GenerationError
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+MAX_TOKENS = 320
+"""Four cited sentences fit easily; a cap keeps a rambling model inside the time budget."""
+
 PASSED = "passed"
 """``Written.checker`` when the text may be sent; anything else is the reason it may not."""
 

@@ -1,8 +1,7 @@
-"""The second-stage seam: re-score a question's candidate passages with a stronger model.
+"""A cross-encoder reranker: reads the question with each candidate passage, for the second stage.
 
-The first stage (FAISS + BM25) is cheap but coarse; a reranker reads the question and each
-candidate together.  No cross-encoder with weights installs offline here, so the default build
-uses none; users who have a Hugging Face hub (or a local folder) can plug one in.
+Stronger than the first stage's vectors but paid per candidate at question time; none is installed
+offline here, so it is off unless ``POLICYBOT_RERANKER`` names a hub model or a folder.
 """
 
 from __future__ import annotations

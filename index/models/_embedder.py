@@ -1,35 +1,23 @@
-"""Sentence-transformers embeddings: chunk vectors and sentence vectors from one forward pass.
+"""Sentence-transformers embeddings: chunk vectors and their sentences' vectors from one forward pass.
 
-The answer step needs a vector for every sentence, but encoding each sentence on its own would
-cost a second pass over the corpus.  For mean-pooled models a sentence vector is the mean of *its*
-token embeddings inside the chunk's forward pass, passed through every module the model applies
-after pooling (Dense layers, Normalize...), so the build encodes each chunk once and gets both.
-
-Whatever the model, vectors follow the model's own ``encode`` path: chunks carry the model's
-document prompt, questions its query prompt, and an optional Matryoshka ``truncate_dim`` keeps the
-first dimensions and re-normalises.  Models that are not mean-pooled (CLS, last token) encode
-their sentences separately: slower, but right for them.
+For a mean-pooled model a sentence's vector is the mean of its tokens inside the chunk's pass, so
+the build reads the corpus once; other models encode sentences apart. Vectors follow ``encode``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
-import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from index.models._pool import TASK_BATCHES, BrokenProcessPool, EncodePool, pool_workers
 from index.settings import DEFAULT_MODEL
-
-log = logging.getLogger(__name__)
 
 Span = tuple[int, int]
 
@@ -49,6 +37,22 @@ class EncodedChunk:
 
     vector: np.ndarray
     sentence_vectors: np.ndarray
+
+
+class Encoder(Protocol):
+    """What the engine needs from an embedding model: chunks for builds, one vector per question
+    (:class:`Embedder` is the real one; tests pass deterministic fakes)."""
+
+    name: str
+    dim: int
+
+    def signature(self) -> dict[str, Any]: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+    def encode_chunks(
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], progress: Callable[[int], None] | None = None
+    ) -> list[EncodedChunk]: ...
 
 
 def resolve_model_path(model: str) -> str:
@@ -85,12 +89,10 @@ class Embedder:
         import torch
         from sentence_transformers import SentenceTransformer
 
-        # How to build the same embedder in a worker process (index.models._pool).
-        self._config: dict[str, Any] = {
+        self.config: dict[str, Any] = {  # how to make the same embedder elsewhere (a worker process)
             "model": model, "batch_size": batch_size, "query_prompt": query_prompt,
             "document_prompt": document_prompt, "truncate_dim": truncate_dim, "batch_dtype": batch_dtype,
         }
-        self._pool: EncodePool | None = None
         self._torch = torch
         # A question is encoded on one thread (see encode): it is too short to gain from more, and
         # on a busy machine extra threads spin and wait.
@@ -119,8 +121,8 @@ class Embedder:
         self.batch_dtype = resolve_batch_dtype(batch_dtype)
         self._batch_model: Any = self._model
         if self.batch_dtype == "bfloat16":
-            # A bfloat16 copy for build batches only (twice as fast where the CPU multiplies
-            # bfloat16 natively, cosine 0.9999 to float32 on MiniLM); questions stay float32.
+            # A bfloat16 copy for build batches only (faster where the CPU multiplies bfloat16
+            # natively, and nearly the same vectors); questions stay float32.
             self._batch_model = copy.deepcopy(self._model).to(torch.bfloat16)
 
     def _supports_token_pooling(self, modules: list[Any]) -> bool:
@@ -224,12 +226,6 @@ class Embedder:
         """Encode chunks with the document prompt; ``spans[i]`` are character spans of sentences in ``texts[i]``."""
         if len(texts) != len(spans):
             raise ValueError("texts and spans differ in length")
-        if self._pool is not None and len(texts) >= self.batch_size * TASK_BATCHES:
-            try:
-                return [EncodedChunk(v, s) for v, s in self._pool.encode_chunks(texts, spans, self.batch_size, progress)]
-            except BrokenProcessPool:
-                log.warning("an embedding worker process died: embedding in this process instead")
-                self._stop_pool()
         if not self._token_pooling:
             return self._encode_separately(texts, spans, progress)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -242,25 +238,6 @@ class Embedder:
             if progress:
                 progress(len(batch))
         return [r for r in results if r is not None]
-
-    @contextlib.contextmanager
-    def parallel(self, chunks: int, processes: int = 0) -> Iterator[None]:
-        """While inside, large ``encode_chunks`` calls run on worker processes (index.models._pool);
-        ``chunks``: how many the caller is about to embed, ``processes``: POLICYBOT_BUILD_PROCESSES."""
-        workers = pool_workers(self.threads, chunks, processes)
-        if not workers or self._pool is not None:
-            yield
-            return
-        self._pool = EncodePool(self._config, workers)
-        try:
-            yield
-        finally:
-            self._stop_pool()
-
-    def _stop_pool(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close()
 
     def _encode_batch(self, texts: list[str], spans: list[Sequence[Span]]) -> list[EncodedChunk]:
         """One forward pass: the chunk vectors as ``encode`` gives them, and in-chunk sentence means."""

@@ -14,15 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from index.corpus._chunking import BODY, Chunked, DraftChunk, chunking_signature, embedding_text, labelled, token_budget
+from index.corpus import BODY, Chunked, DraftChunk, chunking_signature, embedding_text, labelled
 from index.errors import BuildError, PolicybotError
-from index.models._embedder import Span
+from index.models import Span, token_budget
 from index.settings import Settings
 from index.store import _scan as corpus_scan
 from index.store import _versions as versions
 from index.store._plan import BuildPlan, ChunkEncoder, Models, Report, Space, plan_full, plan_increment, reading_limits
 from index.store._scan import FileState, Scan
-from index.store._segment import SegmentWriter, VectorLimits, verify_segment
+from index.store._segment import SegmentWriter, VectorLimits, vector_limits, verify_segment
 from index.store._snapshot import Snapshot, write_version
 from index.types import Article, BuildProgress, BuildReport
 
@@ -131,13 +131,13 @@ def _write_segment(settings: Settings, plan: BuildPlan, report: Report) -> tuple
     space = plan.space
     rescore_dim = int(space.rescore_signature["dim"]) if space.rescore_signature else None
     tmp_segment = versions.new_tmp_segment_dir(settings.data_dir)
-    writer = SegmentWriter(tmp_segment, dim=space.dim, rescore_dim=rescore_dim, limits=settings.vector_limits())
+    writer = SegmentWriter(tmp_segment, dim=space.dim, rescore_dim=rescore_dim, limits=vector_limits(settings))
     try:
         embedding = _Counter(report, "embedding", sum(len(c.chunks) for c in plan.embed.values()))
         rescoring = _Counter(report, "re-scoring", embedding.total)
         pools = contextlib.ExitStack()
         for model in (space.encoder, space.second):
-            parallel = getattr(model, "parallel", None)  # index.models._embedder.Embedder: worker processes
+            parallel = getattr(model, "parallel", None)  # index.models.PooledEmbedder: worker processes
             if parallel is not None and embedding.total:
                 pools.enter_context(parallel(embedding.total, settings.build_processes))
         with pools:

@@ -13,15 +13,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from index.corpus._chunking import Chunked, chunk_article, chunking_signature, token_budget
-from index.corpus._read import SUFFIXES, load_article
+from index.corpus import SUFFIXES, Chunked, chunk_article, chunking_signature, load_article
 from index.errors import ArticleError, BuildError, IndexCorruptError, IndexMissingError, PolicybotError
-from index.models._embedder import EncodedChunk, Span
+from index.models import EncodedChunk, Span, make_embedder, make_rescorer, token_budget
 from index.settings import Settings
 from index.store import _scan as corpus_scan
 from index.store import _versions as versions
 from index.store._scan import FileState, Scan
-from index.store._segment import Segment, VectorLimits
+from index.store._segment import Segment, VectorLimits, vector_limits
 from index.store._snapshot import Snapshot
 from index.types import Article
 
@@ -371,18 +370,13 @@ def previous_snapshot(settings: Settings) -> Snapshot | None:
 def reading_limits(settings: Settings) -> VectorLimits:
     """A build reads versions row by row (compare, copy, one probe search): every vector set stays
     on disk, so a no-change rebuild never converts a large index to float32 just to look at it."""
-    return replace(settings.vector_limits(), memory_rows=0)
+    return replace(vector_limits(settings), memory_rows=0)
 
 
 def _encoder(embedder: Models, settings: Settings) -> ChunkEncoder:
     """Load the model only when something needs embedding."""
     if embedder is None:
-        from index.models._embedder import Embedder
-
-        return Embedder(
-            settings.model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype,
-            **settings.embedder_options(),
-        )
+        return make_embedder(settings)
     if hasattr(embedder, "encode_chunks"):
         return embedder  # type: ignore[return-value]
     return embedder()
@@ -393,7 +387,5 @@ def _rescore_encoder(rescorer: Models, settings: Settings) -> ChunkEncoder | Non
     if not settings.rescore_model:
         return None
     if rescorer is None:
-        from index.models._embedder import Embedder
-
-        return Embedder(settings.rescore_model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype)
+        return make_rescorer(settings)
     return _encoder(rescorer, settings)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from index.corpus._read import load_corpus
+from index.corpus import load_corpus
 from index.store import _versions as versions
 from index.store._columns import ArticleRow
 from index.store._snapshot import Snapshot

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 
 from index import durability
-from index.corpus._chunking import DraftChunk
+from index.corpus import DraftChunk
 from index.errors import IndexCorruptError, IndexMissingError
+from index.settings import Settings
 from index.store._ann import VectorSet
 from index.store._versions import sync_path
 from index.terms import stem, tokens
@@ -73,6 +74,11 @@ class VectorLimits:
 
     memory_rows: int = 250_000
     ann_min_rows: int = 50_000
+
+
+def vector_limits(settings: Settings) -> VectorLimits:
+    """The limits the settings ask for (``POLICYBOT_MEMORY_ROWS``, ``POLICYBOT_ANN_MIN_ROWS``)."""
+    return VectorLimits(memory_rows=settings.memory_rows, ann_min_rows=settings.ann_min_rows)
 
 
 class SegmentWriter:

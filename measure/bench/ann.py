@@ -78,10 +78,11 @@ def base_embeddings() -> tuple[np.ndarray, np.ndarray]:
     if BASE_CACHE.exists():
         cached = np.load(BASE_CACHE)
         return cached["passages"], cached["questions"]
-    from index.models._embedder import Embedder
+    from index.models import make_embedder
+    from index.settings import DEFAULT_MODEL, Settings
 
     passages, questions = base_texts()
-    embedder = Embedder()
+    embedder = make_embedder(Settings(_env_file=None, model=DEFAULT_MODEL))  # type: ignore[call-arg]
     start = time.perf_counter()
     p = embedder.encode(passages)
     q = embedder.encode(questions[:2000])
@@ -149,7 +150,7 @@ def serve(spec: dict[str, Any]) -> dict[str, Any]:
     """Open one vector set as the bot would and time single queries; runs in a fresh process."""
     import faiss
 
-    from index.store._ann import AnnParams, VectorSet
+    from index.store import AnnParams, VectorSet
 
     before = proc_status()
     start = time.perf_counter()
@@ -219,7 +220,8 @@ SWEEPS: dict[str, list[dict[str, int]]] = {
 
 
 def bench_size(n: int, kinds: list[str], base: np.ndarray, questions: np.ndarray, args: argparse.Namespace) -> list:
-    from index.store._ann import AnnParams, VectorSet, build_index, nlist_for
+    from index.store import AnnParams, VectorSet, nlist_for
+    from index.store import build_ann_index as build_index
 
     work = Path(args.work) / f"n{n}"
     shutil.rmtree(work, ignore_errors=True)
@@ -287,7 +289,8 @@ def rss_check(n: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     the rows, queries and ground truth a previous run left in the work folder).  More queries than
     the sweep (all cached question vectors, recall on the first ``--queries``), to show whether RSS
     creeps with use."""
-    from index.store._ann import DEFAULT, build_index
+    from index.store import ANN_DEFAULT as DEFAULT
+    from index.store import build_ann_index as build_index
 
     work = Path(args.work) / f"n{n}"
     directory = work / "rsscheck"

@@ -40,8 +40,8 @@ import numpy as np
 from aiohttp import web
 
 from index.engine import Engine
-from index.feeds._dedup import NUM_PERM, THRESHOLD, Match, best_match, from_blob
-from index.feeds._store import ArticleRecord, FeedStore, utcnow
+from index.feeds import ArticleRecord, FeedStore, utcnow
+from index.feeds import dedup as minhash
 from index.settings import Settings
 
 WORDS = ["agency", "audit", "board", "breach", "budget", "cabinet", "ciphers", "cloud", "committee", "compliance", "contractor", "court", "critical", "data", "defence", "deadline", "directive", "disclosure", "election", "encryption", "energy", "espionage", "exposure", "federal", "finance", "firmware", "grid", "guidance", "hospital", "incident", "insurance", "intelligence", "investigators", "law", "ministry", "network", "officials", "operators", "outage", "parliament", "patch", "penalty", "pipeline", "police", "ports", "privacy", "procurement", "providers", "railway", "ransom", "regulator", "report", "resilience", "review", "rules", "sanctions", "satellite", "schools", "sector", "software", "standards", "supplier", "telecom", "testimony", "threat", "treaty", "utilities", "vendors", "vulnerability", "water"]
@@ -159,10 +159,10 @@ def bench_feeds(base: Settings, *, items: int, fresh_runs: int, log: Any = print
         engine.warm()
         served = list(range(items))
         with feed_server(served) as url:
-            engine.add_feed(f"{url}/feed.xml", name="Bench Wire", every_minutes=5)
+            engine.feeds.add(f"{url}/feed.xml", name="Bench Wire", every_minutes=5)
             log(f"polling a feed of {items} new items …")
             started = time.perf_counter()
-            result = engine.poll_feeds()
+            result = engine.feeds.poll()
             total = time.perf_counter() - started
             build_s = result.build.seconds if result.build else 0.0
             assert len(result.articles) == items, result.errors
@@ -174,7 +174,7 @@ def bench_feeds(base: Settings, *, items: int, fresh_runs: int, log: Any = print
                 served.append(n)  # the item appears in the feed now
                 appeared = time.perf_counter()
                 moment += timedelta(minutes=6)  # the feed is due again (5-minute interval)
-                engine.poll_feeds(now=moment)
+                engine.feeds.poll(now=moment)
                 while True:
                     answer = engine.ask(question)
                     if any(s.citation.url.endswith(f"/a/{n}") for s in answer.sources):
@@ -198,22 +198,22 @@ def bench_feeds(base: Settings, *, items: int, fresh_runs: int, log: Any = print
 def _full_scan(db: sqlite3.Connection) -> list[tuple[str, np.ndarray]]:
     """What wire-copy detection did before the LSH index: read every stored signature."""
     rows = db.execute("SELECT path, signature FROM articles WHERE signature IS NOT NULL").fetchall()
-    return [(path, from_blob(blob)) for path, blob in rows]
+    return [(path, minhash.from_blob(blob)) for path, blob in rows]
 
 
 def _probe_signatures(stored: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
     """New items: half edited copies of stored articles (a fraction of values kept), half new stories."""
     probes = []
     for n in range(count):
-        fresh = rng.integers(0, 2**32, NUM_PERM, dtype=np.uint64)
+        fresh = rng.integers(0, 2**32, minhash.NUM_PERM, dtype=np.uint64)
         if n % 2 == 0:
-            kept = rng.random(NUM_PERM) < rng.uniform(0.3, 0.9)  # estimated Jaccard around that fraction
+            kept = rng.random(minhash.NUM_PERM) < rng.uniform(0.3, 0.9)  # estimated Jaccard around that fraction
             fresh = np.where(kept, stored[rng.integers(len(stored))], fresh)
         probes.append(fresh)
     return probes
 
 
-def _per_item(dedup: Any, probes: list[np.ndarray]) -> tuple[float, int, list[Match | None]]:
+def _per_item(dedup: Any, probes: list[np.ndarray]) -> tuple[float, int, list[minhash.Match | None]]:
     """Mean seconds and the largest Python-heap peak (bytes) of one item's dedup, and the decisions."""
     decisions = []
     started = time.perf_counter()
@@ -232,7 +232,7 @@ def _per_item(dedup: Any, probes: list[np.ndarray]) -> tuple[float, int, list[Ma
 def bench_dedup(stored: int, *, probes: int = 40, seed: int = 19, log: Any = print) -> dict[str, Any]:
     """One item's wire-copy check against ``stored`` signatures: LSH index vs the full scan."""
     rng = np.random.default_rng(seed)
-    signatures = rng.integers(0, 2**32, (stored, NUM_PERM), dtype=np.uint64)
+    signatures = rng.integers(0, 2**32, (stored, minhash.NUM_PERM), dtype=np.uint64)
     with tempfile.TemporaryDirectory(prefix="policybot-dedup-bench-") as tmp, FeedStore.open(Path(tmp)) as store:
         log(f"dedup: storing {stored:,} signatures with their LSH rows …")
         started = time.perf_counter()
@@ -248,10 +248,10 @@ def bench_dedup(stored: int, *, probes: int = 40, seed: int = 19, log: Any = pri
         sample = _probe_signatures(signatures, probes, rng)
         log(f"dedup: {probes} items through the LSH index, then the full scan …")
         new_s, new_peak, new_decisions = _per_item(
-            lambda sig: best_match(sig, store.similar_signatures(sig), THRESHOLD), sample
+            lambda sig: minhash.best_match(sig, store.similar_signatures(sig), minhash.THRESHOLD), sample
         )
         old_probes = sample[: max(4, probes // 4)] if stored > 20_000 else sample  # the old way is slow
-        old_s, old_peak, old_decisions = _per_item(lambda sig: best_match(sig, _full_scan(db), THRESHOLD), old_probes)
+        old_s, old_peak, old_decisions = _per_item(lambda sig: minhash.best_match(sig, _full_scan(db), minhash.THRESHOLD), old_probes)
         db.close()
         candidates = statistics.mean(len(store.similar_signatures(sig)) for sig in sample)
     return {

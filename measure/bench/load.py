@@ -67,7 +67,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     from bot.app import create_bot
     from bot.config import BotSettings
     from index.engine import Engine
-    from index.models._embedder import Embedder
+    from index.models import make_embedder
     from measure.bench.load_scenario import run_load
 
     root = Path(tempfile.mkdtemp(prefix="policybot-load-"))
@@ -84,7 +84,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             moderator_role="Policy Moderators",
             feeds_poll_seconds=3600,
         )
-        engine = Engine(settings, embedder=Embedder(threads=1))
+        engine = Engine(settings, embedder=make_embedder(settings.with_(threads=1)))
         engine.build()
         threaded = ThreadedFake()
         fake: Any = threaded

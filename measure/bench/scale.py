@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from index.models._embedder import EncodedChunk, Span
+from index.models import EncodedChunk, Span
 from index.settings import Settings
-from index.store import _versions as versions
+from index.store import current_version
 
 DIM = 384
 TOPICS = 4096
@@ -116,7 +116,7 @@ def write_articles(folder: Path, first: int, count: int) -> list[Path]:
     files it wrote (existing ones are kept)."""
     import random
 
-    from index.corpus._write import render_markdown
+    from index.corpus import render_markdown
     from measure import synthetic as synthetic
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,7 +146,7 @@ def _age(folder: Path, days: int = 30) -> None:
 
 
 def _build(settings: Settings, changed: list[Path] | None = None) -> dict[str, Any]:
-    from index.store._execute import build_index
+    from index.store import build_index
 
     started = time.perf_counter()
     report = build_index(settings, embedder=SyntheticEncoder(), changed=changed)
@@ -245,7 +245,7 @@ def measure_size(settings: Settings, work: Path, size: int, queries: int, keep_b
     hour): the increment's files are removed and one build takes the index back to ``size``.
     """
     s = bench_settings(settings, work, size)
-    reuse = keep_base and versions.current_version(s.data_dir) is not None
+    reuse = keep_base and current_version(s.data_dir) is not None
     if not reuse:
         shutil.rmtree(s.data_dir, ignore_errors=True)  # a kept folder is reused for its corpus, not its index
     for n in range(size, size + 2 * INCREMENT):  # the increments are written anew

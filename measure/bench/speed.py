@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from index.corpus._chunking import chunk_article, embedding_text, token_budget
-from index.corpus._read import load_corpus
+from index.corpus import chunk_article, embedding_text, load_corpus
 from index.engine import Engine
-from index.models._embedder import Embedder
+from index.models import make_embedder, token_budget
 from index.settings import Settings
 from measure import synthetic as synthetic
 from measure.bench import scale as scale
@@ -74,10 +73,7 @@ def bench(
             synthetic.write_corpus(corpus, articles)
         settings = base.with_(data_dir=root / "data", corpus_dir=corpus)
         started = time.perf_counter()
-        embedder = Embedder(
-            settings.model, settings.batch_size, settings.threads, batch_dtype=settings.batch_dtype,
-            **settings.embedder_options(),
-        )
+        embedder = make_embedder(settings)
         load_seconds = time.perf_counter() - started
 
         texts = _chunk_texts(corpus, settings)

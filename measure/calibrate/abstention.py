@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.ask._compose import Composer, Evidence
+from index.ask import Evidence
 from index.engine import Engine
 from index.errors import PolicybotError
 from index.settings import Settings
@@ -86,14 +86,14 @@ def load_set(name: str, data: Path, benchmarks: Path, sample: int) -> tuple[Engi
 
 def collect(name: str, engine: Engine, questions: list[Question]) -> Rows:
     snap = engine.snapshot()
-    composer = Composer(snap, engine.answer_tuning)
+    composer = engine.asker.composer(snap)
     rows, kinds, halves, gold_ranks, off = [], [], [], [], []
     for q in questions:
         try:
-            query = engine.query(q.question)
+            query = engine.asker.query(q.question)
         except PolicybotError:
             continue
-        ranked = engine.rank(snap, query, limit=30)
+        ranked = engine.asker.rank(snap, query, limit=30)
         cases = [(ranked, "unanswerable" if q.unanswerable else "answerable")]
         if q.articles and not q.unanswerable:
             gold = set(q.articles)

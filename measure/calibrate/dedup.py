@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.feeds._dedup import MIN_WORDS, NUM_PERM, SHINGLE, THRESHOLD, signature, similarity, words
+from index.feeds import dedup as minhash
 
 BENCH = Path("/work/shared/benchmarks")
 OUT = Path(__file__).resolve().parents[2] / "docs" / "measurements" / "dedup-threshold.md"
@@ -98,12 +98,12 @@ def edit(text: str, level: str, rng: random.Random, vocab: list[str]) -> str:
 def evaluate(size: int, topics: dict[str, list[str]], seed: int = 7) -> tuple[list[float], dict[str, list[float]]]:
     """Negative scores and positive scores per edit level, for one shingle size."""
     rng = random.Random(seed)
-    vocab = sorted({w for docs in topics.values() for d in docs for w in words(d) if len(w) > 3})
+    vocab = sorted({w for docs in topics.values() for d in docs for w in minhash.words(d) if len(w) > 3})
     sigs: dict[str, np.ndarray] = {}
 
     def sig(text: str) -> np.ndarray | None:
         if text not in sigs:
-            s = signature(text, size=size, num_perm=NUM_PERM, min_words=MIN_WORDS)
+            s = minhash.signature(text, size=size, num_perm=minhash.NUM_PERM, min_words=minhash.MIN_WORDS)
             if s is None:
                 return None
             sigs[text] = s
@@ -112,23 +112,23 @@ def evaluate(size: int, topics: dict[str, list[str]], seed: int = 7) -> tuple[li
     negatives: list[float] = []
     positives: dict[str, list[float]] = {"light": [], "medium": [], "heavy": []}
     for _topic, docs in sorted(topics.items()):
-        usable = [d for d in docs if len(words(d)) >= MIN_WORDS]
+        usable = [d for d in docs if len(minhash.words(d)) >= minhash.MIN_WORDS]
         for a, b in combinations(usable, 2):
             sa, sb = sig(a), sig(b)
             if sa is not None and sb is not None and a != b:
-                negatives.append(similarity(sa, sb))
+                negatives.append(minhash.similarity(sa, sb))
         for doc in usable:
             for level in positives:
                 sa, sb = sig(doc), sig(edit(doc, level, rng, vocab))
                 if sa is not None and sb is not None:
-                    positives[level].append(similarity(sa, sb))
+                    positives[level].append(minhash.similarity(sa, sb))
     return negatives, positives
 
 
 def table(size: int, negatives: list[float], positives: dict[str, list[float]]) -> list[str]:
     """Markdown rows: threshold, precision, recall per edit level and overall."""
     rows = [
-        f"Shingle size {size} words, {NUM_PERM} permutations; {len(negatives)} negative pairs, "
+        f"Shingle size {size} words, {minhash.NUM_PERM} permutations; {len(negatives)} negative pairs, "
         + ", ".join(f"{len(v)} {k}" for k, v in positives.items())
         + " positive pairs.",
         "",
@@ -168,7 +168,7 @@ def main() -> None:
         "# Near-duplicate threshold (wire copies), chosen on data",
         "",
         "Made by `python -m measure.calibrate.dedup --write` (see its docstring for the data and edits).",
-        f"In use: shingle size {SHINGLE}, {NUM_PERM} permutations, threshold {THRESHOLD}, bodies of at least {MIN_WORDS} words.",
+        f"In use: shingle size {minhash.SHINGLE}, {minhash.NUM_PERM} permutations, threshold {minhash.THRESHOLD}, bodies of at least {minhash.MIN_WORDS} words.",
         "",
         "Choice: every threshold from 0.15 up has precision 1.000 here (the highest same-topic negative, often",
         "another outlet's own story on the same event, scores 0.055 with 3-word shingles), so the threshold is",

@@ -161,10 +161,10 @@ def evaluate(
     from index.engine import Engine  # imported here: it pulls in torch, which the tests of this module avoid
 
     engine = Engine(settings)
-    if written and not engine.can_write:
+    if written and not engine.writer.can_write:
         raise DatasetError("--written needs a language model: set POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF")
     if extra_articles is not None:
-        engine.extra_articles = extra_articles
+        engine.writer.extra_articles = extra_articles
     index_info = _build(engine)
     engine.warm()
     with contextlib.suppress(PolicybotError):  # one untimed question loads the lazy NER model too
@@ -182,10 +182,10 @@ def evaluate(
         **runner.summarize(results),
     }
     if written:
-        backend = engine.backend()
+        backend = engine.writer.backend()
         summary["written"] = {
             "backend": backend.name if backend else "",
-            "extra_articles": engine.extra_articles,
+            "extra_articles": engine.writer.extra_articles,
             **written_eval.summarize(results),
         }
     paths = report.write(out_dir, summary, results)

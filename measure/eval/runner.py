@@ -36,12 +36,17 @@ class SearchEngine(Protocol):
     def ask(self, question: str, *, k: int = 5, asked_on: date | None = None) -> Answer: ...
 
 
+class AnswerWriter(Protocol):
+    def write(self, answer: Answer) -> Answer: ...
+
+
 class WritingEngine(Protocol):
     """What ``eval --written`` needs on top: the quoted answer first, then its written form."""
 
     def ask(self, question: str, *, written: bool | None = None, asked_on: date | None = None) -> Answer: ...
 
-    def write(self, answer: Answer) -> Answer: ...
+    @property
+    def writer(self) -> AnswerWriter: ...
 
 
 @dataclass
@@ -96,7 +101,7 @@ class Result:
 def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = MODES, *, written: bool = False) -> Result:
     """Search in every mode, then ask; a :class:`QuestionError` is recorded, not raised.
 
-    ``written``: the quoted answer is timed as usual, then ``engine.write`` is scored beside it.
+    ``written``: the quoted answer is timed as usual, then ``engine.writer.write`` is scored beside it.
     """
     result = Result(
         id=q.id,
@@ -122,7 +127,7 @@ def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = 
         result.ms = (time.perf_counter() - start) * 1000.0
         if written:
             start = time.perf_counter()
-            written_answer = writer.write(answer)
+            written_answer = writer.writer.write(answer)
             result.written = written_record(q, written_answer, (time.perf_counter() - start) * 1000.0)
     except QuestionError as exc:
         result.error = str(exc)

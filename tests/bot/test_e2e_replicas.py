@@ -147,7 +147,7 @@ async def test_two_replicas_and_a_builder_share_one_data_folder(
 
     # A feed appears; the builder ingests it and publishes a version; both replicas switch to it.
     before = cluster.status("replica-0").get("index_version")
-    Engine(workspace.settings()).add_feed(f"{news_site}/feed.xml", name="ruritania")
+    Engine(workspace.settings()).feeds.add(f"{news_site}/feed.xml", name="ruritania")
     await cluster.until(
         lambda: all(cluster.status(n).get("index_version") not in (None, before) for n in ("replica-0", "replica-1")),
         180,

@@ -63,7 +63,7 @@ def unchanged(bot: Any) -> bool:
         (bot.settings.corpus_dir / f"{ARTICLE}.md").exists()
         and bot.reindexer.last is None
         and not bot.reindexer.running
-        and bot.engine.feeds() == []
+        and bot.engine.feeds.all() == []
     )
 
 
@@ -140,7 +140,7 @@ async def test_the_applications_owner_may_change_it_without_being_a_moderator(
     assert not refusal(inter) and "Removed" in inter.texts()
     starter = await fake.slash("feeds", {}, sub="starter", user=fake.bob, guild=other)  # from any server the bot is in
     await fake.wait_for(starter.messages, timeout=60)
-    assert not refusal(starter) and bot.engine.feeds()
+    assert not refusal(starter) and bot.engine.feeds.all()
 
 
 async def test_unset_with_one_server_that_server_is_home(fake: FakeDiscord, start_bot: Any) -> None:

@@ -47,7 +47,7 @@ async def run_all(fake: FakeDiscord, **kwargs: Any) -> list[Interaction]:
 def assert_nothing_changed(bot: Any) -> None:
     assert (bot.settings.corpus_dir / "ransomware-summit.md").exists()
     assert bot.reindexer.last is None and not bot.reindexer.running
-    assert bot.engine.feeds() == []
+    assert bot.engine.feeds.all() == []
     assert bot.guild_settings.all("answers") == {}
 
 

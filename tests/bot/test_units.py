@@ -20,7 +20,7 @@ from bot.core.permissions import home_guild_ids
 from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, Withheld, retry_timestamp
 from bot.features.answers.feedback import FeedbackStore
 from bot.features.index.reindex import Reindexer, ReindexJob, ReindexRunning
-from index.engine import check_question as clean_question
+from index import check_question as clean_question
 from index.errors import BuildError, QuestionError
 from index.logs import RedactingFormatter
 from index.types import BuildProgress, BuildReport

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index.engine import Engine, Filters
+from index import Engine, Filters
 from index.errors import QuestionError
 from index.settings import Settings
 from tests.conftest import write_article

@@ -21,11 +21,10 @@ from index.corpus._chunking import (
     embedding_text,
     estimate_tokens,
     is_boilerplate,
-    model_tokenizer,
     split_marked,
-    token_budget,
 )
 from index.models._embedder import resolve_model_path
+from index.models._tokens import model_tokenizer, token_budget
 from index.settings import DEFAULT_MODEL, Settings
 from index.store import _versions as versions
 from index.store._execute import build_index

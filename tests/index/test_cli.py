@@ -27,8 +27,7 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     (corpus / "broken.md").write_text("---\ntitle: [oops\n---\nA body long enough to be an article here.\n")
     monkeypatch.setenv("POLICYBOT_CORPUS", str(corpus))
     monkeypatch.setenv("POLICYBOT_DATA", str(data))
-    monkeypatch.setattr("index.engine.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("index.models._embedder.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.models._factory.make_embedder", lambda settings: embedder)
     monkeypatch.chdir(tmp_path)  # no .env here
     return corpus, data
 

@@ -231,10 +231,10 @@ def test_worker_processes_give_the_in_process_vectors(tiny: Path) -> None:
     import signal
     import time
 
-    from index.models._pool import POOL_MIN_CHUNKS
+    from index.models._factory import worker_embedder
+    from index.models._pool import POOL_MIN_CHUNKS, TASK_BATCHES, PooledEmbedder
 
-    embedder = Embedder(str(tiny), batch_size=4, threads=2, document_prompt="passage: ")
-    from index.models._pool import TASK_BATCHES
+    embedder = PooledEmbedder(str(tiny), batch_size=4, threads=2, document_prompt="passage: ", worker=worker_embedder)
 
     count = 4 * TASK_BATCHES * 3  # three tasks' worth: the pool is used, and by both workers
     texts = [f"Report {n} says the {'water' if n % 2 else 'grid'} operator was hit. Service came back." for n in range(count)]

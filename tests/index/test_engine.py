@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.ask._compose import AnswerTuning, Composer, Evidence
+from index import Engine, Filters
+from index.ask import AnswerTuning, Evidence
+from index.ask._compose import Composer
 from index.ask._query import build_query
 from index.ask._retrieval import fuse
-from index.engine import Engine, Filters
 from index.errors import ArticleError, IndexMissingError, QuestionError
 from index.settings import Settings
 from index.types import Span
@@ -136,7 +137,7 @@ def test_the_day_a_question_was_asked_decides_what_last_week_means(engine: Engin
 
 
 def test_question_words_that_name_the_story_weigh_less_than_the_word_naming_what_is_asked() -> None:
-    from index.ask._compose import _focus_weights
+    from index.ask._sentences import _focus_weights
 
     # Four sentences about Optus; only one says "executive": that word tells them apart.
     found = [{"optus", "breach"}, {"optus"}, {"optus", "executive"}, {"optus", "breach"}]
@@ -203,13 +204,13 @@ def test_the_short_answer_leads_with_what_the_question_does_not_name(engine: Eng
 def test_focus_weight_lifts_the_sentence_holding_the_asked_for_word(engine: Engine) -> None:
     engine.build()
     snap = engine.snapshot()
-    query = engine.query("Which attackers demanded money from the hospital?")
-    ranked = engine.rank(snap, query)
+    query = engine.asker.query("Which attackers demanded money from the hospital?")
+    ranked = engine.asker.rank(snap, query)
     lakeside = next(r for r in ranked if snap.articles[r.idx].id == "lakeside")
 
     def margin(focus: float) -> float:
         composer = Composer(snap, AnswerTuning(focus_weight=focus))
-        scored = {snap.sentence_text[s.sid]: s.score for s in composer.score_sentences(query.vector, list(query.terms), [lakeside], query.qtype)}
+        scored = {snap.sentence_text[s.sid]: s.score for s in composer.sentences(query).ranked([lakeside])}
         demanded = next(v for k, v in scored.items() if "demanded" in k)
         lede = next(v for k, v in scored.items() if k.startswith("A ransomware attack"))
         return demanded - lede
@@ -222,7 +223,7 @@ def test_rerank_lifts_the_article_whose_sentence_says_what_was_asked_and_keeps_s
 
     engine.build()
     snap = engine.snapshot()
-    query = engine.query("How many patient records were exposed at Lakeside Hospital?")
+    query = engine.asker.query("How many patient records were exposed at Lakeside Hospital?")
     assert query.counted == {"patient", "record"}  # what its numbers must count (stemmed)
     by_id = {snap.articles[i].id: i for i in range(len(snap.articles))}
     # The first stage put the wrong story first, by a hair.
@@ -234,7 +235,7 @@ def test_rerank_lifts_the_article_whose_sentence_says_what_was_asked_and_keeps_s
     after_second_stage = Composer(snap, AnswerTuning(rerank_weight=0.0, staged_rerank_weight=0.5))
     assert after_second_stage.rerank(query, ranked, staged=True)[0].idx == by_id["lakeside"]  # its own weight
     assert Composer(snap, AnswerTuning(staged_rerank_weight=0.0)).rerank(query, ranked, staged=True) == ranked
-    long_question = engine.query("How many patient records were exposed at Lakeside Hospital " + " ".join(f"word{i}" for i in range(12)))
+    long_question = engine.asker.query("How many patient records were exposed at Lakeside Hospital " + " ".join(f"word{i}" for i in range(12)))
     assert Composer(snap, AnswerTuning()).rerank(long_question, ranked) == ranked  # long questions stay as ranked
 
 
@@ -250,21 +251,15 @@ def test_ensure_built_builds_only_when_there_is_no_index(engine: Engine) -> None
 
 def test_corpus_edits_go_through_the_engine(engine: Engine) -> None:
     engine.build()
-    path = engine.add_file("Water Utility.md", b"---\ntitle: Water utility breach\n---\nA water utility in Ohio reported a breach of its billing system.\n")
-    assert path.name == "water-utility.md" and path.parent == engine.settings.corpus_dir
+    added = engine.corpus.add_file("Water Utility.md", b"---\ntitle: Water utility breach\n---\nA water utility in Ohio reported a breach of its billing system.\n")
+    path = engine.settings.corpus_dir / "water-utility.md"
+    assert added == "water-utility" and path.is_file()
     with pytest.raises(ArticleError):
-        engine.add_file("evil.exe", b"MZ")
-    page = engine.add_page(
-        "https://news.example/port",
-        "<html><head><title>Port hit</title></head><body><article><h1>Port hit</h1>"
-        "<p>The port of Harbourline stopped loading ships after hackers encrypted its terminal systems on Friday.</p>"
-        "<p>Officials said cargo would be delayed for several days while the systems were restored.</p>"
-        "</article></body></html>",
-    )
-    assert page.suffix == ".md" and "https://news.example/port" in page.read_text()
-    report = engine.build()
-    assert report.added == 2
-    moved = engine.remove_article("water-utility")
+        engine.corpus.add_file("evil.exe", b"MZ")
+    report = engine.build(changed=[])  # only what the edit owes: an increment of its file
+    assert report.added == 1 and report.unchanged == 3
+    assert "water-utility" in {h.article_id for h in engine.articles()}
+    moved = engine.corpus.remove("water-utility")
     assert moved.parent == engine.settings.trash_dir and moved.exists() and not path.exists()
     assert engine.build().removed == 1
 
@@ -311,7 +306,7 @@ def test_captions_bylines_and_credits_are_kept_marked_and_searchable(tmp_path: P
 
 
 def test_an_answer_from_another_story_is_declined_only_for_short_single_topic_questions() -> None:
-    from index.ask._compose import SINGLE_TOPIC_TERMS
+    from index.ask._sentences import SINGLE_TOPIC_TERMS
 
     seen = Evidence(
         sentence_cosine=0.5, chunk_cosine=0.5, coverage=0.4, missing_idf=1.0, time_mismatch=0.0,
@@ -325,7 +320,7 @@ def test_an_answer_from_another_story_is_declined_only_for_short_single_topic_qu
 
 
 def test_captions_answer_only_questions_about_the_photo() -> None:
-    from index.ask._compose import asks_about
+    from index.ask._sentences import asks_about
     from index.corpus._chunking import BYLINE, CAPTION
 
     assert asks_about(CAPTION, ["biden", "doing", "photo"]) and not asks_about(CAPTION, ["attended", "meeting"])

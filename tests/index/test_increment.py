@@ -163,17 +163,17 @@ def test_a_feed_poll_builds_from_the_files_it_wrote(
     walks: list[Path] = []
     scan = corpus_scan.scan_corpus
     monkeypatch.setattr(engine, "build", spy)
-    monkeypatch.setattr("index.engine.poll_due", poll)
+    monkeypatch.setattr("index.feeds._service.poll_due", poll)
     monkeypatch.setattr(corpus_scan, "scan_corpus", lambda *args: walks.append(args[0]) or scan(*args))
-    result = engine.poll_feeds()
+    result = engine.feeds.poll()
     assert seen == [[corpus / "feeds" / "wire-story.md"]] and walks == []
     assert result.build is not None and result.build.added == 1
     assert versions.owed(settings.data_dir).records == ()  # settled by the build
     versions.owe(settings.data_dir, None)  # as a poll killed before its build leaves it
-    engine.poll_feeds()
+    engine.feeds.poll()
     assert walks == [corpus] and versions.owed(settings.data_dir).records == ()
     (settings.data_dir / "feeds.build-owed").touch()  # as an older version's killed poll left it
-    engine.poll_feeds()
+    engine.feeds.poll()
     assert walks == [corpus, corpus] and not (settings.data_dir / "feeds.build-owed").exists()
 
 
@@ -247,13 +247,13 @@ def test_removals_and_uploads_whose_build_is_refused_are_indexed_by_the_next_inc
     assert "story-3" in {h.citation.article_id for h in engine.search("Report 3 district 3 group 21", k=3)}
 
     def change_then_build() -> None:
-        engine.remove_article("story-3")  # the bot's /index remove, then its reindex (a walk)
+        engine.corpus.remove("story-3")  # the bot's /index remove, then its reindex (a walk)
         with pytest.raises(BuildLockedError if refused_by.startswith("the lock") else RuntimeError) as refused:
             engine.build()
-        added = engine.add_file("water.md", UPLOAD)  # /index add file:, then an increment of that file
+        engine.corpus.add_file("water.md", UPLOAD)  # /index add file:, then an increment of what it owes
         encoder.fail = refused_by == "a crash"
         with pytest.raises(BuildLockedError if refused_by.startswith("the lock") else RuntimeError) as again:
-            engine.build(changed=[added])
+            engine.build(changed=[])
         encoder.fail = False
         if refused_by.startswith("the lock"):
             assert "change is saved" in str(refused.value) and "change is saved" in str(again.value)

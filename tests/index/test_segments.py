@@ -15,6 +15,7 @@ from index.errors import IndexCorruptError
 from index.settings import Settings
 from index.store import _snapshot as store
 from index.store import _versions as versions
+from index.store import vector_limits
 from index.store._columns import StackedRows
 from index.store._execute import build_index
 from index.store._snapshot import Snapshot, segment_dirs
@@ -49,7 +50,7 @@ def settings(tmp_path: Path, corpus: Path) -> Settings:
 def _live(settings: Settings) -> Snapshot:
     name = versions.current_version(settings.data_dir)
     assert name is not None
-    return Snapshot(versions.versions_dir(settings.data_dir) / name, settings.vector_limits())
+    return Snapshot(versions.versions_dir(settings.data_dir) / name, vector_limits(settings))
 
 
 def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
@@ -265,7 +266,7 @@ def test_sentence_votes_above_the_scan_limit_score_the_candidates_own_sentences(
     engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
     engine.build()
     snap = engine.snapshot()
-    query = engine.query("Which investigators named group 35?")
+    query = engine.asker.query("Which investigators named group 35?")
     everything = snap.best_sentence_per_article(query.vector)
     monkeypatch.setattr(store, "SENTENCE_SCAN_MAX", 0)
     only = snap.best_sentence_per_article(query.vector, [1, 5])

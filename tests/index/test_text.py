@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from index.ask._followup import contextualize, is_follow_up
+from index.ask._query import contextualize, is_follow_up
 from index.corpus._chunking import MAX_CHUNK_WORDS, chunk_sentences, split_sentences
 from index.dates import parse_time
 from index.terms import content_terms, fts_query

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from index.ask._writing import merge, passages
-from index.generation import Written
+from index.generation._bridge import merge, passages
+from index.generation._types import Written
 from index.types import Answer, Citation, Source, Span
 from measure.eval.dataset import Question
 from measure.eval.written import judged, record

@@ -51,8 +51,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llm: FakeLLM) -> 
     monkeypatch.setenv("POLICYBOT_LLM_MODEL", "fake")
     monkeypatch.setenv("POLICYBOT_LLM_KEY", KEY)
     monkeypatch.setenv("POLICYBOT_LLM_TIMEOUT", "5")
-    monkeypatch.setattr("index.engine.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("index.models._embedder.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.models._factory.make_embedder", lambda settings: embedder)
     monkeypatch.chdir(tmp_path)  # no .env here
     assert main(["build"]) == 0
     return tmp_path

@@ -141,7 +141,7 @@ def install_build_points(points: KillPoints) -> None:
     """Kill points through the build: embedding batches, writing, verifying and the switch."""
     import numpy as np
 
-    import index.engine
+    import index.models._factory
     import index.store._execute
     import index.store._segment
     import index.store._versions
@@ -159,7 +159,7 @@ def install_build_points(points: KillPoints) -> None:
                     progress(len(texts[start : start + 8]))
             return out
 
-    index.engine.Embedder = lambda *a, **k: BatchedFake()  # type: ignore[assignment,misc]
+    index.models._factory.make_embedder = lambda settings: BatchedFake()  # type: ignore[assignment,return-value]
     points.wrap(index.store._segment.SegmentWriter, "add", "writing", "article rows")
     points.wrap(index.store._segment._RowSpool, "finish", "writing", "vectors")
     points.wrap(np, "savez", "writing", "layout")
@@ -543,12 +543,12 @@ def main() -> int:
     import index.engine
     import index.feeds._poll  # noqa: F401
     import tests.support.fakes  # noqa: F401
-    from index.ask._entities import spacy_loader
+    from index.models import ner
 
     # No spaCy thread in a process that forks (a fork while it imports could deadlock the child);
     # the checks need answers and sources, not bold names.
-    spacy_loader._started = True
-    spacy_loader._ready.set()
+    ner._started = True
+    ner._ready.set()
     env = {"POLICYBOT_FETCH_ALLOW_PRIVATE": "1", "POLICYBOT_FETCH_TIMEOUT": "5", "POLICYBOT_KEEP_VERSIONS": "3"}
     started = time.monotonic()
     report: dict[str, Any] = {"seed": args.seed}

@@ -105,11 +105,11 @@ def test_a_power_cut_at_any_durability_point_leaves_a_whole_version_and_loses_no
     acknowledged: dict[str, int] = {}  # change -> first cut after the call that made it returned
     durability.SYNC_HOOKS.append(cut)
     try:
-        added = engine.add_file("water.md", UPLOAD)  # /index add file:
+        engine.corpus.add_file("water.md", UPLOAD)  # /index add file:
         acknowledged["water"] = len(cut.cuts)
-        engine.build(changed=[added])
+        engine.build(changed=[])
         served.append(live())
-        engine.remove_article("story-2")  # /index remove
+        engine.corpus.remove("story-2")  # /index remove
         acknowledged["story-2"] = len(cut.cuts)
         engine.build(changed=[])
         served.append(live())

@@ -50,8 +50,7 @@ def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     monkeypatch.setenv("POLICYBOT_DATA", str(data))
     monkeypatch.setenv("POLICYBOT_FETCH_ALLOW_PRIVATE", "1")
     monkeypatch.setenv("POLICYBOT_FETCH_TIMEOUT", "3")
-    monkeypatch.setattr("index.engine.Embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr("index.models._embedder.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.models._factory.make_embedder", lambda settings: embedder)
     monkeypatch.chdir(tmp_path)  # no .env here
     return corpus, data
 

@@ -23,8 +23,8 @@ from bot.core.errors import NO_PINGS
 from bot.core.render import answer_parts, safe_url, search_embed, sources_embed
 from bot.features.feeds.announce import announcement_embed, watch_embed
 from bot.features.feeds.cog import feed_line
+from index import Engine, FeedState, FreshArticle
 from index.corpus._read import MAX_FILE_BYTES, load_corpus, parse_article
-from index.engine import Engine, FeedState, FreshArticle
 from index.errors import ArticleError, PolicybotError, QuestionError
 from index.feeds._parse import FeedParseError, parse_feed
 from index.settings import Settings
@@ -471,11 +471,12 @@ def test_bad_uploads_are_refused_and_nothing_escapes_the_corpus(
     corpus.mkdir()
     engine = Engine(Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus), embedder=FakeEncoder())
     if reason is None:  # a path in the name: kept inside the corpus under a plain name
-        path = engine.add_file(filename, data)
-        assert path.parent == corpus and not path.name.startswith(".")
+        article_id = engine.corpus.add_file(filename, data)
+        assert [p.name for p in corpus.iterdir()] == [f"{article_id}{Path(filename).suffix.lower()}"]
+        assert not article_id.startswith(".")
         return
     with pytest.raises(PolicybotError, match=reason):
-        engine.add_file(filename, data)
+        engine.corpus.add_file(filename, data)
     assert list(corpus.iterdir()) == []
 
 

@@ -15,9 +15,7 @@ from bot.core.errors import NO_PINGS, BotError
 from bot.core.render import Part, about_embed, answer_parts, plain, progress_text, search_embed, trim
 from bot.features.answers.views import answer_view
 from bot.features.answers.written import first_parts, upgrade, writing_on
-from index.engine import Filters, check_question
-from index.errors import PolicybotError
-from index.types import Answer
+from index import Answer, Filters, PolicybotError, check_question
 
 log = logging.getLogger(__name__)
 

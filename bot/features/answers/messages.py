@@ -21,7 +21,7 @@ from bot.core.errors import NO_PINGS, describe, reply
 from bot.core.ratelimit import Withheld
 from bot.features.answers.views import answer_view
 from bot.features.answers.written import first_parts, upgrade, writing_on
-from index.engine import check_question
+from index import check_question
 
 log = logging.getLogger(__name__)
 

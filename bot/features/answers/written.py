@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.core.render import Part, answer_parts
-from index.types import Answer
+from index import Answer
 
 if TYPE_CHECKING:
     from bot.app import PolicyBotMixin
@@ -45,7 +45,7 @@ async def style(bot: PolicyBotMixin, guild_id: int | None) -> str:
 
 async def writing_on(bot: PolicyBotMixin, guild_id: int | None) -> bool:
     """Written answers are wanted here and a model is configured."""
-    return bot.engine.writes((await style(bot, guild_id)) == "written")
+    return bot.engine.writer.writes((await style(bot, guild_id)) == "written")
 
 
 def first_parts(answer: Answer, writing: bool) -> tuple[list[Part], bool]:
@@ -67,7 +67,7 @@ async def upgrade(bot: PolicyBotMixin, answer: Answer, record_id: str, edit: Edi
     budget = bot.settings.llm_timeout
     loop = asyncio.get_running_loop()
     try:
-        written = await asyncio.wait_for(loop.run_in_executor(_POOL, bot.engine.write, answer), budget + 10)
+        written = await asyncio.wait_for(loop.run_in_executor(_POOL, bot.engine.writer.write, answer), budget + 10)
     except Exception as exc:  # Engine.write does not raise; this is the belt to its braces
         log.warning("written answer for %s failed: %s", record_id, type(exc).__name__)
         written = answer

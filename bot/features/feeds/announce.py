@@ -25,7 +25,7 @@ from bot.core.render import (
     escape_markdown,
     trim,
 )
-from index.engine import FreshArticle
+from index import FreshArticle
 
 LEAD_MAX = 300
 

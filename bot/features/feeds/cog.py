@@ -3,7 +3,7 @@
 Checked on the server for every call (like ``/index``), refusals answered ephemerally and
 audited, every change audited. The feeds are shared by every server, so changing them takes a home
 server's moderator (:mod:`bot.core.moderated`); the list and where this server's announcements go
-are any moderator's. The work itself is the engine's (``engine.add_feed`` …), the same
+are any moderator's. The work itself is the engine's (``engine.feeds`` …), the same
 as ``policybot feeds``; polling runs in the background (:mod:`bot.features.feeds.poller`).
 """
 
@@ -20,7 +20,7 @@ from bot.core.errors import NO_PINGS, BotError
 from bot.core.moderated import PER_GUILD, ModeratorCog
 from bot.core.render import COLOR, DESCRIPTION_MAX, escape_markdown, link_text, plain, trim
 from bot.features.settings.store import ANNOUNCE_CHANNEL
-from index.engine import FeedState
+from index import FeedState
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class FeedsCog(ModeratorCog):
         every: app_commands.Range[int, 5, 10080] = 60,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        feed = await self.bot.in_worker(self.bot.engine.add_feed, url, name=name, every_minutes=every)
+        feed = await self.bot.in_worker(self.bot.engine.feeds.add, url, name=name, every_minutes=every)
         await self._audit(interaction, "feed added", feed=feed.name, url=feed.url, every_minutes=feed.every_minutes)
         self.bot.poller.trigger()
         await self._reply(
@@ -81,7 +81,7 @@ class FeedsCog(ModeratorCog):
     @app_commands.describe(feed="The feed's name or URL")
     async def remove(self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 500]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        removed = await self.bot.in_worker(self.bot.engine.remove_feed, feed)
+        removed = await self.bot.in_worker(self.bot.engine.feeds.remove, feed)
         await self._audit(interaction, "feed removed", feed=removed.name, url=removed.url)
         await self._reply(interaction, f"Stopped following **{link_text(removed.name)}**; its articles stay.")
 
@@ -89,7 +89,7 @@ class FeedsCog(ModeratorCog):
     @app_commands.describe(feed="The feed's name or URL", on="On (default) or off")
     async def enable(self, interaction: discord.Interaction, feed: app_commands.Range[str, 1, 500], on: bool = True) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        changed = await self.bot.in_worker(self.bot.engine.enable_feed, feed, on)
+        changed = await self.bot.in_worker(self.bot.engine.feeds.enable, feed, on)
         await self._audit(interaction, "feed enabled" if on else "feed disabled", feed=changed.name)
         if on:
             self.bot.poller.trigger()
@@ -98,7 +98,7 @@ class FeedsCog(ModeratorCog):
     @feeds.command(name="starter", description="Add the shipped list of cybersecurity-policy feeds (all off).")
     async def starter(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        added = await self.bot.in_worker(self.bot.engine.install_starter_feeds)
+        added = await self.bot.in_worker(self.bot.engine.feeds.install_starter)
         await self._audit(interaction, "starter feeds installed", feeds=added)
         await self._reply(
             interaction, f"Added {len(added)} starter feed(s), all off. Turn one on with `/feeds enable feed:<name>`."
@@ -109,7 +109,7 @@ class FeedsCog(ModeratorCog):
     async def feed_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         if not self.shared_access(interaction).allowed:
             return []
-        feeds = await self.bot.in_worker(self.bot.engine.feeds)
+        feeds = await self.bot.in_worker(self.bot.engine.feeds.all)
         needle = current.casefold().strip()
         return [
             app_commands.Choice(name=trim(plain(f.name), 100), value=f.name)
@@ -121,7 +121,7 @@ class FeedsCog(ModeratorCog):
     @feeds.command(name="list", description="The feeds followed, with their last success and last error.", extras=PER_GUILD)
     async def list_(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        feeds = await self.bot.in_worker(self.bot.engine.feeds)
+        feeds = await self.bot.in_worker(self.bot.engine.feeds.all)
         channel = await self.bot.guild_settings.aget(interaction.guild_id or 0, ANNOUNCE_CHANNEL)
         embed = discord.Embed(title=f"Feeds ({len(feeds)})", colour=COLOR)
         blocks: list[str] = []

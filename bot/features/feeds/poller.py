@@ -1,6 +1,6 @@
 """The bot's background feed poll: due feeds → incremental build → announcements and watch DMs.
 
-One poll at a time (an asyncio lock), in a worker thread (``engine.poll_feeds`` fetches and embeds),
+One poll at a time (an asyncio lock), in a worker thread (``engine.feeds.poll`` fetches and embeds),
 so questions keep being answered from the live index meanwhile. A poll is skipped while a
 ``/index reindex`` runs, and articles a poll could not index (another build held the lock) wait
 for the next poll, which builds even without new items. Announcements and DMs go out only once
@@ -24,7 +24,7 @@ from bot.core.ratelimit import Withheld
 from bot.features.feeds.announce import announcement_embed, watch_embed
 from bot.features.settings.store import ANNOUNCE_CHANNEL
 from bot.features.watch.store import THRESHOLD
-from index.engine import FeedPoll, FreshArticle
+from index import FeedPoll, FreshArticle
 
 if TYPE_CHECKING:
     from bot.app import PolicyBotMixin
@@ -87,7 +87,7 @@ class FeedPoller:
                 log.info("feed poll skipped: a reindex is running")
                 return None
             try:
-                result = await asyncio.to_thread(self.bot.engine.poll_feeds, build=bool(self._pending))
+                result = await asyncio.to_thread(self.bot.engine.feeds.poll, build=bool(self._pending))
             except Exception:
                 log.exception("feed poll failed")
                 return None

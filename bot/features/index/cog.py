@@ -23,7 +23,7 @@ from bot.core.errors import NO_PINGS, BotError
 from bot.core.moderated import PER_GUILD, ModeratorCog
 from bot.core.render import escape_markdown, plain, progress_text, trim
 from bot.features.index.reindex import Listener, ReindexJob, ReindexRunning
-from index.errors import IndexMissingError, PolicybotError
+from index import IndexMissingError, PolicybotError
 
 log = logging.getLogger(__name__)
 
@@ -166,23 +166,23 @@ class AdminCog(ModeratorCog):
             if file.size > settings.fetch_max_bytes:
                 raise BotError(f"That file is larger than {settings.fetch_max_bytes // 1000} kB.")
             data = await file.read()
-            path = await asyncio.to_thread(self.bot.engine.add_file, file.filename, data)
+            article_id = await asyncio.to_thread(self.bot.engine.corpus.add_file, file.filename, data)
             origin = f"attachment {file.filename}"
         else:
             assert url is not None
             # Same path as `policybot add URL`: safe fetch, extraction, duplicate and wire-copy folding.
-            path = await asyncio.to_thread(self.bot.engine.add_url, url.strip())
+            article_id = await asyncio.to_thread(self.bot.engine.feeds.add_url, url.strip())
             origin = url.strip()
-        article_id = path.stem
-        await self._audit(interaction, "article added", article=article_id, file=path.name, origin=origin)
-        await self._reindex_after_change(interaction, f"Added `{article_id}` from {escape_markdown(trim(origin, 300))}.\n", [path])
+        await self._audit(interaction, "article added", article=article_id, origin=origin)
+        # [] : the build looks only at what the edit left owed (its file), not at the whole corpus
+        await self._reindex_after_change(interaction, f"Added `{article_id}` from {escape_markdown(trim(origin, 300))}.\n", [])
 
     # ---- /index remove -----------------------------------------------------------------
     @index.command(name="remove", description="Remove an article (it is moved to the trash, not deleted).")
     @app_commands.describe(article="The article's id")
     async def remove(self, interaction: discord.Interaction, article: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        moved = await asyncio.to_thread(self.bot.engine.remove_article, article)
+        moved = await asyncio.to_thread(self.bot.engine.corpus.remove, article)
         await self._audit(interaction, "article removed", article=article, trash=str(moved))
         await self._reindex_after_change(interaction, f"Removed `{article}` (kept in the trash as `{moved.name}`).\n")
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.errors import PolicybotError
-from index.types import BuildProgress, BuildReport
+from index import BuildProgress, BuildReport, PolicybotError
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ class SettingsCog(ModeratorCog):
             )
         current = await style(self.bot, guild_id)
         text = f"Answers in this server: **{current}**."
-        if current == "written" and not self.bot.engine.can_write:
+        if current == "written" and not self.bot.engine.writer.can_write:
             text += " No language model is configured (POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF), so answers stay quoted."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
 

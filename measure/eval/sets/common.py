@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from index.corpus._write import render_markdown, slugify, write_if_changed
+from index.corpus import render_markdown, slugify, write_if_changed
 from measure.eval.dataset import DatasetError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from index.generation import Passage
+from index.generation._types import Passage
 from tests.index.generation.fake_llm import FakeLLM
 
 
@@ -21,9 +21,9 @@ def fake_llm() -> Iterator[FakeLLM]:
 @pytest.fixture(scope="session")
 def nlp() -> Any:
     """The shared en_core_web_sm (about 4 s, once); the tests still run if it is missing."""
-    from index.ask._entities import spacy_loader
+    from index.models import ner
 
-    return spacy_loader.get(wait=30)
+    return ner.get(wait=30)
 
 
 @pytest.fixture

@@ -9,15 +9,11 @@ from typing import Any
 
 import pytest
 
-from index.generation import (
-    Backend,
-    GenerationError,
-    GgufBackend,
-    OpenAICompatible,
-    Passage,
-    make_backend,
-    write_answer,
-)
+from index.generation._backend import Backend, make_backend
+from index.generation._gguf import GgufBackend
+from index.generation._openai_compat import OpenAICompatible
+from index.generation._types import GenerationError, Passage
+from index.generation._writer import write_answer
 
 
 def test_make_backend(tmp_path: Path) -> None:

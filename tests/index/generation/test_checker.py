@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from index.generation import Passage, check
+from index.generation._checker import check
 from index.generation._directives import links
 from index.generation._facts import DateFact, find_dates, find_numbers
+from index.generation._types import Passage
 
 
 @pytest.fixture(params=["spacy", "patterns"])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from index.generation import Passage, build_messages
 from index.generation._citations import cited, strip_markers, tidy
+from index.generation._prompt import build_messages
+from index.generation._types import Passage
 
 
 def test_tidy_moves_markers_before_the_full_stop() -> None:

@@ -1,0 +1,44 @@
+"""Between the extractive answer and the model: the passages it may read, and the answer sent.
+
+The model sees only the answer's own quotes and the extra articles' sentences, numbered like the
+sources; an extra article becomes a source only when the checked text cites it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from index.generation._types import PASSED, Passage, Written
+from index.types import Answer
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def passages(answer: Answer) -> list[Passage]:
+    """Numbered like the answer's sources ([1]..[m]), then the extra articles ([m+1]..)."""
+    return [
+        Passage(n, s.citation.title, s.citation.source, s.citation.published, s.quote)
+        for n, s in enumerate((*answer.sources, *answer.extra), 1)
+    ]
+
+
+def merge(answer: Answer, written: Written, *, ms: float | None = None) -> Answer:
+    """The answer to send: the written text when it passed the checker, else the extractive one.
+
+    Every quoted source stays (the Sources button shows them); an extra article is added as a
+    source only when cited, and the markers are renumbered so [n] is always ``sources[n-1]``.
+    ``ms``: the answer's time with the writing counted, when the caller measured it.
+    """
+    took = answer.ms if ms is None else ms
+    if not written.generated or written.checker != PASSED:
+        return replace(answer, generated=False, checker=written.checker, ms=took)
+    first_extra = len(answer.sources) + 1
+    numbers = {n: n for n in range(1, first_extra)}
+    sources = list(answer.sources)
+    for n in sorted(set(written.citations)):
+        if n >= first_extra and n - first_extra < len(answer.extra):
+            sources.append(answer.extra[n - first_extra])
+            numbers[n] = len(sources)
+    text = _MARKER.sub(lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]", written.text)
+    return replace(answer, text=text, spans=(), sources=tuple(sources), generated=True, checker=PASSED, ms=took)
