@@ -40,7 +40,7 @@ def benchmarks_dir(settings: Settings) -> Path:
 
 
 def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``eval`` on the main parser's subparsers (called from ``index/cli/_engine.py``)."""
+    """Register ``eval`` on the main parser's subparsers (through ``measure/cli.py``)."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "eval",
         help="measure retrieval, answers, abstention and latency on a question set",
