@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import shutil
-import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import aiohttp.abc
-import aiohttp.connector
-import aiohttp.resolver
 import discord
 import discord.gateway
 import discord.http
@@ -34,56 +28,12 @@ from index.engine import Engine
 from index.settings import Settings
 from index.types import BuildProgress, BuildReport
 from measure.fakediscord import FakeDiscord
+from tests.support.network import network_guard
+
+__all__ = ["network_guard"]  # autouse: no traffic leaves the machine
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
-
-
-# ---- no traffic leaves the machine ------------------------------------------------------------
-class LoopbackOnlyResolver(aiohttp.abc.AbstractResolver):
-    """Refuses every host name except loopback, so a missed redirect fails at name lookup."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
-        if host not in LOOPBACK_NAMES:
-            raise OSError(f"network guard: refusing to resolve {host!r} in tests")
-        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}]
-
-    async def close(self) -> None:
-        pass
-
-
-def _is_loopback(address: Any) -> bool:
-    try:
-        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
-    except (ValueError, IndexError, TypeError):
-        return False
-
-
-@pytest.fixture(autouse=True)
-def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every aiohttp resolver and every socket connect is limited to 127.0.0.1 / ::1."""
-    for module in (aiohttp.connector, aiohttp.resolver, aiohttp):
-        monkeypatch.setattr(module, "DefaultResolver", LoopbackOnlyResolver)
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def check(sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-            raise OSError(f"network guard: refusing to connect to {address!r} in tests")
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        check(sock, address)
-        real_connect(sock, address)
-
-    def connect_ex(sock: socket.socket, address: Any) -> int:
-        check(sock, address)
-        return real_connect_ex(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
 # ---- the real engine ----------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import json
 import os
 import random
@@ -52,24 +51,6 @@ FILLER = [
     "Several companies said they were reviewing the decision and would comply with it.",
     "Analysts expect further rules on software security and incident reporting next year.",
 ]
-
-
-# ---- the network guard: this process and its children talk to 127.0.0.1 only -----------------
-def guard_network() -> None:
-    real_connect = socket.socket.connect
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            host = str(address[0]).split("%")[0]
-            try:
-                loopback = ipaddress.ip_address(host).is_loopback
-            except ValueError:
-                loopback = False
-            if not loopback:
-                raise OSError(f"network guard: refusing to connect to {address!r}")
-        real_connect(sock, address)
-
-    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
 
 
 # ---- corpus ---------------------------------------------------------------------------------
@@ -535,8 +516,10 @@ def main() -> int:
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    guard_network()
     sys.path.insert(0, str(REPO))
+    from measure.netguard import guard_network
+
+    guard_network()  # this process and its children talk to 127.0.0.1 only
     # Imported once here, so every forked child starts with them loaded (a run costs a fork, not an import).
     import bot.cli  # noqa: F401
     import index.engine
