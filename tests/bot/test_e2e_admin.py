@@ -259,7 +259,7 @@ async def test_remove_with_autocomplete_moves_to_trash(fake: FakeDiscord, bot: A
 async def test_a_removal_refused_by_another_build_is_indexed_by_the_next_increment(
     fake: FakeDiscord, bot: Any, workspace: Workspace
 ) -> None:
-    from tests.index.test_increment import LockHolder
+    from tests.support.builds import LockHolder
 
     # the shared index was built where the fixture's corpus was first written; rebuild it here, so
     # that its rows name these files (an increment retires an article by the file that held it)

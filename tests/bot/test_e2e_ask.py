@@ -11,8 +11,8 @@ from bot.core.render import safe_url
 from index.corpus._read import load_corpus
 from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import GatedEngine
-from tests.bot.discord_text import assert_inert, visible_texts
-from tests.conftest import write_article
+from tests.support.articles import write_article
+from tests.support.discord_text import assert_inert, visible_texts
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

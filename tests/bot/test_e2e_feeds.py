@@ -3,57 +3,14 @@ article without pings, a user's watch gets a DM, and /ask answers from the artic
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import Workspace
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
-
-ARTICLE = """<html><head><title>Ruritania fines Zenda Telecom | Ruritania Wire</title>
-<meta property="og:site_name" content="Ruritania Wire"><meta name="date" content="2024-06-12"></head>
-<body><nav>Home | News</nav><article><h1>Ruritania fines Zenda Telecom over late breach report</h1>
-<p>The Ruritanian data protection authority fined Zenda Telecom 2.4 million euros @everyone for reporting a data breach three weeks late.</p>
-<p>The authority said the breach exposed the call records of 800,000 customers and had to be reported within 72 hours.</p>
-<p>Zenda Telecom said it would not appeal and had hired an outside firm to review its incident response.</p>
-</article><footer>Contact us</footer></body></html>"""
-
-
-def feed(base: str) -> str:
-    return (
-        "<?xml version='1.0'?><rss version='2.0'><channel><title>Ruritania Wire</title><link>http://x/</link>"
-        f"<item><guid>zenda-1</guid><link>{base}/news/zenda-fine</link>"
-        "<title>Ruritania fines Zenda Telecom over late breach report</title>"
-        "<pubDate>Wed, 12 Jun 2024 08:00:00 GMT</pubDate>"
-        "<description>Zenda Telecom was fined for a late breach report.</description></item></channel></rss>"
-    )
-
-
-@pytest.fixture
-async def news_site() -> AsyncIterator[str]:
-    """A feed and its article page on 127.0.0.1 (served by the test's own loop)."""
-    base: list[str] = []
-
-    async def rss(request: web.Request) -> web.Response:
-        return web.Response(text=feed(base[0]), content_type="application/rss+xml")
-
-    async def article(request: web.Request) -> web.Response:
-        return web.Response(text=ARTICLE, content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/feed.xml", rss)
-    app.router.add_get("/news/zenda-fine", article)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base.append(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
-    yield base[0]
-    await runner.cleanup()
 
 
 def embeds_titled(messages: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:

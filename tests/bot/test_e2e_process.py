@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -17,12 +16,9 @@ import pytest
 from bot.app import ShardedPolicyBot
 from index.logs import setup_logging
 from measure.fakediscord import FakeDiscord
-from tests.bot.conftest import Workspace
+from tests.bot.conftest import Workspace, child_env
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
-
-REPO = Path(__file__).resolve().parents[2]
-SHIM = Path(__file__).resolve().parent / "shim"
 
 
 async def test_sharded_bot_asks_for_shards_and_serves_each(fake: FakeDiscord, start_bot: Any) -> None:
@@ -99,20 +95,6 @@ def test_run_without_token_falls_back_to_console_chat(
     assert "February 2, 2024" in out.out
 
 
-def _child_env(fake: FakeDiscord, **extra: str) -> dict[str, str]:
-    """The environment of a `policybot run` child: the shim points discord.py at the fake."""
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("POLICYBOT_", "DISCORD_"))},
-        "PYTHONPATH": os.pathsep.join([str(SHIM), str(REPO)]),
-        "FAKE_DISCORD_API": fake.api,
-        "FAKE_DISCORD_GATEWAY": fake.gateway_url,
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "OMP_NUM_THREADS": "1",
-        **extra,
-    }
-
-
 async def _run_bot_process(
     fake: FakeDiscord, env: dict[str, str], cwd: Path, ask: str, expect: str
 ) -> tuple[str, list[Any]]:
@@ -140,7 +122,7 @@ async def _run_bot_process(
 
 
 async def test_policybot_run_as_its_own_process(fake: FakeDiscord, workspace: Workspace, tmp_path: Path) -> None:
-    env = _child_env(
+    env = child_env(
         fake,
         DISCORD_TOKEN=fake.token,
         POLICYBOT_DATA=str(workspace.data),
@@ -174,7 +156,7 @@ async def test_dotenv_settings_reach_the_engine_under_run(fake: FakeDiscord, wor
         "POLICYBOT_LOG_LEVEL=INFO\n"
     )
     output, about = await _run_bot_process(
-        fake, _child_env(fake), tmp_path, "Who led the counter ransomware summit meeting?", "Neuberger"
+        fake, child_env(fake), tmp_path, "Who led the counter ransomware summit meeting?", "Neuberger"
     )
     assert fake.token not in output
     manifest = json.loads(next((data / "versions").glob("v*/manifest.json")).read_text())

@@ -18,9 +18,7 @@ import pytest
 
 from index.engine import Engine
 from measure.fakediscord import FakeDiscord
-from tests.bot.conftest import Workspace
-from tests.bot.test_e2e_feeds import news_site  # noqa: F401 - the fixture: a feed and its page on 127.0.0.1
-from tests.bot.test_e2e_process import _child_env
+from tests.bot.conftest import Workspace, child_env
 
 pytestmark = pytest.mark.slow  # three processes, each with the real model
 
@@ -48,7 +46,7 @@ class Cluster:
         self.procs: dict[str, asyncio.subprocess.Process] = {}
 
     def env(self, instance: str, **extra: str) -> dict[str, str]:
-        return _child_env(
+        return child_env(
             self.fake,
             POLICYBOT_DATA=str(self.workspace.data),
             POLICYBOT_CORPUS=str(self.workspace.corpus),
@@ -116,7 +114,7 @@ async def ask(fake: FakeDiscord, guild: dict[str, Any], question: str) -> str:
 
 
 async def test_two_replicas_and_a_builder_share_one_data_folder(
-    fake: FakeDiscord, workspace: Workspace, cluster: Cluster, news_site: str  # noqa: F811
+    fake: FakeDiscord, workspace: Workspace, cluster: Cluster, news_site: str
 ) -> None:
     fake.shard_count = 2
     other = fake.add_guild("Second Guild", shard=1 - fake.shard_of(fake.guild["id"]))

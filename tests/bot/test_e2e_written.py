@@ -11,7 +11,7 @@ import pytest
 from bot.features.answers.written import WRITING, WRITTEN
 from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import GatedEngine, StartBot, Workspace
-from tests.index.generation.fake_llm import FakeLLM, Reply
+from tests.support.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 

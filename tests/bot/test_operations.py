@@ -28,7 +28,8 @@ from index.engine import Engine
 from index.logs import setup_logging
 from index.store._snapshot import segment_dirs
 from index.types import Answer
-from tests.conftest import write_article
+from tests.support import REPO
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
 
 
@@ -266,7 +267,7 @@ def test_json_logs_are_one_object_per_line_with_secrets_redacted() -> None:
 def test_log_format_setting_reaches_the_entry_point(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     env = {**os.environ, "POLICYBOT_LOG_FORMAT": "json", "POLICYBOT_LOG_LEVEL": "INFO"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = str(REPO)
     out = subprocess.run(
         [sys.executable, "-m", "bot", "health", "--data", str(tmp_path / "none")],
         env=env,

@@ -10,7 +10,7 @@ import pytest
 from index.engine import Engine, Filters
 from index.errors import QuestionError
 from index.settings import Settings
-from tests.conftest import write_article
+from tests.support.articles import write_article
 
 pytestmark = pytest.mark.slow
 
@@ -160,7 +160,7 @@ def test_json_shape(engine: Engine) -> None:
 
 def test_seed_meeting_question_over_the_bundled_corpus(tmp_path: Path, embedder: object) -> None:
     """The user's own example: 'who attended the meeting?' over the whole bundled corpus."""
-    from tests.conftest import REPO
+    from tests.support import REPO
 
     engine = Engine(Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=REPO / "corpus"), embedder=embedder)  # type: ignore[arg-type]
     engine.build()

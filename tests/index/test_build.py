@@ -18,37 +18,9 @@ from index.settings import Settings
 from index.store import _versions as versions
 from index.store._build import build_index
 from index.store._snapshot import Snapshot, segment_dirs
-from tests.conftest import REPO, write_article
-from tests.support.fakes import FakeEncoder
-
-STORIES = {
-    "pipeline": "The pipeline operator shut its network after a ransomware attack. The company paid a ransom "
-    "of $4.4 million. Fuel shortages spread along the East Coast.",
-    "meatpacker": "The meat processor was hit by ransomware and closed plants. It paid $11 million in bitcoin. "
-    "Plants in Australia and Canada also stopped.",
-    "directive": "The agency ordered pipeline owners to report cyber incidents within 12 hours. Owners must "
-    "name a cybersecurity coordinator. The directive took effect at once.",
-}
-
-
-class CountingEncoder:
-    """Wraps the real model and counts how many chunks it was asked to embed."""
-
-    def __init__(self, inner: object, fail_after: int | None = None) -> None:
-        self.inner = inner
-        self.name = inner.name  # type: ignore[attr-defined]
-        self.dim = inner.dim  # type: ignore[attr-defined]
-        self.chunks = 0
-        self.fail_after = fail_after
-
-    def signature(self):  # type: ignore[no-untyped-def]
-        return self.inner.signature()  # type: ignore[attr-defined]
-
-    def encode_chunks(self, texts, spans, progress=None):  # type: ignore[no-untyped-def]
-        if self.fail_after is not None and self.chunks + len(texts) > self.fail_after:
-            raise RuntimeError("simulated crash while embedding")
-        self.chunks += len(texts)
-        return self.inner.encode_chunks(texts, spans, progress)  # type: ignore[attr-defined]
+from tests.support import REPO
+from tests.support.articles import STORIES, write_article
+from tests.support.fakes import CountingEncoder, FakeEncoder
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from index.store import _versions as versions
 from index.store._build import build_index
 from index.store._snapshot import Snapshot
 from index.types import Article
-from tests.conftest import write_article
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
 
 

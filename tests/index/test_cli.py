@@ -13,7 +13,8 @@ import pytest
 
 from bot.cli import main
 from index.cli import _engine as cli
-from tests.conftest import REPO, write_article
+from tests.support import REPO
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
 
 

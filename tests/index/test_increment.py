@@ -18,8 +18,8 @@ from index.store import _scan as corpus_scan
 from index.store import _versions as versions
 from index.store._build import build_index
 from index.store._snapshot import Snapshot
-from tests.conftest import write_article
-from tests.index.test_segments import _live, _story
+from tests.support.articles import story, write_article
+from tests.support.builds import LockHolder, live_snapshot
 from tests.support.fakes import FakeEncoder
 
 
@@ -27,7 +27,7 @@ from tests.support.fakes import FakeEncoder
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     for n in range(8):
-        write_article(folder, f"story-{n}", _story(n))
+        write_article(folder, f"story-{n}", story(n))
     return folder
 
 
@@ -57,7 +57,7 @@ def test_new_files_are_indexed_without_walking_or_reading_the_rest(
     settings: Settings, corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_index(settings, embedder=FakeEncoder())
-    new = [write_article(corpus, f"fresh-{n}", _story(20 + n)) for n in range(3)]
+    new = [write_article(corpus, f"fresh-{n}", story(20 + n)) for n in range(3)]
     _no_walk(monkeypatch)
     read: list[Path] = []
     original = corpus_module.load_article
@@ -67,7 +67,7 @@ def test_new_files_are_indexed_without_walking_or_reading_the_rest(
     assert sorted(p.name for p in read) == sorted(p.name for p in new)  # the 8 old files were not opened
     assert (report.added, report.changed, report.removed, report.unchanged) == (3, 0, 0, 8)
     assert report.articles == 11 and report.chunks_embedded > 0
-    assert len(_live(settings).segments) == 2
+    assert len(live_snapshot(settings).segments) == 2
 
 
 def test_an_increment_serves_what_a_full_build_serves(
@@ -85,10 +85,10 @@ def test_an_increment_serves_what_a_full_build_serves(
             op = rng.choice(["add", "add", "rewrite", "delete", "rename", "break", "same"])
             victim = rng.choice(files) if files else None
             if op == "add" or victim is None:
-                changed.append(write_article(corpus, f"story-{next_id}", _story(next_id)))
+                changed.append(write_article(corpus, f"story-{next_id}", story(next_id)))
                 next_id += 1
             elif op == "rewrite":
-                changed.append(write_article(corpus, victim.stem, _story(int(victim.stem.split("-")[1]), step + 1)))
+                changed.append(write_article(corpus, victim.stem, story(int(victim.stem.split("-")[1]), step + 1)))
             elif op == "delete" and victim.exists():
                 victim.unlink()
                 changed.append(victim)
@@ -107,17 +107,17 @@ def test_an_increment_serves_what_a_full_build_serves(
         with monkeypatch.context() as m:
             _no_walk(m)
             build_index(settings, embedder=FakeEncoder(), changed=changed)
-        incremental = _live(settings)
+        incremental = live_snapshot(settings)
 
         mirror = tmp_path / f"mirror-{step}"
         shutil.copytree(corpus, mirror / "corpus")
         fresh = Settings(_env_file=None, data_dir=mirror / "data", corpus_dir=mirror / "corpus")
         build_index(fresh, embedder=FakeEncoder())
-        expected = {k: (h, p.replace(str(mirror / "corpus"), str(corpus)), t, v) for k, (h, p, t, v) in _served(_live(fresh)).items()}
+        expected = {k: (h, p.replace(str(mirror / "corpus"), str(corpus)), t, v) for k, (h, p, t, v) in _served(live_snapshot(fresh)).items()}
         assert _served(incremental) == expected, f"step {step}"
         assert len(incremental.segments) <= settings.max_segments
         skipped = {name for name, _ in incremental.manifest["skipped"]}
-        assert skipped == {name for name, _ in _live(fresh).manifest["skipped"]}
+        assert skipped == {name for name, _ in live_snapshot(fresh).manifest["skipped"]}
 
 
 def test_without_a_scan_cache_the_increment_walks(settings: Settings, corpus: Path) -> None:
@@ -128,15 +128,15 @@ def test_without_a_scan_cache_the_increment_walks(settings: Settings, corpus: Pa
     gone = corpus / "story-3.md"
     gone.unlink()  # only the cache could say which article this file held
     report = build_index(settings, embedder=FakeEncoder(), changed=[gone])
-    assert report.removed == 1 and "story-3" not in _live(settings).by_id
+    assert report.removed == 1 and "story-3" not in live_snapshot(settings).by_id
 
 
 def test_a_new_file_reusing_a_live_id_is_left_to_the_walk(settings: Settings, corpus: Path) -> None:
     build_index(settings, embedder=FakeEncoder())
-    twin = write_article(corpus / "zz-later", "story-2", _story(50))  # sorts after the original
+    twin = write_article(corpus / "zz-later", "story-2", story(50))  # sorts after the original
     report = build_index(settings, embedder=FakeEncoder(), changed=[twin])
     assert any("duplicate article id 'story-2'" in reason for _, reason in report.errors)
-    assert _live(settings).by_id["story-2"].path == str(corpus / "story-2.md")
+    assert live_snapshot(settings).by_id["story-2"].path == str(corpus / "story-2.md")
 
 
 def test_a_feed_poll_builds_from_the_files_it_wrote(
@@ -155,7 +155,7 @@ def test_a_feed_poll_builds_from_the_files_it_wrote(
         return original(**kwargs)  # type: ignore[arg-type]
 
     def poll(*_: object, **__: object) -> PollReport:
-        path = write_article(corpus / "feeds", "wire-story", _story(77))
+        path = write_article(corpus / "feeds", "wire-story", story(77))
         report = PollReport(started=__import__("datetime").datetime.now())
         report.feeds.append(FeedReport(feed="wire", new=[NewArticle(path, "t", "", "wire", None, False)]))
         return report
@@ -185,42 +185,12 @@ def test_a_new_segment_that_cannot_find_its_own_chunks_is_never_published(
 
     build_index(settings, embedder=FakeEncoder())
     before = versions.current_version(settings.data_dir)
-    new = write_article(corpus, "fresh", _story(30))
+    new = write_article(corpus, "fresh", story(30))
     nothing = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
     monkeypatch.setattr(VectorSet, "search", lambda self, query, k: nothing)
     with pytest.raises(BuildError, match="does not find itself"):
         build_index(settings, embedder=FakeEncoder(), changed=[new])
     assert versions.current_version(settings.data_dir) == before
-
-
-class LockHolder:
-    """Another process holding the data folder's build lock (as a CLI build or the builder would)
-    until the test releases it."""
-
-    def __init__(self, data_dir: Path) -> None:
-        import subprocess
-        import sys
-
-        from tests.conftest import REPO
-
-        script = (
-            "import sys\nfrom pathlib import Path\nfrom index.store import _versions as versions\n"
-            f"with versions.build_lock(Path({str(data_dir)!r})):\n"
-            "    print('held', flush=True)\n    sys.stdin.readline()\n"
-        )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", script], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-
-    def __enter__(self) -> LockHolder:
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "held"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("\n")
-        self.proc.stdin.close()
-        assert self.proc.wait() == 0
 
 
 class FailingEncoder(FakeEncoder):
@@ -272,7 +242,7 @@ def test_removals_and_uploads_whose_build_is_refused_are_indexed_by_the_next_inc
     assert len(versions.owed(settings.data_dir).records) == 2
 
     # the next build is an increment for an unrelated file (a feed's new article)
-    fresh = write_article(corpus, "fresh", _story(40))
+    fresh = write_article(corpus, "fresh", story(40))
     report = engine.build(changed=[fresh])
     ids = {a.citation.article_id for a in engine.articles()}
     assert "story-3" not in ids and {"water", "fresh"} <= ids

@@ -26,11 +26,9 @@ from index.store import _versions as versions
 from index.store._build import build_index
 from index.store._segment import MANIFEST, RESCORE_CHUNKS, RESCORE_SENTENCES
 from index.store._snapshot import Snapshot, segment_dirs
-from tests.conftest import write_article
-from tests.index.test_build import STORIES, CountingEncoder
-from tests.index.test_embedder_models import _save_tiny_model
-from tests.index.test_rerank import _save_tiny_cross_encoder
-from tests.support.fakes import FakeEncoder
+from tests.support.articles import STORIES, write_article
+from tests.support.fakes import CountingEncoder, FakeEncoder
+from tests.support.tiny_models import save_tiny_cross_encoder, save_tiny_model
 
 RESCORE_CHUNK_VECTORS, RESCORE_SENTENCE_VECTORS = f"{RESCORE_CHUNKS}.f16.npy", f"{RESCORE_SENTENCES}.f16.npy"
 
@@ -71,7 +69,7 @@ class Reversing:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _save_tiny_model(tmp_path_factory.mktemp("tiny-rescorer"))
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-rescorer"))
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +229,7 @@ def test_the_cross_encoder_stage_scores_every_candidate_with_the_model(tmp_path:
     settings = _settings(tmp_path, corpus, None)
     build_index(settings, embedder=FakeEncoder())
     snap = _live(settings)
-    reranker = CrossEncoderReranker(str(_save_tiny_cross_encoder(tmp_path / "ce")))
+    reranker = CrossEncoderReranker(str(save_tiny_cross_encoder(tmp_path / "ce")))
     retriever = Retriever(snap, Tuning(), [CrossEncoderStage(reranker)])
     query = Engine(settings, embedder=FakeEncoder()).query(QUESTION)
     ids, scores, _ = retriever.chunk_scores(query, "hybrid")

@@ -13,7 +13,7 @@ import pytest
 
 from index.engine import Engine
 from index.settings import Settings
-from tests.conftest import write_article
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
 
 GEMMA = os.environ.get("POLICYBOT_TEST_GEMMA", "")

@@ -17,38 +17,22 @@ from index.store import _snapshot as store
 from index.store import _versions as versions
 from index.store._build import build_index
 from index.store._snapshot import Snapshot, StackedRows, segment_dirs
-from tests.conftest import write_article
+from tests.support.articles import story, write_article
+from tests.support.builds import live_snapshot
 from tests.support.fakes import FakeEncoder
-
-TOPICS = ["ransomware", "pipeline", "election", "satellite", "hospital", "bank", "water", "port", "grid", "school"]
-
-
-def _story(n: int, version: int = 0) -> str:
-    """Story ``n``; a later ``version`` of it changes two of its numbers."""
-    topic = TOPICS[n % len(TOPICS)]
-    return (
-        f"Report {n} covers a {topic} incident in district {n + version}. Investigators from agency {n} "
-        f"named group {n * 7 + version} as responsible. The {topic} operator restored service after {n} days."
-    )
 
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     for n in range(6):
-        write_article(folder, f"story-{n}", _story(n))
+        write_article(folder, f"story-{n}", story(n))
     return folder
 
 
 @pytest.fixture
 def settings(tmp_path: Path, corpus: Path) -> Settings:
     return Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus, keep_versions=2)
-
-
-def _live(settings: Settings) -> Snapshot:
-    name = versions.current_version(settings.data_dir)
-    assert name is not None
-    return Snapshot(versions.versions_dir(settings.data_dir) / name, settings.vector_limits())
 
 
 def _stamps(folder: Path) -> dict[str, tuple[int, int]]:
@@ -59,13 +43,13 @@ def test_an_increment_writes_one_new_segment_and_leaves_the_old_one_untouched(
     settings: Settings, corpus: Path
 ) -> None:
     build_index(settings, embedder=FakeEncoder())
-    first = _live(settings)
+    first = live_snapshot(settings)
     (old_segment,) = segment_dirs(first.directory)
     before = _stamps(old_segment)
 
-    write_article(corpus, "story-new", _story(40))
+    write_article(corpus, "story-new", story(40))
     report = build_index(settings, embedder=FakeEncoder())
-    snap = _live(settings)
+    snap = live_snapshot(settings)
     assert (report.added, report.unchanged) == (1, 6)
     assert segment_dirs(snap.directory)[0].name == old_segment.name
     assert _stamps(old_segment) == before  # not one byte of the old segment was rewritten
@@ -97,16 +81,16 @@ def test_a_changed_or_removed_article_is_retired_and_never_served(settings: Sett
 def test_segments_merge_when_there_are_too_many(settings: Settings, corpus: Path) -> None:
     settings = settings.with_(max_segments=3)
     build_index(settings, embedder=FakeEncoder())
-    base = segment_dirs(_live(settings).directory)[0]
+    base = segment_dirs(live_snapshot(settings).directory)[0]
     first_vectors: dict[str, np.ndarray] = {}
     for n in range(6, 11):
-        write_article(corpus, f"story-{n}", _story(n))
+        write_article(corpus, f"story-{n}", story(n))
         build_index(settings, embedder=FakeEncoder())
-        snap = _live(settings)
+        snap = live_snapshot(settings)
         assert len(snap.segments) <= 3
         row = snap.by_id[f"story-{n}"]
         first_vectors[row.id] = snap.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count]
-    snap = _live(settings)
+    snap = live_snapshot(settings)
     assert segment_dirs(snap.directory)[0] == base  # the big segment is never the one copied
     assert sorted(snap.by_id) == sorted(f"story-{n}" for n in range(11))
     for article_id, vectors in first_vectors.items():  # merged rows keep the vectors they were built with
@@ -119,11 +103,11 @@ def test_segments_merge_when_there_are_too_many(settings: Settings, corpus: Path
 
 def test_a_mostly_retired_segment_is_rewritten(settings: Settings, corpus: Path) -> None:
     build_index(settings, embedder=FakeEncoder())
-    old = segment_dirs(_live(settings).directory)[0].name
+    old = segment_dirs(live_snapshot(settings).directory)[0].name
     for n in range(4):
         (corpus / f"story-{n}.md").unlink()
     build_index(settings, embedder=FakeEncoder())
-    snap = _live(settings)
+    snap = live_snapshot(settings)
     assert old not in [s.name for s in snap.segments] and sorted(snap.by_id) == ["story-4", "story-5"]
     assert not snap.manifest["dead"]
 
@@ -150,7 +134,7 @@ def test_a_large_index_serves_the_same_answers_from_disk(
 
 def test_a_tampered_version_manifest_is_refused(settings: Settings) -> None:
     build_index(settings, embedder=FakeEncoder())
-    folder = _live(settings).directory
+    folder = live_snapshot(settings).directory
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["dead"] = {manifest["segments"][0]["name"]: [0]}  # retire a row behind the digest's back
     (folder / "manifest.json").write_text(json.dumps(manifest))
@@ -160,10 +144,10 @@ def test_a_tampered_version_manifest_is_refused(settings: Settings) -> None:
 
 def test_a_swapped_segment_is_refused(settings: Settings, corpus: Path) -> None:
     build_index(settings, embedder=FakeEncoder())
-    first = _live(settings).directory
+    first = live_snapshot(settings).directory
     write_article(corpus, "story-0", "Report zero was rewritten entirely.")
     build_index(settings, embedder=FakeEncoder(), full=True)
-    second = _live(settings).directory
+    second = live_snapshot(settings).directory
     (a,), (b,) = segment_dirs(first), segment_dirs(second)
     (a / "manifest.json").write_bytes((b / "manifest.json").read_bytes())
     with pytest.raises(IndexCorruptError):
@@ -177,10 +161,10 @@ def test_an_orphaned_segment_from_a_killed_build_is_cleaned_up(settings: Setting
     for folder in (orphan, partial):
         folder.mkdir()
         (folder / "store.sqlite").write_bytes(b"half")
-    write_article(corpus, "story-new", _story(50))
+    write_article(corpus, "story-new", story(50))
     build_index(settings, embedder=FakeEncoder())
     assert not orphan.exists() and not partial.exists()
-    assert "story-new" in _live(settings).by_id
+    assert "story-new" in live_snapshot(settings).by_id
 
 
 def test_stacked_rows_gather_across_segments(tmp_path: Path) -> None:
@@ -212,16 +196,16 @@ def test_an_increment_reads_only_new_and_changed_files(settings: Settings, corpu
 
     _age(corpus)
     build_index(settings, embedder=FakeEncoder())
-    live = _live(settings)
+    live = live_snapshot(settings)
     assert corpus_scan.scan_corpus(corpus, settings.data_dir, live).read == 0
-    write_article(corpus, "story-new", _story(60))
+    write_article(corpus, "story-new", story(60))
     write_article(corpus, "story-1", "Report 1 was corrected: the pipeline was never shut.")
     scan = corpus_scan.scan_corpus(corpus, settings.data_dir, live)
     assert scan.read == 2 and len(scan.articles) == 7
     assert sum(corpus_scan.is_stub(a) for a in scan.articles) == 5
     report = build_index(settings, embedder=FakeEncoder())
     assert (report.added, report.changed, report.unchanged) == (1, 1, 5)
-    assert "corrected" in _live(settings).chunk_text[_live(settings).by_id["story-1"].chunk_start]
+    assert "corrected" in live_snapshot(settings).chunk_text[live_snapshot(settings).by_id["story-1"].chunk_start]
 
 
 def test_a_file_rewritten_within_the_same_clock_tick_is_still_read(settings: Settings, corpus: Path) -> None:
@@ -233,7 +217,7 @@ def test_a_file_rewritten_within_the_same_clock_tick_is_still_read(settings: Set
     before = path.stat()
     path.write_text(path.read_text().replace("Report 4", "Rep0rt 4"))
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    scan = corpus_scan.scan_corpus(corpus, settings.data_dir, _live(settings))
+    scan = corpus_scan.scan_corpus(corpus, settings.data_dir, live_snapshot(settings))
     assert scan.read == 6  # everything was written within the racy window of the last scan
     report = build_index(settings, embedder=FakeEncoder())
     assert report.changed == 1
@@ -245,17 +229,17 @@ def test_a_damaged_scan_cache_means_reading_everything(settings: Settings, corpu
     _age(corpus)
     build_index(settings, embedder=FakeEncoder())
     (settings.data_dir / corpus_scan.CACHE).write_bytes(b"not a database")
-    assert corpus_scan.scan_corpus(corpus, settings.data_dir, _live(settings)).read == 6
+    assert corpus_scan.scan_corpus(corpus, settings.data_dir, live_snapshot(settings)).read == 6
     assert build_index(settings, embedder=FakeEncoder()).unchanged == 6
 
 
 def test_a_changed_model_re_reads_files_it_skipped(settings: Settings, corpus: Path) -> None:
     _age(corpus)
     build_index(settings, embedder=FakeEncoder())
-    write_article(corpus, "story-new", _story(70))
+    write_article(corpus, "story-new", story(70))
     report = build_index(settings, embedder=FakeEncoder(dim=128))  # another model underneath
     assert (report.added, report.unchanged) == (1, 0) and report.chunks_embedded == report.chunks_total
-    assert _live(settings).dim == 128
+    assert live_snapshot(settings).dim == 128
 
 
 def test_sentence_votes_above_the_scan_limit_score_the_candidates_own_sentences(

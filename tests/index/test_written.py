@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from tests.conftest import write_article
-from tests.index.generation.fake_llm import FakeLLM, Reply
+from tests.support.articles import write_article
+from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.fakes import FakeEncoder
 
 KEY = "sk-test-very-secret-4711"

@@ -17,8 +17,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bot import cli as bot_cli
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 PLOTTING = {"matplotlib", "contourpy", "cycler", "fonttools", "kiwisolver", "pillow", "pyparsing"}
 """matplotlib and what only it needs among the locked packages."""
 

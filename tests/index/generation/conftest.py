@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from index.generation import Passage
-from tests.index.generation.fake_llm import FakeLLM
+from tests.support.fake_llm import FakeLLM
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from index.generation import GenerationError, OpenAICompatible, Passage, Written, write_answer
-from tests.index.generation.fake_llm import FakeLLM, Reply
+from tests.support.fake_llm import FakeLLM, Reply
 
 GOOD = (
     "Yes. [1] Sundar Pichai of Google and Tim Cook of Apple attended[1] , and Colonial Pipeline paid $4.4 million [2]."
