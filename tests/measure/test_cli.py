@@ -11,8 +11,7 @@ import pytest
 from index.settings import Settings
 from measure.eval import cli as cli
 from measure.eval.sets import multihop
-
-from .test_sets import QUERIES, SQUAD, TRUTH
+from tests.measure.samples import QUERIES, SQUAD, TRUTH
 
 
 def parse(*argv: str) -> argparse.Namespace:
