@@ -95,3 +95,14 @@ def test_nothing_but_the_settings_reads_the_environment() -> None:
             if "os.environ.get(" in text or "os.getenv(" in text or "environ[" in text:
                 readers.append(str(path.relative_to(REPO)))
     assert readers == []
+
+
+def test_no_test_or_measurement_module_is_over_500_lines() -> None:
+    """Small modules a reader can hold in mind: split by topic, harness code in tests/support/."""
+    long = {
+        str(p.relative_to(REPO)): n
+        for package in ("tests", "measure")
+        for p in (REPO / package).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    }
+    assert long == {}
