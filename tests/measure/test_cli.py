@@ -99,3 +99,15 @@ def test_jsonl_set_uses_the_given_corpus_and_its_own_eval_index(tmp_path: Path) 
     qset, settings = prepare(str(questions), "--corpus", "corp", "--data", str(tmp_path / "d"))
     assert qset.name == "mine" and settings.corpus_dir == Path("corp")
     assert settings.data_dir == tmp_path / "d" / "eval-corpora" / "mine" / "index"
+
+
+def test_the_source_digest_covers_the_subpackages(tmp_path: Path) -> None:
+    """The report's engine hash changes when any module of the engine does, not only a top-level one."""
+    package = tmp_path / "index"
+    (package / "ask").mkdir(parents=True)
+    (package / "engine.py").write_text("x = 1\n")
+    (package / "ask" / "_compose.py").write_text("y = 1\n")
+    before = cli.source_digest(package)
+    (package / "ask" / "_compose.py").write_text("y = 2\n")
+    assert cli.source_digest(package) != before
+    assert len(before) == 12
