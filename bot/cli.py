@@ -3,7 +3,8 @@
 The entry point owns the process's set-up: it reads the settings once (arguments, then the
 environment, then ``.env``), configures logging once with every secret redacted, and hands the
 settings to the chosen subcommand. Every subcommand module is imported directly, so a broken
-import fails loudly instead of hiding a command.
+import fails loudly instead of hiding a command; the measurement commands are the exception: the
+``measure`` package (and its ``eval`` extra) is imported only when one of them runs.
 
 Without ``DISCORD_TOKEN``, ``run`` says so and opens the console chat instead, so a fresh checkout
 can be tried without a Discord application.
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+from types import ModuleType
 
 from bot.config import BotSettings
 from bot.ops import health as health_cli
@@ -28,22 +30,29 @@ from index import (
     chat_loop,
     setup_logging,
 )
-from measure.bench import feeds as feeds_bench
-from measure.bench import speed as bench_cli
-from measure.eval import cli as eval_cli
 
 ARGUMENT_SETTINGS = {"data": "data_dir", "corpus": "corpus_dir", "model": "model"}
 """Command-line options that override a setting (the flag wins over the environment)."""
+MEASURE_COMMANDS = {
+    "eval": "measure retrieval, answers, abstention and latency on a question set",
+    "bench": "measure build throughput, rebuild time, query latency, memory",
+    "bench-feeds": "feed ingestion throughput and item-to-answer freshness (local server)",
+}
+"""Commands of the optional ``measure`` package: listed always, their options loaded when one runs."""
+EVAL_EXTRA = "install the eval extra: pip install 'policybot[eval]'"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(measure_cli: ModuleType | None = None) -> argparse.ArgumentParser:
+    """The whole command line; the measurement commands in full only when ``measure_cli`` is given."""
     parser = argparse.ArgumentParser(prog="policybot", description="Answers questions about cybersecurity-policy news.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (INFO)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_engine_commands(sub)
-    eval_cli.add_subparser(sub)
-    bench_cli.add_subparser(sub)
-    feeds_bench.add_subparser(sub)
+    if measure_cli is not None:
+        measure_cli.add_subcommands(sub)
+    else:  # placeholders: named in --help, their options parsed once measure is loaded
+        for name, help_text in MEASURE_COMMANDS.items():
+            sub.add_parser(name, help=help_text, add_help=False)
 
     run = sub.add_parser("run", help="start the Discord bot (console chat without DISCORD_TOKEN)")
     add_index_options(run)
@@ -71,6 +80,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_measure() -> ModuleType | None:
+    """``measure.cli``, or None when the ``measure`` package or its ``eval`` extra is not installed."""
+    try:
+        from measure import cli as measure_cli
+    except ModuleNotFoundError as exc:
+        if exc.name != "measure":  # a broken import inside measure fails loudly
+            raise
+        return None
+    return None if measure_cli.missing() else measure_cli
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace | int:
+    """The parsed command line, or an exit status when a measurement command cannot run here."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command in MEASURE_COMMANDS:
+        measure_cli = load_measure()
+        if measure_cli is None:
+            print(f"error: policybot {args.command} needs the measurement tools: {EVAL_EXTRA}", file=sys.stderr)
+            return 2
+        return build_parser(measure_cli).parse_args(argv)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def read_settings(args: argparse.Namespace) -> BotSettings:
     """The one read of the settings for this process; flags given on the command line win."""
     overrides = {field: getattr(args, flag, None) for flag, field in ARGUMENT_SETTINGS.items()}
@@ -85,10 +120,11 @@ def log_level(args: argparse.Namespace, settings: BotSettings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(argv)
+    if isinstance(args, int):
+        return args
     if not getattr(args, "func", None):
-        parser.print_help()
+        build_parser().print_help()
         return 2
     try:
         settings = read_settings(args)

@@ -20,8 +20,9 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   echo "setup: installing torch 2.13.0 (CPU) ..." >&2
   .venv/bin/python -m pip install --quiet torch==2.13.0
 fi
-# The pinned set the image installs too (requirements.lock), plus the test tools; then the project
-# itself without dependencies. Regenerate both lock files with `.venv/bin/python scripts/lock.py`.
+# The pinned set the image installs too (requirements.lock), plus the test tools and the eval extra
+# (requirements-dev.lock: the tests measure too); then the project itself without dependencies.
+# Regenerate both lock files with `.venv/bin/python scripts/lock.py`.
 echo "setup: installing the locked dependencies and policybot ..." >&2
 .venv/bin/python -m pip install --quiet -r requirements.lock -r requirements-dev.lock
 .venv/bin/python -m pip install --quiet --no-deps -e .

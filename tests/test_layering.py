@@ -3,7 +3,9 @@
 ``index`` never imports ``bot``; the Discord side (its entry point included) reaches the engine only
 through the declared surface, ``from index import ...`` of names in ``index.__all__``; and each
 package of ``index`` is entered from outside only through its own ``__init__`` and its ``__all__``,
-by the engine's other packages and by ``measure`` alike (tests may reach in anywhere).
+by the engine's other packages and by ``measure`` alike (tests may reach in anywhere). Measurement
+sits outside the runtime: ``measure`` never imports the tests, and the runtime imports ``measure``
+only inside ``bot/cli.py``'s functions.
 """
 
 from __future__ import annotations
@@ -39,6 +41,48 @@ def sources(*folders: str) -> Iterator[tuple[str, Path]]:
     for folder in folders:
         for path in sorted((REPO / folder).rglob("*.py")):
             yield str(path.relative_to(REPO)), path
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, at the top or inside functions."""
+    return {module for _, module, _ in imports(path)}
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """Modules imported when ``path`` is imported (not those imported inside its functions)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def under(names: set[str], package: str) -> list[str]:
+    return sorted(m for m in names if m == package or m.startswith(package + "."))
+
+
+def test_measure_never_imports_the_tests() -> None:
+    offenders = {str(p.relative_to(REPO)): under(imported_modules(p), "tests") for p in (REPO / "measure").rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_runtime_imports_measure_only_lazily_from_the_entry_point() -> None:
+    offenders = {}
+    for package in ("index", "bot"):
+        for path in (REPO / package).rglob("*.py"):
+            rel = str(path.relative_to(REPO))
+            found = under(top_level_imports(path) if rel == "bot/cli.py" else imported_modules(path), "measure")
+            if found:
+                offenders[rel] = found
+    assert offenders == {}
+    assert under(imported_modules(REPO / "bot" / "cli.py"), "measure")  # the measurement commands, when run
 
 
 def test_index_never_imports_bot() -> None:
@@ -97,3 +141,14 @@ def test_nothing_but_the_settings_reads_the_environment() -> None:
             if "os.environ.get(" in text or "os.getenv(" in text or "environ[" in text:
                 readers.append(str(path.relative_to(REPO)))
     assert readers == []
+
+
+def test_no_test_or_measurement_module_is_over_500_lines() -> None:
+    """Small modules a reader can hold in mind: split by topic, harness code in tests/support/."""
+    long = {
+        str(p.relative_to(REPO)): n
+        for package in ("tests", "measure")
+        for p in (REPO / package).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    }
+    assert long == {}

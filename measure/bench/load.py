@@ -21,6 +21,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from measure.netguard import guard_network
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -123,9 +125,6 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="repeat the load (memory should level off)")
     parser.add_argument("--slow-callbacks", action="store_true", help="log event-loop callbacks over 50 ms (asyncio debug)")
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
-    from tests.reliability.crash_driver import guard_network
-
     guard_network()  # 127.0.0.1 only
     if args.slow_callbacks:
         import logging

@@ -40,7 +40,7 @@ def benchmarks_dir(settings: Settings) -> Path:
 
 
 def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``eval`` on the main parser's subparsers (called from ``index/cli/_engine.py``)."""
+    """Register ``eval`` on the main parser's subparsers (through ``measure/cli.py``)."""
     p: argparse.ArgumentParser = subparsers.add_parser(
         "eval",
         help="measure retrieval, answers, abstention and latency on a question set",
@@ -134,15 +134,20 @@ def _build(engine: Any) -> dict[str, Any]:
     return {"version": built.version, "articles": built.articles, "skipped": len(built.errors)}
 
 
+def source_digest(package: Path) -> str:
+    """A short hash of every ``.py`` file under ``package``, subpackages included, by relative path."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _engine_info(engine: Any) -> dict[str, Any]:
-    """Which engine produced the numbers: a hash of ``index/*.py`` and the tuning in effect.
+    """Which engine produced the numbers: a hash of the ``index`` package's code and the tuning in effect.
 
     The engine is tuned while it is evaluated; without this, two reports cannot be compared.
     """
-    digest = hashlib.sha256()
-    for path in sorted((REPO / "index").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    info: dict[str, Any] = {"source_sha256": digest.hexdigest()[:12]}
+    info: dict[str, Any] = {"source_sha256": source_digest(REPO / "index")}
     for name in ("tuning", "answer_tuning"):
         value = getattr(engine, name, None)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):

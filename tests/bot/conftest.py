@@ -1,4 +1,5 @@
-"""Fixtures for the bot: a network guard, the fake Discord, the real engine over a small index.
+"""Fixtures for the bot: a network guard, the fake Discord, the real engine over a small index, the
+environment of a bot process started by a test, and a news site on 127.0.0.1.
 
 The model is loaded once per session and the base index is built once; each test gets its own
 copy of the corpus and data folder, so tests that add, remove or reindex never see each other.
@@ -8,25 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import shutil
-import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import aiohttp.abc
-import aiohttp.connector
-import aiohttp.resolver
 import discord
 import discord.gateway
 import discord.http
 import pytest
 import yarl
+from aiohttp import web
 
 from bot.app import PolicyBotMixin, create_bot
 from bot.config import BotSettings
@@ -34,56 +30,14 @@ from index.engine import Engine
 from index.settings import Settings
 from index.types import BuildProgress, BuildReport
 from measure.fakediscord import FakeDiscord
+from tests.support import REPO
+from tests.support.network import network_guard
+
+__all__ = ["network_guard"]  # autouse: no traffic leaves the machine
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
-
-
-# ---- no traffic leaves the machine ------------------------------------------------------------
-class LoopbackOnlyResolver(aiohttp.abc.AbstractResolver):
-    """Refuses every host name except loopback, so a missed redirect fails at name lookup."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[Any]:
-        if host not in LOOPBACK_NAMES:
-            raise OSError(f"network guard: refusing to resolve {host!r} in tests")
-        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}]
-
-    async def close(self) -> None:
-        pass
-
-
-def _is_loopback(address: Any) -> bool:
-    try:
-        return ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback
-    except (ValueError, IndexError, TypeError):
-        return False
-
-
-@pytest.fixture(autouse=True)
-def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every aiohttp resolver and every socket connect is limited to 127.0.0.1 / ::1."""
-    for module in (aiohttp.connector, aiohttp.resolver, aiohttp):
-        monkeypatch.setattr(module, "DefaultResolver", LoopbackOnlyResolver)
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def check(sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-            raise OSError(f"network guard: refusing to connect to {address!r} in tests")
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        check(sock, address)
-        real_connect(sock, address)
-
-    def connect_ex(sock: socket.socket, address: Any) -> int:
-        check(sock, address)
-        return real_connect_ex(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+SHIM = HERE / "shim"
 
 
 # ---- the real engine ----------------------------------------------------------------------------
@@ -238,3 +192,60 @@ def no_pings_everywhere(fake: FakeDiscord) -> Iterator[None]:
         if payload.get("content") or payload.get("embeds"):
             assert payload.get("allowed_mentions", {}).get("parse") == [], payload
             assert not payload["allowed_mentions"].get("replied_user"), payload
+
+
+# ---- a bot process, and a news site on 127.0.0.1 ------------------------------------------------
+def child_env(fake: FakeDiscord, **extra: str) -> dict[str, str]:
+    """The environment of a `policybot run` child: the shim points discord.py at the fake."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("POLICYBOT_", "DISCORD_"))},
+        "PYTHONPATH": os.pathsep.join([str(SHIM), str(REPO)]),
+        "FAKE_DISCORD_API": fake.api,
+        "FAKE_DISCORD_GATEWAY": fake.gateway_url,
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "OMP_NUM_THREADS": "1",
+        **extra,
+    }
+
+
+ARTICLE = """<html><head><title>Ruritania fines Zenda Telecom | Ruritania Wire</title>
+<meta property="og:site_name" content="Ruritania Wire"><meta name="date" content="2024-06-12"></head>
+<body><nav>Home | News</nav><article><h1>Ruritania fines Zenda Telecom over late breach report</h1>
+<p>The Ruritanian data protection authority fined Zenda Telecom 2.4 million euros @everyone for reporting a data breach three weeks late.</p>
+<p>The authority said the breach exposed the call records of 800,000 customers and had to be reported within 72 hours.</p>
+<p>Zenda Telecom said it would not appeal and had hired an outside firm to review its incident response.</p>
+</article><footer>Contact us</footer></body></html>"""
+
+
+def feed(base: str) -> str:
+    return (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Ruritania Wire</title><link>http://x/</link>"
+        f"<item><guid>zenda-1</guid><link>{base}/news/zenda-fine</link>"
+        "<title>Ruritania fines Zenda Telecom over late breach report</title>"
+        "<pubDate>Wed, 12 Jun 2024 08:00:00 GMT</pubDate>"
+        "<description>Zenda Telecom was fined for a late breach report.</description></item></channel></rss>"
+    )
+
+
+@pytest.fixture
+async def news_site() -> AsyncIterator[str]:
+    """A feed and its article page on 127.0.0.1 (served by the test's own loop)."""
+    base: list[str] = []
+
+    async def rss(request: web.Request) -> web.Response:
+        return web.Response(text=feed(base[0]), content_type="application/rss+xml")
+
+    async def article(request: web.Request) -> web.Response:
+        return web.Response(text=ARTICLE, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/feed.xml", rss)
+    app.router.add_get("/news/zenda-fine", article)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base.append(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
+    yield base[0]
+    await runner.cleanup()

@@ -20,8 +20,7 @@ import pytest
 from aiohttp import web
 
 from measure.fakediscord import FakeDiscord
-from tests.bot.conftest import Workspace
-from tests.bot.test_e2e_process import _child_env
+from tests.bot.conftest import Workspace, child_env
 
 pytestmark = pytest.mark.slow  # starts the real bot process with the model
 
@@ -63,7 +62,7 @@ async def test_token_and_llm_key_never_leave_through_logs_replies_or_files(
     fake: FakeDiscord, workspace: Workspace, tmp_path: Path, hostile_llm: tuple[str, list[str]]
 ) -> None:
     llm_url, llm_seen = hostile_llm
-    env = _child_env(
+    env = child_env(
         fake,
         DISCORD_TOKEN=fake.token,
         POLICYBOT_LLM_KEY=LLM_KEY,

@@ -21,7 +21,7 @@ from index.ask._retrieval import fuse
 from index.errors import ArticleError, IndexMissingError, QuestionError
 from index.settings import Settings
 from index.types import Span
-from tests.conftest import write_article
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
 
 STORIES = {
@@ -283,7 +283,7 @@ def test_a_new_model_under_the_same_settings_re_embeds_everything(engine: Engine
 
 
 def test_captions_bylines_and_credits_are_kept_marked_and_searchable(tmp_path: Path) -> None:
-    from tests.conftest import REPO
+    from tests.support import REPO
 
     seed = (REPO.parent / "shared" / "corpus-seed" / "biden-cybersecurity-meeting.txt").read_bytes()
     kept = (REPO / "corpus" / "biden-cybersecurity-meeting.md").read_bytes()

@@ -1,5 +1,5 @@
 """Crash safety, randomised: ``policybot build``, ``policybot feeds poll --once`` and the bot's SQLite
-stores are SIGKILLed at seeded moments (56 runs; see :mod:`tests.reliability.crash_driver`).
+stores are SIGKILLed at seeded moments (56 runs; see :mod:`tests.reliability.crash_run`).
 
 After each kill the previous version answers, every version folder verifies, feed state is
 consistent (no item twice, none recorded without its file), and the next run completes with the
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO
+
 pytestmark = pytest.mark.slow  # about a minute: 56 forked runs of the real entry point
 
-REPO = Path(__file__).resolve().parents[2]
 SEED = 11
 
 
@@ -27,7 +28,7 @@ def test_sigkill_at_seeded_moments_loses_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1"}
     env = {k: v for k, v in env.items() if not k.startswith(("POLICYBOT_", "DISCORD_"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.reliability.crash_driver", "--seed", str(SEED), "--root", str(tmp_path), "--out", str(out)],
+        [sys.executable, "-m", "tests.reliability.crash_run", "--seed", str(SEED), "--root", str(tmp_path), "--out", str(out)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

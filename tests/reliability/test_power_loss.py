@@ -20,8 +20,7 @@ from index import durability
 from index.engine import Engine
 from index.settings import Settings
 from index.store import _versions as versions
-from tests.conftest import write_article
-from tests.index.test_segments import _story
+from tests.support.articles import story, write_article
 from tests.support.fakes import FakeEncoder
 
 Stamp = tuple[int, int]  # a file's size and modification time: a rename keeps both
@@ -92,7 +91,7 @@ UPLOAD = b"---\ntitle: Water utility breach\n---\nA water utility in Ohio report
 def test_a_power_cut_at_any_durability_point_leaves_a_whole_version_and_loses_no_change(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     for n in range(5):
-        write_article(corpus, f"story-{n}", _story(n))
+        write_article(corpus, f"story-{n}", story(n))
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=corpus, keep_versions=2)
     engine = Engine(settings, embedder=FakeEncoder())  # type: ignore[arg-type]
     engine.build()

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import network_guard
+from tests.support.network import network_guard
 
 __all__ = ["network_guard"]

@@ -19,10 +19,10 @@ from bot.cli import main
 from index.feeds._fetch import FetchOptions
 from index.feeds._poll import add_url, poll_due
 from index.feeds._store import FeedStore
-from tests.conftest import write_article
-from tests.index.feeds.conftest import LocalServer, only_fetch_connects, run_server  # noqa: F401  (autouse guard)
-from tests.index.feeds.test_poll import OTHER_STORY, STORY, page, rss
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
+from tests.support.feeds import OTHER_STORY, STORY, page, rss
+from tests.support.local_server import LocalServer, only_fetch_connects, run_server  # noqa: F401  (autouse guard)
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 WORDS = [f"word{n}" for n in range(80)]

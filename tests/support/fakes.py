@@ -63,3 +63,23 @@ class FakeEncoder:
         if progress:
             progress(len(texts))
         return out
+
+
+class CountingEncoder:
+    """Wraps the real model and counts how many chunks it was asked to embed."""
+
+    def __init__(self, inner: object, fail_after: int | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name  # type: ignore[attr-defined]
+        self.dim = inner.dim  # type: ignore[attr-defined]
+        self.chunks = 0
+        self.fail_after = fail_after
+
+    def signature(self):  # type: ignore[no-untyped-def]
+        return self.inner.signature()  # type: ignore[attr-defined]
+
+    def encode_chunks(self, texts, spans, progress=None):  # type: ignore[no-untyped-def]
+        if self.fail_after is not None and self.chunks + len(texts) > self.fail_after:
+            raise RuntimeError("simulated crash while embedding")
+        self.chunks += len(texts)
+        return self.inner.encode_chunks(texts, spans, progress)  # type: ignore[attr-defined]

@@ -15,11 +15,10 @@ import pytest
 from bot.cli import main
 from index.cli._feeds import seconds_until
 from index.feeds._starter import load_starter_feeds
-from tests.conftest import write_article
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
-
-from .conftest import LocalServer
-from .test_poll import OTHER_STORY, STORY, page, rss, serve_feed
+from tests.support.feeds import OTHER_STORY, STORY, page, rss, serve_feed
+from tests.support.local_server import LocalServer
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from index.feeds._fetch import FetchOptions
 from index.feeds._poll import ingest_url
 from index.feeds._starter import install_starter_feeds, load_starter_feeds
 from index.feeds._store import FeedStore
-
-from .conftest import LocalServer
+from tests.support.local_server import LocalServer
 
 STORY = (
     "The Cybersecurity and Infrastructure Security Agency on Thursday ordered federal civilian agencies to "
@@ -153,8 +152,7 @@ def test_a_wire_copy_is_found_without_reading_every_stored_signature(
     builds its LSH rows); folding one wire copy decodes only the few candidates' signatures."""
     import index.feeds._store as store_module
     from index.corpus._write import render_markdown
-
-    from .test_poll import page
+    from tests.support.feeds import page
 
     (corpus / "cisa-ivanti.md").write_text(
         render_markdown(title="CISA Ivanti directive", body=STORY, source="The Record", url="https://x.example/ivanti")

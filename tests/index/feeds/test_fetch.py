@@ -19,8 +19,7 @@ from aiohttp import web
 
 from index.errors import PolicybotError
 from index.feeds._fetch import FetchError, FetchOptions, address_refusal, fetch
-
-from .conftest import LocalServer, run_server
+from tests.support.local_server import LocalServer, run_server
 
 
 def test_plain_get_and_result(server: LocalServer, opts: FetchOptions) -> None:

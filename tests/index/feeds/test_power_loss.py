@@ -27,9 +27,8 @@ from index.feeds._dedup import read_front_matter
 from index.feeds._fetch import FetchOptions
 from index.feeds._poll import poll_due, sync_corpus
 from index.feeds._store import DB_NAME, FeedStore
-
-from .conftest import LocalServer
-from .test_poll import OTHER_STORY, STORY, WIRE_COPY, page, rss, serve_feed
+from tests.support.feeds import OTHER_STORY, STORY, WIRE_COPY, page, rss, serve_feed
+from tests.support.local_server import LocalServer
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SQLITE_FILES = (DB_NAME, DB_NAME + "-wal")  # the -shm index is rebuilt by SQLite from the WAL

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from index.generation._types import Passage
-from tests.index.generation.fake_llm import FakeLLM
+from index.generation import Passage
+from tests.support.fake_llm import FakeLLM
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from index.generation._openai_compat import OpenAICompatible
-from index.generation._types import GenerationError, Passage, Written
-from index.generation._writer import write_answer
-from tests.index.generation.fake_llm import FakeLLM, Reply
+from index.generation import GenerationError, OpenAICompatible, Passage, Written, write_answer
+from tests.support.fake_llm import FakeLLM, Reply
 
 GOOD = (
     "Yes. [1] Sundar Pichai of Google and Tim Cook of Apple attended[1] , and Colonial Pipeline paid $4.4 million [2]."

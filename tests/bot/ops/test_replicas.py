@@ -1,0 +1,177 @@
+"""Several processes, one data folder: a builder and two sharded bot replicas against the fake
+Discord. Both replicas answer; a build published by the builder reaches both without a restart;
+after the builder is killed (SIGKILL), a replica takes the leader lock and ingests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from index.engine import Engine
+from measure.fakediscord import FakeDiscord
+from tests.bot.conftest import Workspace, child_env
+
+pytestmark = pytest.mark.slow  # three processes, each with the real model
+
+FAST = {  # fake-friendly timings: fail-over and heartbeats in about a second
+    "POLICYBOT_LEADER_RETRY_SECONDS": "0.5",
+    "POLICYBOT_HEARTBEAT_SECONDS": "0.5",
+    "POLICYBOT_FEEDS_POLL_SECONDS": "1",
+    "POLICYBOT_FETCH_ALLOW_PRIVATE": "1",
+    "POLICYBOT_COOLDOWN_SECONDS": "0",
+    "POLICYBOT_THREADS": "1",
+    "POLICYBOT_LOG_LEVEL": "INFO",
+}
+
+
+def command(*args: str) -> list[str]:
+    script = Path(sys.executable).with_name("policybot")
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "bot", *args]
+
+
+class Cluster:
+    def __init__(self, fake: FakeDiscord, workspace: Workspace, logs: Path) -> None:
+        self.fake = fake
+        self.workspace = workspace
+        self.logs = logs
+        self.procs: dict[str, asyncio.subprocess.Process] = {}
+
+    def env(self, instance: str, **extra: str) -> dict[str, str]:
+        return child_env(
+            self.fake,
+            POLICYBOT_DATA=str(self.workspace.data),
+            POLICYBOT_CORPUS=str(self.workspace.corpus),
+            POLICYBOT_INSTANCE=instance,
+            **FAST,
+            **extra,
+        )
+
+    async def start(self, instance: str, args: list[str], **extra: str) -> None:
+        with open(self.logs / f"{instance}.log", "wb") as log:
+            self.procs[instance] = await asyncio.create_subprocess_exec(
+                *command(*args), cwd=self.logs, env=self.env(instance, **extra), stdout=log, stderr=log
+            )
+
+    def status(self, instance: str) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.workspace.data / "status" / f"{instance}.json").read_text()))
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    async def until(self, predicate: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            for name, proc in self.procs.items():
+                if proc.returncode is not None and name != "builder":
+                    raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}:\n" + "\n".join(self.log(n)[-3000:] for n in self.procs))
+            await asyncio.sleep(0.1)
+
+    def log(self, instance: str) -> str:
+        return (self.logs / f"{instance}.log").read_text(errors="replace")
+
+    async def health(self, *args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            *command("health", *args), cwd=self.logs, env=self.env("probe"), stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+        return int(proc.returncode or 0), out.decode()
+
+    async def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in self.procs.values():
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+@pytest.fixture
+async def cluster(fake: FakeDiscord, workspace: Workspace, tmp_path: Path) -> AsyncIterator[Cluster]:
+    c = Cluster(fake, workspace, tmp_path)
+    yield c
+    with contextlib.suppress(Exception):
+        await c.stop()
+
+
+async def ask(fake: FakeDiscord, guild: dict[str, Any], question: str) -> str:
+    inter = await fake.slash("ask", {"question": question}, guild=guild)
+    await fake.wait_for(inter.messages, timeout=60)
+    return str(inter.texts())
+
+
+async def test_two_replicas_and_a_builder_share_one_data_folder(
+    fake: FakeDiscord, workspace: Workspace, cluster: Cluster, news_site: str
+) -> None:
+    fake.shard_count = 2
+    other = fake.add_guild("Second Guild", shard=1 - fake.shard_of(fake.guild["id"]))
+    guilds = {fake.shard_of(g["id"]): g for g in (fake.guild, other)}
+
+    # The builder starts first and takes the leader lock; the bots then only serve.
+    await cluster.start("builder", ["builder"])
+    await cluster.until(lambda: cluster.status("builder").get("leader"), 120, "the builder to lead")
+    for shard in (0, 1):
+        await cluster.start(
+            f"replica-{shard}", ["run"], DISCORD_TOKEN=fake.token, POLICYBOT_SHARD_COUNT="2", POLICYBOT_SHARD_IDS=str(shard)
+        )
+    identified = lambda: {g.shard for g in fake.gateways if g.identified} >= {(0, 2), (1, 2)}  # noqa: E731
+    await cluster.until(identified, 120, "both shards to identify")
+    await cluster.until(
+        lambda: all(cluster.status(f"replica-{s}").get("connected") for s in (0, 1)), 60, "both replicas' status"
+    )
+    assert sorted(tuple(i["shard"]) for i in fake.identifies) == [(0, 2), (1, 2)]  # one shard per process
+
+    for shard, guild in guilds.items():  # each replica answers its own shard's guild
+        assert "policywire.example.com" in await ask(fake, guild, "When was the Cyber Resilience Act adopted?"), shard
+    assert not any(cluster.status(f"replica-{s}").get("leader") for s in (0, 1))
+    code, out = await cluster.health("--all")
+    assert code == 0, out
+    assert "builder (builder" in out and "replica-0 (bot" in out and "replica-1 (bot" in out
+    code, out = await cluster.health("--instance", "replica-1")
+    assert code == 0 and "connected, shards [1] of 2, serving only" in out, out
+
+    # A feed appears; the builder ingests it and publishes a version; both replicas switch to it.
+    before = cluster.status("replica-0").get("index_version")
+    Engine(workspace.settings()).feeds.add(f"{news_site}/feed.xml", name="ruritania")
+    await cluster.until(
+        lambda: all(cluster.status(n).get("index_version") not in (None, before) for n in ("replica-0", "replica-1")),
+        180,
+        "both replicas to switch to the builder's new version",
+    )
+    for shard, guild in guilds.items():
+        text = await ask(fake, guild, "How much was Zenda Telecom fined for the late breach report?")
+        assert "2.4 million" in text and "zenda-fine" in text, (shard, text)
+    assert "feeds: 1 new article" in cluster.log("builder")
+    assert "feed poll" not in cluster.log("replica-0") and "feed poll" not in cluster.log("replica-1")
+
+    # The leader dies without any clean-up; one replica takes over within the retry interval.
+    cluster.procs["builder"].send_signal(signal.SIGKILL)
+    await cluster.procs["builder"].wait()
+    leaders = lambda: [s for s in (0, 1) if cluster.status(f"replica-{s}").get("leader")]  # noqa: E731
+    await cluster.until(leaders, 30, "a replica to take the leader lock")
+    await asyncio.sleep(1.5)  # several retry intervals: still exactly one leader
+    assert len(leaders()) == 1
+    new_leader = f"replica-{leaders()[0]}"
+    assert "now ingests and builds" in cluster.log(new_leader)
+    code, out = await cluster.health("--all")
+    assert code == 1 and "UNHEALTHY: builder" in out and "is not running" in out  # the dead builder's stale file
+    for shard, guild in guilds.items():  # serving goes on throughout
+        assert "policywire.example.com" in await ask(fake, guild, "When was the Cyber Resilience Act adopted?"), shard
+
+    await cluster.stop()
+    for s in (0, 1):  # a clean stop; the log says why when it was not
+        name = f"replica-{s}"
+        assert cluster.procs[name].returncode == 0, (cluster.procs[name].returncode, cluster.log(name)[-3000:])
