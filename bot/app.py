@@ -1,7 +1,7 @@
-"""The bot object: engine + stores + cogs, built by :func:`create_bot` (plain or sharded).
+"""The bot: the shared core (engine, settings, guards, stores, metrics) and the features set up on it.
 
-Shared services live on the bot (as in discord.py's examples and RoboDanny) so cogs, buttons and
-the DM listener use one cooldown table, one concurrency bound and one feedback database.
+Features see the bot only as :class:`bot.core.protocol.BotCore`, so the app imports them and never
+the other way; a new feature is a package under ``bot/features/`` and one entry in :data:`FEATURES`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import asyncio
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable
-from datetime import date
 from typing import Any, TypeVar
 
 import discord
@@ -22,22 +20,24 @@ from discord.ext import commands
 from bot.config import BotSettings
 from bot.core.audit import AuditLog
 from bot.core.errors import NO_PINGS, OnCooldown, send_interaction_error
+from bot.core.guild_settings import GuildSettings
+from bot.core.hooks import Hooks
 from bot.core.metrics import Metrics
+from bot.core.protocol import Feature
 from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, retry_timestamp
-from bot.features.answers.feedback import FeedbackStore
-from bot.features.answers.views import SourcesButton, VoteButton
-from bot.features.feeds.poller import FeedPoller
-from bot.features.index.reindex import Reindexer
-from bot.features.settings.store import GuildSettings
-from bot.features.watch.store import WatchStore
+from bot.core.reindex import Reindexer
+from bot.features import answers, feeds, settings, watch
+from bot.features import index as index_admin
 from bot.ops.leader import LeaderLock
-from index import Answer, Engine, Filters, IndexMissingError
+from index import Engine, IndexMissingError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-COGS = ("bot.features.answers.commands", "bot.features.index.cog", "bot.features.answers.messages", "bot.features.feeds.cog", "bot.features.watch.cog", "bot.features.settings.cog")
+FEATURES: tuple[Feature, ...] = (answers, index_admin, feeds, watch, settings)
+"""Set up in this order: it is the order of the command list, and of the new-article hooks
+(a poll's articles are announced before the watch DMs go out)."""
 
 
 class PolicyTree(app_commands.CommandTree[Any]):
@@ -63,11 +63,9 @@ class PolicyBotMixin(commands.Bot):
         self.send_guard = SendGuard(settings.forbidden_retry_seconds)
         self.work = asyncio.Semaphore(settings.max_concurrent)
         self.reindexer = Reindexer(engine, interval=settings.progress_interval)
-        self.feedback = FeedbackStore(settings.feedback_db)
         self.audit = AuditLog(settings.audit_log)
         self.guild_settings = GuildSettings(settings.guild_settings_db)
-        self.watches = WatchStore(settings.watches_db, max_per_user=settings.watches_per_user)
-        self.poller = FeedPoller(self, interval=settings.feeds_poll_seconds)
+        self.hooks = Hooks()
         self.leader = LeaderLock(settings.leader_lock, settings.instance)
         self.metrics = Metrics(lambda: self.engine.stats())  # late-bound: tests swap the engine
         self._warm_task: asyncio.Task[None] | None = None
@@ -75,9 +73,8 @@ class PolicyBotMixin(commands.Bot):
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def setup_hook(self) -> None:
-        for name in COGS:
-            await self.load_extension(name)
-        self.add_dynamic_items(SourcesButton, VoteButton)
+        for feature in FEATURES:
+            await feature.setup(self)
         await self.sync_commands()
         self._warm_task = asyncio.create_task(self._warm(), name="engine-warm")
         if self.settings.role == "replica":
@@ -95,9 +92,9 @@ class PolicyBotMixin(commands.Bot):
         self._start_leading()
 
     def _start_leading(self) -> None:
-        """Only the leader polls feeds (and so builds): one ingesting process per data folder."""
+        """Only the leader runs the leader tasks (the feed poll, and so builds): one per data folder."""
         self.metrics.leader.set(1)
-        self.poller.start()
+        self.hooks.start_leading()
 
     @property
     def connected(self) -> bool:
@@ -146,18 +143,17 @@ class PolicyBotMixin(commands.Bot):
         log.info("logged in as %s (%s) in %d guilds", self.user, getattr(self.user, "id", "?"), len(self.guilds))
 
     async def on_message(self, message: discord.Message, /) -> None:
-        """No prefix commands: DMs and mentions are handled by the DM cog's listener."""
+        """No prefix commands: DMs and mentions are answered by the answers feature's listener."""
 
     async def close(self) -> None:
         for task in (self._warm_task, self._lead_task):
             if task is not None and not task.done():
                 task.cancel()
-        await self.poller.stop()
+        await self.hooks.stop_leading()
         self.leader.release()
         await super().close()
-        self.feedback.close()
+        self.hooks.exit()
         self.guild_settings.close()
-        self.watches.close()
 
     # ---- shared services for the cogs ----------------------------------------------------
     def check_cooldown(self, user_id: int) -> None:
@@ -170,40 +166,6 @@ class PolicyBotMixin(commands.Bot):
         """Run blocking engine work in a thread, at most ``max_concurrent`` at a time."""
         async with self.work:
             return await asyncio.to_thread(fn, *args, **kwargs)
-
-    async def answer(
-        self,
-        question: str,
-        *,
-        user_id: int,
-        guild_id: int | None,
-        channel_id: int | None,
-        previous: str | None = None,
-        filters: Filters | None = None,
-        asked_on: date | None = None,
-    ) -> tuple[Answer, str]:
-        """Ask the engine and store the answer; returns it with the record id its buttons use.
-
-        ``asked_on`` is the day of the message or interaction: "this week" means that week.
-        """
-        started = time.perf_counter()
-        try:
-            answer = await self.in_worker(
-                self.engine.ask, question, previous=previous, filters=filters, asked_on=asked_on, written=False
-            )  # quoted at once; bot.written upgrades the sent message when writing is on
-        except Exception:
-            self.metrics.question_errors.inc()
-            raise
-        self.metrics.answered(answer, time.perf_counter() - started)
-        record_id = await self.feedback.asave_answer(
-            question=question,
-            answer_json=answer.to_json(),
-            user_id=user_id,
-            guild_id=guild_id,
-            channel_id=channel_id,
-            index_version=answer.index_version,
-        )
-        return answer, record_id
 
 
 class PolicyBot(PolicyBotMixin):

@@ -1,13 +1,6 @@
-"""``policybot``: the one console command. Its parser is composed here, once.
-
-The entry point owns the process's set-up: it reads the settings once (arguments, then the
-environment, then ``.env``), configures logging once with every secret redacted, and hands the
-settings to the chosen subcommand. Every subcommand module is imported directly, so a broken
-import fails loudly instead of hiding a command; the measurement commands are the exception: the
-``measure`` package (and its ``eval`` extra) is imported only when one of them runs.
-
-Without ``DISCORD_TOKEN``, ``run`` says so and opens the console chat instead, so a fresh checkout
-can be tried without a Discord application.
+"""``policybot``: the one console command, whose parser is composed here once. The entry point reads
+the settings once and sets up logging once with secrets redacted; subcommand modules are imported
+directly (a broken import fails loudly), except ``measure``, imported only when its commands run.
 """
 
 from __future__ import annotations

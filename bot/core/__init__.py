@@ -1,1 +1,1 @@
-"""What every bot feature shares: permissions, rendering, errors, audit, rate limits, metrics."""
+"""What every feature shares: the bot as features see it, hooks, builds, stores, guards, rendering, errors."""

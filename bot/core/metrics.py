@@ -1,11 +1,6 @@
-"""Prometheus metrics and the optional HTTP endpoint (``/metrics``, ``/healthz``).
-
-Counters are updated where the bot meets the engine (a question answered, a feed poll done), so
-the engine stays free of monitoring code. Index size is read at scrape time from
-``Engine.stats()``, which also makes a scrape follow a newly published version. Each process has
-its own registry (not prometheus-client's global one), so tests and several bots in one process
-never share counts. The endpoint is off unless ``POLICYBOT_METRICS_PORT`` is set and binds to
-127.0.0.1 unless ``POLICYBOT_METRICS_HOST`` says otherwise.
+"""Prometheus metrics and the optional HTTP endpoint (``/metrics``, ``/healthz``), counted where the bot
+meets the engine so the engine stays free of monitoring code; one registry per process, so bots in
+one process never share counts. Off unless ``POLICYBOT_METRICS_PORT`` is set; loopback by default.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""The base of every moderators-only command group: one check, on the server, on every call.
-
-Discord's ``default_permissions`` only hides commands (and server admins can override it), so each
-interaction is checked again here; refusals are logged and written to the audit log like changes.
-
-A command changes what every server reads (the articles, feeds, index) unless it is marked
-``extras=PER_GUILD`` (a per-server setting or a read-only view): unmarked commands need a home
-server's moderator or the application's owner (:func:`bot.core.permissions.shared_access`), so a
-command added later without thinking about it fails closed.
+"""The base of every moderators-only cog: one check, on the server, on every call, because
+``default_permissions`` only hides commands. A command needs a home server's moderator unless marked
+``extras=PER_GUILD``, so one added without thinking about it fails closed; refusals are audited.
 """
 
 from __future__ import annotations
@@ -17,7 +11,6 @@ from typing import Any, ClassVar
 import discord
 from discord.ext import commands
 
-from bot.app import PolicyBotMixin
 from bot.core.errors import NotModerator
 from bot.core.permissions import (
     Access,
@@ -27,6 +20,7 @@ from bot.core.permissions import (
     owner_ids,
     shared_access,
 )
+from bot.core.protocol import BotCore
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +34,7 @@ class ModeratorCog(commands.Cog):
 
     changes: ClassVar[str] = "this"
 
-    def __init__(self, bot: PolicyBotMixin) -> None:
+    def __init__(self, bot: BotCore) -> None:
         self.bot = bot
 
     def shared_access(self, interaction: discord.Interaction) -> Access:

@@ -1,14 +1,6 @@
-"""Who counts as a moderator, and who may change what every server reads: decided on the server
-for every call, never only by Discord's UI.
-
-``default_permissions`` merely hides commands, and server admins can override it, so the
-handlers check again here. The decision uses the guild's own role list (from the gateway cache):
-a role id the guild does not have grants nothing, and the permission bits an interaction payload
-carries are not trusted on their own (tests/bot/test_permissions.py).
-
-The articles, the feeds and the index are shared by every server the bot is in, so changing them
-takes more than being a moderator somewhere: a moderator of a *home* server
-(``POLICYBOT_HOME_GUILDS``) or the application's owner (tests/bot/test_home_guilds.py).
+"""Who counts as a moderator, and who may change what every server reads, decided on the server for
+every call from the guild's own roles, because ``default_permissions`` only hides commands. Shared
+state (articles, feeds, index) takes a home server's moderator or the application's owner.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Per-user cooldowns, the short-lived memory of a DM conversation, and the back-off from channels
-where Discord refuses the bot's messages.
-
-All are in-process dictionaries: they protect this one process (its CPU, its IP's standing with
-Discord), and forgetting them on restart is harmless.
+"""Per-user cooldowns, the short memory of a DM conversation, and the back-off from channels that
+refuse the bot: in-process dictionaries, since they protect this one process (its CPU, its IP's
+standing with Discord) and forgetting them on restart is harmless.
 """
 
 from __future__ import annotations
@@ -100,13 +98,9 @@ class _Turn:
 
 
 class SendGuard:
-    """Backs off from channels where Discord answers 403 (Missing Permissions or Access, DMs closed).
-
-    After a refusal the channel is left alone for ``retry_seconds``; then one message may try again.
-    In a channel not yet seen to work, messages take turns, so a burst of mentions in a channel
-    the bot cannot post in costs one request, not one per mention. When ``budget`` refusals fall in
-    ``window`` seconds, the bot posts nowhere until they age out (a circuit breaker).
-    """
+    """Backs off from channels that answer 403, since Discord bans an IP for too many: a refused
+    channel is left alone for ``retry_seconds``, an untried one takes one message at a time, and
+    ``budget`` refusals within ``window`` seconds stop all posting until they age out."""
 
     def __init__(
         self,

@@ -1,8 +1,6 @@
-"""What the bot's small SQLite stores (feedback, watches, guild settings) share.
-
-WAL mode, so a crash never loses a committed row and readers never block the writer; autocommit,
-so every statement is its own transaction unless a store opens one; one connection per store,
-guarded by a lock, so worker threads can share it.
+"""What the bot's small SQLite stores share: WAL, so a crash never loses a committed row and readers
+never block the writer; autocommit, so each statement is a transaction unless a store opens one;
+one connection per store behind a lock, so worker threads can share it.
 """
 
 from __future__ import annotations

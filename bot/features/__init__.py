@@ -1,1 +1,1 @@
-"""The bot by feature: each package registers its commands, views and tasks in ``setup()``."""
+"""The bot by feature: each package's ``setup(bot)`` registers its commands, views, tasks and stores."""

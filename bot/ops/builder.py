@@ -1,10 +1,6 @@
-"""``policybot builder`` (or ``policybot run`` with ``POLICYBOT_ROLE=builder``): ingest and build only.
-
-A process with no Discord connection that takes the leader lock (waiting in standby, retrying,
-while another process holds it), builds the index if there is none, then polls the due feeds every
-``POLICYBOT_FEEDS_POLL_SECONDS`` and publishes each increment. Replicas pick the new versions up
-through ``CURRENT``. Announcements and watch DMs need Discord, so they stay with the bots; the
-builder only makes the articles answerable.
+"""``policybot builder`` (or ``run`` with ``POLICYBOT_ROLE=builder``): a process without Discord that
+takes the leader lock, builds, then polls feeds and publishes each increment for the replicas.
+Announcements and watch DMs need Discord, so they stay with the bots.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""``policybot health``: exit 0 when the index loads and verifies and this instance's process (if
-one is running) is alive, fresh and connected; else exit 1 with a one-line reason.
-
-It is a container ``HEALTHCHECK``, so it must be quick and must not load the model: the index is
-checked through ``Engine.stats()`` (manifest and checksums, no embedding), and the running
-process is judged by the status file it refreshes (see :mod:`bot.ops.status`).
+"""``policybot health``: exit 0 when the index verifies and this instance's process is alive, fresh and
+connected, else 1 with a one-line reason. It is a container ``HEALTHCHECK``, so it never loads the
+model: the index is checked by ``Engine.stats()`` and the process by its status file.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Which process ingests and builds: the one holding ``<data>/leader.lock``.
-
-Replicas share one data folder; index versions are immutable and every engine follows ``CURRENT``,
-so any number of processes can answer questions, but only one may poll feeds and publish builds
-(two would fetch every item twice and race for the build lock). The leader holds an exclusive
-``flock`` for its whole life; the kernel drops it when the process dies, however it dies (SIGKILL
-included), so a standby that retries the lock takes over without any stale-lock clean-up.
+"""Which process ingests and builds: the one holding ``<data>/leader.lock``, since two would fetch every
+item twice and race for the build lock. An exclusive ``flock`` held for life: the kernel drops it
+however the process dies, so a standby retrying the lock takes over with no stale-lock clean-up.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Each running process's status file, ``<data>/status/<instance>.json``, and its heartbeat.
-
-``policybot health`` runs as a separate process (a container ``HEALTHCHECK``), so it cannot ask
-the bot whether its gateway is connected; the bot writes what it knows every few seconds instead,
-and a file that stops being refreshed means a hung or dead process.
+"""Each running process's status file, ``<data>/status/<instance>.json``, refreshed by a heartbeat:
+``policybot health`` runs as another process and cannot ask the bot, and a file that stops being
+refreshed means a hung or dead process.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from bot.config import BotSettings
 from bot.core.audit import AuditLog
 from bot.core.permissions import home_guild_ids
 from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, Withheld, retry_timestamp
+from bot.core.reindex import Reindexer, ReindexJob, ReindexRunning
 from bot.features.answers.feedback import FeedbackStore
-from bot.features.index.reindex import Reindexer, ReindexJob, ReindexRunning
 from index import check_question as clean_question
 from index.errors import BuildError, QuestionError
 from index.logs import RedactingFormatter
@@ -281,8 +281,8 @@ def test_factory_picks_plain_or_sharded(tmp_path: Path) -> None:
     sharded = create_bot(object(), BotSettings(_env_file=None, data_dir=tmp_path, shard_count=3))  # type: ignore[call-arg]
     assert type(plain) is PolicyBot and isinstance(sharded, ShardedPolicyBot) and sharded.shard_count == 3
     assert plain.allowed_mentions is not None and plain.allowed_mentions.to_dict() == {"parse": []}
-    plain.feedback.close()
-    sharded.feedback.close()
+    plain.guild_settings.close()  # the features' stores open only when the bot starts
+    sharded.guild_settings.close()
 
 
 def test_redacting_formatter_hides_secrets_in_messages_and_tracebacks() -> None:
@@ -338,4 +338,4 @@ async def test_engine_work_is_bounded_and_off_the_loop(tmp_path: Path) -> None:
     gate.set()
     assert sum(await asyncio.gather(*tasks)) == 6
     assert peak <= 2
-    bot.feedback.close()
+    bot.guild_settings.close()

@@ -31,7 +31,7 @@ def store_writer(kind: str, path: Path, fd: int) -> None:
             w = ws.add(n % 50, f"watch question number {n}")
             os.write(fd, f"{w.id} {w.user_id}\n".encode())
     else:
-        from bot.features.settings.store import GuildSettings
+        from bot.core.guild_settings import GuildSettings
 
         gs = GuildSettings(path)
         for n in range(100_000):
@@ -40,8 +40,8 @@ def store_writer(kind: str, path: Path, fd: int) -> None:
 
 
 def crash_stores(root: Path, rng: random.Random, runs: int) -> dict[str, Any]:
+    from bot.core.guild_settings import GuildSettings
     from bot.features.answers.feedback import FeedbackStore
-    from bot.features.settings.store import GuildSettings
     from bot.features.watch.store import WatchStore
 
     kinds = ["feedback", "watches", "guild_settings"]

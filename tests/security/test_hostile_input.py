@@ -13,9 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.errors import NO_PINGS
-from bot.core.render import answer_parts, safe_url, search_embed, sources_embed
-from bot.features.feeds.announce import announcement_embed, watch_embed
+from bot.core.render import safe_url
+from bot.features.answers.render import answer_parts, search_embed, sources_embed
+from bot.features.feeds.announce import announcement_embed
 from bot.features.feeds.cog import feed_line
+from bot.features.watch.notify import watch_embed
 from index import Engine, FeedState, FreshArticle
 from index.errors import QuestionError
 from index.feeds._parse import FeedParseError, parse_feed

@@ -10,9 +10,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import PolicyBotMixin
 from bot.core.errors import NO_PINGS, BotError
-from bot.core.render import Part, about_embed, answer_parts, plain, progress_text, search_embed, trim
+from bot.core.protocol import BotCore
+from bot.core.render import Part, plain, progress_text, trim
+from bot.features.answers.answering import Answerer
+from bot.features.answers.render import about_embed, answer_parts, search_embed
 from bot.features.answers.views import answer_view
 from bot.features.answers.written import first_parts, upgrade, writing_on
 from index import Answer, Filters, PolicybotError, check_question
@@ -57,8 +59,9 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 
 class AskCog(commands.Cog):
-    def __init__(self, bot: PolicyBotMixin) -> None:
+    def __init__(self, bot: BotCore, answerer: Answerer) -> None:
         self.bot = bot
+        self.answerer = answerer
 
     @app_commands.command(name="ask", description="Ask about cybersecurity-policy news; the answer cites its sources.")
     @app_commands.describe(
@@ -83,7 +86,7 @@ class AskCog(commands.Cog):
         filters = Filters(source.strip() or None if source else None, parse_day(since, "since"), parse_day(until, "until"))
         self.bot.check_cooldown(interaction.user.id)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        answer, record_id = await self.bot.answer(
+        answer, record_id = await self.answerer.answer(
             question,
             user_id=interaction.user.id,
             guild_id=interaction.guild_id,
@@ -94,7 +97,7 @@ class AskCog(commands.Cog):
         parts, upgrading = first_parts(answer, await writing_on(self.bot, interaction.guild_id))
         (message, *_) = await send_answer(interaction, answer, record_id, ephemeral=private, parts=parts)
         if upgrading:
-            await upgrade(self.bot, answer, record_id, lambda embeds: message.edit(embeds=embeds, allowed_mentions=NO_PINGS))
+            await upgrade(self.bot, self.answerer.feedback, answer, record_id, lambda embeds: message.edit(embeds=embeds, allowed_mentions=NO_PINGS))
 
     @ask.autocomplete("source")
     async def source_autocomplete(
@@ -134,8 +137,3 @@ class AskCog(commands.Cog):
         await interaction.followup.send(
             embed=about_embed(stats, running=running), ephemeral=True, allowed_mentions=NO_PINGS
         )
-
-
-async def setup(bot: commands.Bot) -> None:
-    assert isinstance(bot, PolicyBotMixin)
-    await bot.add_cog(AskCog(bot))

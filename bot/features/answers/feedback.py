@@ -1,8 +1,7 @@
 """Answers and 👍/👎 votes in SQLite, in the data folder beside (not inside) the index versions.
 
-Each answer the bot sends is stored under a random id that its buttons carry in their
-``custom_id``; after a restart the buttons still find the question, the answer and its quotes.
-The evaluation harness can read the same table to learn from the votes.
+Each answer is stored under the random id its buttons carry, so they work after a restart; the
+votes, with their questions and answers, become evaluation questions (``policybot feedback``).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.protocol import Slot
 from bot.core.sqlite_store import SqliteStore
 
 SCHEMA = """
@@ -169,3 +169,7 @@ class FeedbackStore(SqliteStore):
 
     async def avote(self, record_id: str, user_id: int, vote: int) -> bool:
         return await asyncio.to_thread(self.vote, record_id, user_id, vote)
+
+
+FEEDBACK = Slot("feedback", FeedbackStore)
+"""``bot.feedback``: where a button's callback, which has only the client, finds the answers."""

@@ -1,9 +1,6 @@
-"""Direct messages and mentions: plain messages answered like /ask.
-
-A DM conversation remembers its last question for a while, so "and who else was there?" is
-read in the light of what was asked before. Every post goes through the bot's
-:class:`bot.core.ratelimit.SendGuard`: a channel where Discord refuses the bot's messages is left alone
-for a while instead of being answered with a 403 per mention (Discord bans an IP for too many).
+"""Direct messages and mentions, answered like /ask. A DM remembers its last question for a while,
+so a follow-up is read in its light; every post goes through the send guard, so a channel that
+refuses the bot is left alone instead of costing a 403 per mention.
 """
 
 from __future__ import annotations
@@ -16,9 +13,10 @@ from functools import partial
 import discord
 from discord.ext import commands
 
-from bot.app import PolicyBotMixin
 from bot.core.errors import NO_PINGS, describe, reply
+from bot.core.protocol import BotCore
 from bot.core.ratelimit import Withheld
+from bot.features.answers.answering import Answerer
 from bot.features.answers.views import answer_view
 from bot.features.answers.written import first_parts, upgrade, writing_on
 from index import check_question
@@ -46,8 +44,9 @@ def may_post(message: discord.Message) -> bool:
 
 
 class DirectCog(commands.Cog):
-    def __init__(self, bot: PolicyBotMixin) -> None:
+    def __init__(self, bot: BotCore, answerer: Answerer) -> None:
         self.bot = bot
+        self.answerer = answerer
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -84,7 +83,7 @@ class DirectCog(commands.Cog):
         previous = self.bot.memory.get(channel.id) if remember else None
         async with contextlib.AsyncExitStack() as typing:
             await guard.send(channel.id, partial(typing.enter_async_context, channel.typing()))
-            answer, record_id = await self.bot.answer(
+            answer, record_id = await self.answerer.answer(
                 question,
                 user_id=message.author.id,
                 guild_id=message.guild.id if message.guild else None,
@@ -107,7 +106,7 @@ class DirectCog(commands.Cog):
                 first = sent
         if upgrading and first is not None:
             edited = first
-            await upgrade(self.bot, answer, record_id, lambda embeds: edited.edit(embeds=embeds, allowed_mentions=NO_PINGS))
+            await upgrade(self.bot, self.answerer.feedback, answer, record_id, lambda embeds: edited.edit(embeds=embeds, allowed_mentions=NO_PINGS))
 
     async def report(self, message: discord.Message, error: BaseException) -> None:
         """The DM/mention counterpart of :func:`bot.core.errors.send_interaction_error`."""
@@ -118,8 +117,3 @@ class DirectCog(commands.Cog):
             self.bot.metrics.replies_withheld.inc()
         except discord.HTTPException:
             log.warning("could not report an error in channel %s", message.channel.id, exc_info=True)
-
-
-async def setup(bot: commands.Bot) -> None:
-    assert isinstance(bot, PolicyBotMixin)
-    await bot.add_cog(DirectCog(bot))

@@ -1,32 +1,25 @@
 """Buttons under an answer that keep working after a restart.
 
-They are :class:`discord.ui.DynamicItem` buttons: the ``custom_id`` carries the stored answer's id
-(``pb:src:<id>``, ``pb:vote:<id>:up``), and the bot registers the patterns at start-up, so a click
-on a message sent before the restart still finds its answer in the feedback database.
+Dynamic items: the ``custom_id`` carries the stored answer's id (``pb:src:<id>``, ``pb:vote:<id>:up``)
+and the patterns are registered at start-up, so a click on an old message still finds its answer.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import discord
 from discord import ui
 
 from bot.core.errors import NO_PINGS, send_interaction_error
-from bot.core.render import sources_embed
-
-if TYPE_CHECKING:
-    from bot.app import PolicyBotMixin
+from bot.features.answers.feedback import FEEDBACK
+from bot.features.answers.render import sources_embed
 
 log = logging.getLogger(__name__)
 
 _ID = r"[0-9a-f]{16}"
-
-
-def _bot(interaction: discord.Interaction) -> PolicyBotMixin:
-    return cast("PolicyBotMixin", interaction.client)
 
 
 class SourcesButton(ui.DynamicItem[ui.Button[Any]], template=rf"pb:src:(?P<rid>{_ID})"):
@@ -51,7 +44,7 @@ class SourcesButton(ui.DynamicItem[ui.Button[Any]], template=rf"pb:src:(?P<rid>{
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            record = await _bot(interaction).feedback.aget_answer(self.record_id)
+            record = await FEEDBACK.of(interaction.client).aget_answer(self.record_id)
             if record is None:
                 await interaction.response.send_message(
                     "I no longer have the sources of this answer.", ephemeral=True, allowed_mentions=NO_PINGS
@@ -86,7 +79,7 @@ class VoteButton(ui.DynamicItem[ui.Button[Any]], template=rf"pb:vote:(?P<rid>{_I
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            stored = await _bot(interaction).feedback.avote(
+            stored = await FEEDBACK.of(interaction.client).avote(
                 self.record_id, interaction.user.id, 1 if self.vote == "up" else -1
             )
             text = (

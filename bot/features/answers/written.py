@@ -1,10 +1,6 @@
-"""Written answers in Discord: the quoted answer goes out at once, then is edited into the
-written one when the checker passes it (issue 10).
-
-The model takes seconds to a minute, so nobody waits for it: the first message carries a
-"writing…" footer, the model runs in its own small thread pool (the event loop and the engine's
-question workers never wait on it), and the message is edited once more either way — into the
-written answer, or back to the plain quoted one with the reason logged.
+"""Written answers: the quoted answer goes out at once, then is edited into the written one when
+the checker passes it, or back to the plain quoted one (the reason logged). The model is slow, so
+nobody waits for it: it runs in its own small thread pool, off the loop and the question workers.
 """
 
 from __future__ import annotations
@@ -13,21 +9,19 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
-from bot.core.render import Part, answer_parts
+from bot.core.guild_settings import answer_style
+from bot.core.protocol import BotCore
+from bot.core.render import Part
+from bot.features.answers.feedback import FeedbackStore
+from bot.features.answers.render import answer_parts
 from index import Answer
-
-if TYPE_CHECKING:
-    from bot.app import PolicyBotMixin
 
 log = logging.getLogger(__name__)
 
-ANSWERS = "answers"
-"""Guild setting key: ``written`` or ``quoted`` (absent: ``POLICYBOT_ANSWERS``)."""
-STYLES = ("written", "quoted")
 WRITING = "✍️ Writing an answer from these sources…"
 WRITTEN = "✍️ Written by a language model from the quoted sources and checked against them. 📄 Sources: the quotes."
 
@@ -37,15 +31,10 @@ _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="llm-write")
 Edit = Callable[[list[discord.Embed]], Awaitable[Any]]
 
 
-async def style(bot: PolicyBotMixin, guild_id: int | None) -> str:
-    """The guild's chosen style, or the global ``POLICYBOT_ANSWERS`` (DMs, unset guilds)."""
-    chosen = await bot.guild_settings.aget(guild_id, ANSWERS) if guild_id else None
-    return chosen if chosen in STYLES else bot.settings.answers
-
-
-async def writing_on(bot: PolicyBotMixin, guild_id: int | None) -> bool:
+async def writing_on(bot: BotCore, guild_id: int | None) -> bool:
     """Written answers are wanted here and a model is configured."""
-    return bot.engine.writer.writes((await style(bot, guild_id)) == "written")
+    style = await answer_style(bot.guild_settings, guild_id, bot.settings.answers)
+    return bot.engine.writer.writes(style == "written")
 
 
 def first_parts(answer: Answer, writing: bool) -> tuple[list[Part], bool]:
@@ -61,7 +50,7 @@ def first_parts(answer: Answer, writing: bool) -> tuple[list[Part], bool]:
     return answer_parts(answer), False
 
 
-async def upgrade(bot: PolicyBotMixin, answer: Answer, record_id: str, edit: Edit) -> Answer:
+async def upgrade(bot: BotCore, feedback: FeedbackStore, answer: Answer, record_id: str, edit: Edit) -> Answer:
     """Write the answer, then edit the message: into the written answer when it passed the checker,
     else back to the quoted one without the "writing…" footer. Never raises."""
     budget = bot.settings.llm_timeout
@@ -85,5 +74,5 @@ async def upgrade(bot: PolicyBotMixin, answer: Answer, record_id: str, edit: Edi
         log.info("could not edit the answer %s: %s", record_id, exc)
         return answer
     if shown.generated:
-        await bot.feedback.aupdate_answer(record_id, shown.to_json())
+        await feedback.aupdate_answer(record_id, shown.to_json())
     return shown

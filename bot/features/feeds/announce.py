@@ -1,38 +1,29 @@
-"""New feed articles as Discord messages: the channel announcement and the watch DM (pure functions).
+"""New feed articles posted in the channel each guild chose (``/feeds announce``), one message per poll.
 
-Article titles, outlets and leads come from other people's web pages, so every piece is made inert
-(:func:`bot.core.render.escape_markdown`): Markdown cannot format or forge a link, a bare URL does not
-link, invisible and bidi characters are dropped, and ``@`` is followed by a zero-width joiner so
-that no text can even look like a mention. The messages are also sent with ``allowed_mentions``
-none. A burst of items is one message: the lines are packed into one embed and whatever does not
-fit is counted ("…and 12 more").
+Titles, outlets and leads come from other people's pages, so every piece is made inert and can
+neither format, link nor mention (:mod:`bot.core.render`); what does not fit is counted.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from functools import partial
 
 import discord
 
-from bot.core.render import (
-    COLOR,
-    DESCRIPTION_MAX,
-    FIELD_VALUE_MAX,
-    FIELDS_MAX,
-    JOINER,
-    TITLE_MAX,
-    citation,
-    escape_markdown,
-    trim,
-)
+from bot.core.errors import NO_PINGS
+from bot.core.protocol import BotCore
+from bot.core.ratelimit import Withheld
+from bot.core.render import COLOR, DESCRIPTION_MAX, TITLE_MAX, escape_markdown, fresh_citation, no_mentions, trim
 from index import FreshArticle
 
+log = logging.getLogger(__name__)
+
+ANNOUNCE_CHANNEL = "announce_channel"
+"""Guild setting: the id of the channel where new feed articles are posted."""
+
 LEAD_MAX = 300
-
-
-def no_mentions(text: str) -> str:
-    """``@everyone``, ``<@123>`` and the like no longer read as mentions."""
-    return text.replace("@", "@" + JOINER)
 
 
 def safe_text(text: str) -> str:
@@ -40,16 +31,9 @@ def safe_text(text: str) -> str:
     return no_mentions(escape_markdown(" ".join(text.split())))
 
 
-def linked(number: int, article: FreshArticle, limit: int) -> str:
-    """``[n] [Title](url) — Outlet, date`` with the title and outlet defused (the URL is kept as is)."""
-    return citation(
-        number, no_mentions(article.title), no_mentions(article.source), article.published, article.url, limit=limit
-    )  # citation() makes the title and the outlet inert
-
-
 def article_lines(article: FreshArticle, number: int) -> str:
     """``[n] [Title](url) — Outlet, date`` and, below it, the lead sentence."""
-    head = linked(number, article, 400)
+    head = fresh_citation(number, article, 400)
     lead = safe_text(trim(article.lead, LEAD_MAX)) if article.lead else ""
     if article.summary_only:
         lead = (lead + " " if lead else "") + "*(feed summary only)*"
@@ -76,23 +60,23 @@ def announcement_embed(articles: Sequence[FreshArticle]) -> discord.Embed:
     return embed
 
 
-def watch_embed(matches: Sequence[tuple[str, Sequence[FreshArticle]]]) -> discord.Embed:
-    """One DM for one user: per watched question, the new articles that match it."""
-    embed = discord.Embed(title="New articles for your watches", colour=COLOR)
-    total = 0
-    for query, articles in matches[:FIELDS_MAX]:
-        name = trim(f"“{escape_markdown(' '.join(query.split()))}”", 250)
-        lines: list[str] = []
-        for n, a in enumerate(articles, 1):
-            line = linked(n, a, 300)
-            if sum(len(x) + 1 for x in lines) + len(line) > FIELD_VALUE_MAX - 20:
-                lines.append(f"…and {len(articles) - n + 1} more")
-                break
-            lines.append(line)
-        value = "\n".join(lines)
-        if total + len(name) + len(value) > 5500:
-            break
-        embed.add_field(name=name, value=value, inline=False)
-        total += len(name) + len(value)
-    embed.set_footer(text="Manage your watches with /watch list and /watch remove")
-    return embed
+class Announcer:
+    def __init__(self, bot: BotCore) -> None:
+        self.bot = bot
+
+    async def announce(self, articles: Sequence[FreshArticle]) -> None:
+        """One message per guild that chose an announcement channel."""
+        channels = await self.bot.guild_settings.aall(ANNOUNCE_CHANNEL)
+        embed = announcement_embed(articles)
+        for guild_id, channel_id in channels.items():
+            if self.bot.get_guild(guild_id) is None:
+                continue  # the bot left that guild (or it is on another shard's process)
+            try:
+                channel = self.bot.get_channel(int(channel_id)) or await self.bot.fetch_channel(int(channel_id))
+                if not isinstance(channel, discord.abc.Messageable):
+                    raise TypeError(f"channel {channel_id} cannot receive messages")
+                await self.bot.send_guard.send(channel.id, partial(channel.send, embed=embed, allowed_mentions=NO_PINGS))
+            except Withheld:
+                continue  # Discord refused the bot there lately (logged once by the guard)
+            except (discord.HTTPException, TypeError, ValueError) as exc:
+                log.warning("could not announce in guild %s channel %s: %s", guild_id, channel_id, exc)

@@ -1,10 +1,7 @@
 """/feeds …: moderators choose the news feeds the bot follows and where new articles are announced.
 
-Checked on the server for every call (like ``/index``), refusals answered ephemerally and
-audited, every change audited. The feeds are shared by every server, so changing them takes a home
-server's moderator (:mod:`bot.core.moderated`); the list and where this server's announcements go
-are any moderator's. The work itself is the engine's (``engine.feeds`` …), the same
-as ``policybot feeds``; polling runs in the background (:mod:`bot.features.feeds.poller`).
+The feeds are shared by every server, so changing them takes a home server's moderator
+(:mod:`bot.core.moderated`); the list and this server's announcement channel are any moderator's.
 """
 
 from __future__ import annotations
@@ -13,13 +10,13 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.app import PolicyBotMixin
 from bot.core.errors import NO_PINGS, BotError
 from bot.core.moderated import PER_GUILD, ModeratorCog
+from bot.core.protocol import BotCore
 from bot.core.render import COLOR, DESCRIPTION_MAX, escape_markdown, link_text, plain, trim
-from bot.features.settings.store import ANNOUNCE_CHANNEL
+from bot.features.feeds.announce import ANNOUNCE_CHANNEL
+from bot.features.feeds.poller import FeedPoller
 from index import FeedState
 
 log = logging.getLogger(__name__)
@@ -52,6 +49,9 @@ class FeedsCog(ModeratorCog):
 
     changes = "the feeds"
 
+    def __init__(self, bot: BotCore, poller: FeedPoller) -> None:
+        super().__init__(bot)
+        self.poller = poller
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(trim(text, 1900), ephemeral=True, allowed_mentions=NO_PINGS)
@@ -72,7 +72,7 @@ class FeedsCog(ModeratorCog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         feed = await self.bot.in_worker(self.bot.engine.feeds.add, url, name=name, every_minutes=every)
         await self._audit(interaction, "feed added", feed=feed.name, url=feed.url, every_minutes=feed.every_minutes)
-        self.bot.poller.trigger()
+        self.poller.trigger()
         await self._reply(
             interaction, f"Following **{link_text(feed.name)}** ({escape_markdown(feed.url)}); checking it now, then every {every} minutes."
         )
@@ -92,7 +92,7 @@ class FeedsCog(ModeratorCog):
         changed = await self.bot.in_worker(self.bot.engine.feeds.enable, feed, on)
         await self._audit(interaction, "feed enabled" if on else "feed disabled", feed=changed.name)
         if on:
-            self.bot.poller.trigger()
+            self.poller.trigger()
         await self._reply(interaction, f"**{link_text(changed.name)}** is {'on' if on else 'off'}.")
 
     @feeds.command(name="starter", description="Add the shipped list of cybersecurity-policy feeds (all off).")
@@ -165,8 +165,3 @@ class FeedsCog(ModeratorCog):
         await self.bot.guild_settings.aset(guild_id, ANNOUNCE_CHANNEL, str(channel.id))
         await self._audit(interaction, "announcements on", channel_id=channel.id)
         await self._reply(interaction, f"New articles will be posted in {channel.mention}, batched per poll, without pings.")
-
-
-async def setup(bot: commands.Bot) -> None:
-    assert isinstance(bot, PolicyBotMixin)
-    await bot.add_cog(FeedsCog(bot))

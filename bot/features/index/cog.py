@@ -1,9 +1,7 @@
 """/index …: moderator commands that change what the bot knows.
 
-Every call is checked on the server (``interaction_check``), refusals are answered ephemerally
-and audited, and every change to the corpus or index is written to the audit log. The index is
-shared by every server, so changing it takes a home server's moderator (:mod:`bot.core.moderated`);
-``/index status`` is any moderator's.
+The index is shared by every server, so changing it takes a home server's moderator
+(:mod:`bot.core.moderated`) and every change is audited; ``/index status`` is any moderator's.
 """
 
 from __future__ import annotations
@@ -16,13 +14,11 @@ from pathlib import Path, PurePath
 import aiohttp
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.app import PolicyBotMixin
 from bot.core.errors import NO_PINGS, BotError
 from bot.core.moderated import PER_GUILD, ModeratorCog
+from bot.core.reindex import Listener, ReindexJob, ReindexRunning
 from bot.core.render import escape_markdown, plain, progress_text, trim
-from bot.features.index.reindex import Listener, ReindexJob, ReindexRunning
 from index import IndexMissingError, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -233,8 +229,3 @@ class AdminCog(ModeratorCog):
 
 def _dt(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
-async def setup(bot: commands.Bot) -> None:
-    assert isinstance(bot, PolicyBotMixin)
-    await bot.add_cog(AdminCog(bot))

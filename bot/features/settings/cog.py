@@ -1,7 +1,7 @@
 """/settings: per-guild choices for moderators (for now: written or quoted answers).
 
-Checked on the server for every call like /index (``interaction_check``); refusals and changes
-go to the audit log. A setting is this server's own, so any of its moderators may change it. Values live in the guild settings store (``bot.features.settings.store``).
+A setting is this server's own, so any of its moderators may change it; every call is checked on
+the server like /index, and refusals and changes go to the audit log.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.app import PolicyBotMixin
 from bot.core.errors import NO_PINGS
+from bot.core.guild_settings import ANSWERS, answer_style
 from bot.core.moderated import PER_GUILD, ModeratorCog
-from bot.features.answers.written import ANSWERS, style
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +46,8 @@ class SettingsCog(ModeratorCog):
                 user=str(interaction.user),
                 guild_id=interaction.guild_id,
             )
-        current = await style(self.bot, guild_id)
+        current = await answer_style(self.bot.guild_settings, guild_id, self.bot.settings.answers)
         text = f"Answers in this server: **{current}**."
         if current == "written" and not self.bot.engine.writer.can_write:
             text += " No language model is configured (POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF), so answers stay quoted."
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
-
-
-async def setup(bot: commands.Bot) -> None:
-    assert isinstance(bot, PolicyBotMixin)
-    await bot.add_cog(SettingsCog(bot))

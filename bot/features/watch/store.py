@@ -1,39 +1,5 @@
-"""Saved questions (``/watch``): a user is sent a DM when a new feed article matches one well.
-
-Stored per user in SQLite (WAL) in the data folder; at most :data:`MAX_PER_USER` each, so one user
+"""Saved questions (``/watch``) in SQLite, at most :data:`MAX_PER_USER` per user, so one user
 cannot make every poll score thousands of questions.
-
-The threshold (:data:`THRESHOLD`) is the score from :meth:`index.engine.Engine.match_new_articles`
-(best chunk cosine, all-MiniLM-L6-v2) above which a new article is worth a DM. It was chosen on
-held-out data written by others, with ``python -m measure.calibrate.watch``: the 500-query
-MultiHop-RAG sample, each answerable query against its evidence articles (positives) and every
-other article of the set (negatives), queries split in halves with a fixed seed; the threshold
-with the best F0.5 on one half (an unwanted DM costs more than a missed one), reported on the
-other half:
-
-Held-out half (215 queries × 326 articles):
-
-    | threshold | precision | recall | F1 | F0.5 | false DMs / 100 unrelated articles |
-    |---|---|---|---|---|---|
-    | 0.400 | 0.305 | 0.761 | 0.436 | 0.347 | 1.43 |
-    | 0.425 | 0.340 | 0.691 | 0.455 | 0.378 | 1.11 |
-    | 0.450 | 0.387 | 0.633 | 0.481 | 0.420 | 0.83 |
-    | 0.475 | 0.424 | 0.572 | 0.487 | 0.448 | 0.64 |
-    | 0.500 | 0.468 | 0.511 | 0.488 | 0.476 | 0.48 |
-    | 0.525 (chosen) | 0.501 | 0.423 | 0.459 | 0.483 | 0.35 |
-    | 0.550 | 0.530 | 0.340 | 0.415 | 0.477 | 0.25 |
-    | 0.575 | 0.564 | 0.261 | 0.357 | 0.458 | 0.17 |
-    | 0.600 | 0.589 | 0.186 | 0.283 | 0.411 | 0.11 |
-    | 0.625 | 0.673 | 0.133 | 0.223 | 0.372 | 0.05 |
-    | 0.650 | 0.718 | 0.089 | 0.159 | 0.299 | 0.03 |
-
-Chosen: 0.525 (best F0.5 on the other half, 214 queries). Half the DMs sent are
-for an article the question was really about, and a watch gets a false DM for about one unrelated
-article in 300. MultiHop queries are multi-hop questions whose evidence is spread over several
-articles, each of which covers only part of the question, so per-article recall is lower than for
-a one-topic watch; the figures are a conservative guide, not a promise.
-
-``POLICYBOT_WATCH_THRESHOLD`` overrides it (``bot.config``).
 """
 
 from __future__ import annotations
@@ -45,9 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.errors import BotError
+from bot.core.protocol import Slot
 from bot.core.sqlite_store import SqliteStore
 
 THRESHOLD = 0.525
+"""The match score above which a new article is worth a DM: chosen on held-out data, favouring
+precision, since an unwanted DM costs more than a missed one (docs/measurements/watch-threshold.md)."""
 MAX_PER_USER = 20
 MAX_QUERY = 300
 
@@ -138,3 +107,7 @@ class WatchStore(SqliteStore):
 
     async def aall(self) -> list[Watch]:
         return await asyncio.to_thread(self.every)
+
+
+WATCHES = Slot("watches", WatchStore)
+"""``bot.watches`` once the feature is set up."""

@@ -6,20 +6,8 @@ from datetime import date
 
 import pytest
 
-from bot.core.render import (
-    about_embed,
-    answer_parts,
-    check_limits,
-    citation,
-    markdown_with_spans,
-    plain,
-    progress_bar,
-    progress_text,
-    search_embed,
-    sources_embed,
-    split_text,
-    trim,
-)
+from bot.core.render import check_limits, citation, plain, progress_bar, progress_text, split_text, trim
+from bot.features.answers.render import about_embed, answer_parts, markdown_with_spans, search_embed, sources_embed
 from index.types import Answer, ArticleHit, BuildProgress, Citation, IndexStats, Source, Span
 from measure.fakediscord import message_problems
 

@@ -66,9 +66,8 @@ async def test_a_process_takes_only_its_shard_range(settings: BotSettings) -> No
     try:
         assert isinstance(bot, ShardedPolicyBot)
         assert bot.shard_ids == [1] and bot.shard_count == 2
-    finally:  # never connected, so only its stores need closing
-        for store in (bot.feedback, bot.guild_settings, bot.watches):
-            store.close()
+    finally:  # never connected, so only the core's store is open (the features open theirs at start)
+        bot.guild_settings.close()
 
 
 # ---- the leader lock ----------------------------------------------------------------------------

@@ -1,9 +1,7 @@
-"""Background reindexing: one build at a time, in a worker thread, with throttled progress.
+"""Background builds: one at a time, in a worker thread, with throttled progress.
 
-The engine builds a new version beside the live one, so questions keep being answered while a
-build runs and a failed build leaves the live index as it was. Progress arrives in the worker
-thread and is handed to the event loop with ``call_soon_threadsafe``; listeners (the status
-message) are called at most once per ``interval`` seconds, plus once at the end.
+Shared by the features: /index starts and queues builds, the feed poll waits while one runs, and
+/about shows it. A build makes a new version beside the live one, so questions keep being answered.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.core.render import progress_text
 from index import BuildProgress, BuildReport, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,6 @@ class Rebuilder(Protocol):
     def build(
         self, *, full: bool = False, progress: Callable[[BuildProgress], None] | None = None
     ) -> BuildReport: ...
-
 
 
 @dataclass
@@ -54,8 +52,6 @@ class ReindexRunning(PolicybotError):
     """A second reindex was asked for while one runs."""
 
     def __init__(self, job: ReindexJob) -> None:
-        from bot.core.render import progress_text
-
         super().__init__(f"A reindex is already running (started by {job.requested_by}): {progress_text(job.progress)}")
         self.job = job
 

@@ -1,9 +1,7 @@
-"""Per-guild settings chosen by moderators in Discord (SQLite, WAL, in the data folder).
+"""Per-guild settings chosen by moderators in Discord: one ``(guild, key) -> value`` table in SQLite.
 
-Generic on purpose: one ``(guild, key) → value`` table, so each feature adds a key instead of a
-table (``announce_channel`` for ``/feeds announce``; e.g. an ``answers`` style switch next).
-Values are short strings; ``None`` removes a key. Thread-safe; the ``a*`` methods run the SQLite
-work in a worker thread so the event loop never waits on the file lock.
+Shared by the features, so each adds a key instead of a table; the key of a setting that several
+features read (the answer style) is kept here. Values are short strings; ``None`` removes a key.
 """
 
 from __future__ import annotations
@@ -24,11 +22,14 @@ CREATE TABLE IF NOT EXISTS guild_settings (
 );
 """
 
-ANNOUNCE_CHANNEL = "announce_channel"
-"""Channel id where new feed articles are posted (``/feeds announce``)."""
+ANSWERS = "answers"
+"""The answer style, ``written`` or ``quoted``: chosen by /settings, followed by the answers."""
+STYLES = ("written", "quoted")
 
 
 class GuildSettings(SqliteStore):
+    """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread (it may wait on the file lock)."""
+
     def __init__(self, path: Path) -> None:
         super().__init__(path, SCHEMA)
 
@@ -65,3 +66,9 @@ class GuildSettings(SqliteStore):
 
     async def aall(self, key: str) -> dict[int, str]:
         return await asyncio.to_thread(self.all, key)
+
+
+async def answer_style(store: GuildSettings, guild_id: int | None, default: str) -> str:
+    """The guild's chosen style, or ``default`` (``POLICYBOT_ANSWERS``) in DMs and unset guilds."""
+    chosen = await store.aget(guild_id, ANSWERS) if guild_id else None
+    return chosen if chosen in STYLES else default
