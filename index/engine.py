@@ -20,8 +20,7 @@ import numpy as np
 from index.ask import AnswerTuning, Asker, Filters, Tuning, article_scores, check_question
 from index.corpus import Corpus
 from index.errors import BuildLockedError, IndexCorruptError, IndexMissingError
-from index.feeds import Feeds
-from index.feeds._watch_vectors import question_vector
+from index.feeds import Feeds, question_vector
 from index.generation import Writer
 from index.models import Encoder, Models, Reranker, ner
 from index.settings import Settings

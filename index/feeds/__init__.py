@@ -9,6 +9,7 @@ from index.feeds._live import FeedPoll, FreshArticle
 from index.feeds._service import Feeds
 from index.feeds._starter import load_starter_feeds
 from index.feeds._store import DEFAULT_EVERY_MINUTES, ArticleRecord, FeedError, FeedState, FeedStore, utcnow
+from index.feeds._watch_vectors import question_vector
 
 __all__ = [
     "DEFAULT_EVERY_MINUTES",
@@ -21,5 +22,6 @@ __all__ = [
     "FreshArticle",
     "dedup",
     "load_starter_feeds",
+    "question_vector",
     "utcnow",
 ]

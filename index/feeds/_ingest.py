@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from index.corpus._read import parse_article
-from index.corpus._write import CorpusStems, free_stem, render_markdown, slugify, write_new
+from index.corpus import CorpusStems, free_stem, parse_article, render_markdown, slugify, write_new
 from index.errors import ArticleError
 from index.feeds._dedup import THRESHOLD, add_also_published_by, best_match, signature
 from index.feeds._reports import IngestResult

@@ -16,7 +16,7 @@ from bot import app
 from bot.core.hooks import Hooks
 from bot.features import answers
 from bot.features.answers.feedback import FEEDBACK, FeedbackStore
-from index.engine import FreshArticle
+from index import FreshArticle
 from measure.fakediscord import FakeDiscord
 from tests.bot.conftest import StartBot
 

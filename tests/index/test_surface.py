@@ -21,7 +21,8 @@ from index import Engine
 from index.ask._compose import Composer
 from index.ask._sentences import SentenceScores
 from index.settings import Settings
-from tests.conftest import REPO, write_article
+from tests.support import REPO
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
 
 STORIES = {

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.render import answer_parts, safe_url
+from bot.core.render import safe_url
+from bot.features.answers.render import answer_parts
 from index.corpus._read import MAX_FILE_BYTES, load_corpus, parse_article
 from index.engine import Engine
 from index.errors import ArticleError, PolicybotError

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from index.corpus._edit import add_article
 from index.corpus._read import load_article
-from index.feeds import FeedStore, FetchOptions, add_url
-from tests.index.feeds.conftest import LocalServer
+from index.feeds import FeedStore
+from index.feeds._fetch import FetchOptions
+from index.feeds._poll import add_url
+from tests.support.local_server import LocalServer
 
 CAPTION = "Minister Anna Berg at the cyber agency in The Hague on Tuesday."
 BYLINE = "By Pieter de Vries"

@@ -13,9 +13,9 @@ import index.corpus._read
 from index.ask._matching import article_scores
 from index.engine import Engine
 from index.settings import Settings
-from tests.conftest import write_article
-from tests.index.feeds.test_poll import OTHER_STORY, STORY, page, rss, serve_feed
+from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
+from tests.support.feeds import OTHER_STORY, STORY, page, rss, serve_feed
 
 from .conftest import LocalServer
 
@@ -43,12 +43,12 @@ def test_a_polled_article_is_parsed_once_on_its_way_to_the_live_index(
     items = [("g1", server.url("/a"), "Agencies told to disconnect Ivanti devices", "s"),
              ("g2", server.url("/b"), "EU agrees cyber resilience rules", "s")]  # fmt: skip
     serve_feed(server, "/feed.xml", rss("Wire", items))
-    engine.add_feed(server.url("/feed.xml"), name="Wire")
+    engine.feeds.add(server.url("/feed.xml"), name="Wire")
     parsed: Counter[str] = Counter()
     parse = index.corpus._read._parse_article
     monkeypatch.setattr(index.corpus._read, "_parse_article", lambda raw, path: parsed.update([str(path)]) or parse(raw, path))
 
-    result = engine.poll_feeds()
+    result = engine.feeds.poll()
 
     new = [str(a.path) for a in result.report.new_articles]
     assert len(new) == 2 and result.build is not None and result.build.added == 2  # polled, announced, indexed

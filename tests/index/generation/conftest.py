@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from index.generation import Passage
+from index.generation._types import Passage
 from tests.support.fake_llm import FakeLLM
 
 

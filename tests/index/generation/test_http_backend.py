@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from index.generation import GenerationError, OpenAICompatible, Passage, Written, write_answer
+from index.generation._openai_compat import OpenAICompatible
+from index.generation._types import GenerationError, Passage, Written
+from index.generation._writer import write_answer
 from tests.support.fake_llm import FakeLLM, Reply
 
 GOOD = (
