@@ -96,6 +96,11 @@ class Answer:
     checker: str = ""
     quoted: str = ""
     extra: tuple[Source, ...] = field(default=(), repr=False)
+    # The reader's answer words, verbatim from the first quoted sentence (None when it found none).
+    short_answer: str | None = None
+    # An ambiguous question (close readings from different stories): the other stories' answers,
+    # best first; this answer is the first story's.
+    alternatives: tuple[Answer, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,6 +115,8 @@ class Answer:
             "generated": self.generated,
             "checker": self.checker,
             "quoted": self.quoted,
+            "short_answer": self.short_answer,
+            "alternatives": [alt.to_json() for alt in self.alternatives],
         }
 
 
