@@ -10,14 +10,23 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from index.types import Answer
 from measure.eval import metrics as metrics
 from measure.eval.dataset import Question
 
-if TYPE_CHECKING:
-    from measure.eval.runner import Result
+
+class Scored(Protocol):
+    """What the summary reads of one question's result (``measure.eval.runner.Result``)."""
+
+    written: dict[str, Any] | None
+    abstained: bool
+
+    @property
+    def scored_answer(self) -> bool: ...
+    found: list[bool]
+
 
 YES_NO = {"yes", "no", "true", "false"}
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -63,7 +72,7 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def summarize(results: Sequence[Result]) -> dict[str, Any]:
+def summarize(results: Sequence[Scored]) -> dict[str, Any]:
     """Quoted vs sent (written when it passed, else quoted), on the questions both answered."""
     tried = [r for r in results if r.written is not None and not r.abstained]
     scored = [r for r in tried if r.scored_answer and r.written and r.written["found"]]

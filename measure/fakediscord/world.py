@@ -10,10 +10,11 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from measure.fakediscord.connection import Gateway
 from measure.fakediscord.records import (
     APP_ID,
     DISCORD_EPOCH_MS,
@@ -25,9 +26,6 @@ from measure.fakediscord.records import (
     Request,
     now_iso,
 )
-
-if TYPE_CHECKING:
-    from measure.fakediscord.gateway import Gateway
 
 
 class World:
