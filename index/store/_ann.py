@@ -1,14 +1,7 @@
-"""One segment's vectors on disk: an exact matrix of unit vectors plus, when it pays, an ANN index.
+"""One segment's vectors on disk: unit vectors stored as float16, plus an ANN index when the set is large.
 
-A store of a million articles (~4 M chunk vectors, 384-d) does not fit a float32 matrix in a 4 GB
-serving process (6 GB), and an exact scan of it takes seconds.  So every vector set keeps its rows
-as float16 (half the bytes, ~1e-3 error on a cosine) that small sets load into RAM as float32 and
-large sets memory-map (and read with pread, see ``RowReader``), and a large set also gets a compact approximate index (see ``DEFAULT``)
-whose candidates are re-scored exactly from the stored rows.  Scores returned are therefore always
-exact cosines of the stored rows, whichever index found the candidates.
-
-The defaults below were chosen by ``measure/bench/ann.py`` (raw results in /work/evals/ann/);
-the numbers quoted next to them come from that run, on 2 cores without GPU.
+Scores are always exact cosines of the stored rows, whichever index found the candidates.
+Why this layout and these values: docs/measurements/ann-defaults.md (measure/bench/ann.py).
 """
 
 from __future__ import annotations
@@ -27,22 +20,16 @@ KINDS = ("flat", "ivf_flat", "ivf_sq8", "ivf_pq", "ivf_pqfs", "hnsw_flat", "hnsw
 """``flat`` means no ANN file: exact scans. The others name the faiss index built next to the rows."""
 
 ANN_MIN = 50_000
-"""Below this many vectors an exact in-RAM scan is fast enough, and exact: no ANN file is written.
-Measured (measure/bench/ann.py, busy 2-core machine): a float32 scan costs ~0.2 ms per 1,000
-vectors (40k: 12-15 ms p50, 400k: 84 ms), IVF-SQ8 stays under 1 ms at those sizes with recall@10
-0.994-0.996 but costs a build (2.4 s at 40k).  At 50k the scan is ~10 ms, a small share of a
-question; above it the scan alone eats the 100 ms budget by ~400k.  An increment of 1,000 articles
-(~4,000 vectors) is therefore always a flat segment: written in milliseconds, no training."""
+"""Below this many vectors an exact in-RAM scan is fast enough (and exact), so no ANN file is written;
+an increment of 1,000 articles thus stays a flat segment. Why 50k: docs/measurements/ann-defaults.md."""
 
 IN_MEMORY_MAX = 100_000
-"""Sets up to this many rows are held as float32 in RAM (≤ 154 MB each), so every set that is
-scanned (< ANN_MIN) is scanned by BLAS; larger ones are memory-mapped float16 and only the rows a
-query re-scores are paged in.  A mapped set without ANN can still be searched, block by block, but
-slowly (4 M float16 rows: ~10 s per query), so large sets that need search must have an ANN."""
+"""Sets up to this many rows are held as float32 in RAM, so every scanned set (< ANN_MIN) runs on BLAS;
+larger ones are memory-mapped float16 and must have an ANN to be searched at a usable speed."""
 
 SCAN_BLOCK = 65_536
 """Rows converted to float32 at a time when a memory-mapped set without ANN must be scanned:
-numpy float16 arithmetic has no BLAS path and is ~50× slower, so never scan float16 directly."""
+numpy float16 arithmetic has no BLAS path (far slower), so float16 is never scanned directly."""
 
 
 @dataclass(frozen=True)
@@ -78,31 +65,14 @@ class AnnParams:
 
 
 DEFAULT = AnnParams()
-"""IVF-SQ8, nlist ≈ 2·√n, nprobe 64, top-100 re-scored from the float16 rows.  Measured at 4 M
-vectors (synthetic mixtures of real MiniLM embeddings, real SQuAD questions, 2 cores, busy):
-  ivf_sq8  nprobe 32: recall@10 0.993, p50 2.7 ms, p95 6.9 ms; nprobe 64: 0.999, 6.3 / 10 ms;
-           build 257 s (2 threads), +4,000 vectors 0.17 s, open 1.3 s; serving VmRSS 1.55 GB
-           (the SQ8 codes; rows read by pread: 2.3 GB when they were gathered from the memmap);
-           disk 2.9 GB rows + 1.5 GB index.
-  ivf_pqfs (4-bit PQ96 fast-scan) re-ranking 100/200: recall@10 only 0.74/0.88 at any nprobe
-           (its quantisation error exceeds the gaps between near neighbours), though 0.26 GB.
-  ivf_flat / hnsw_flat: float32 codes alone are 5.9 GB at 4 M, over the 4 GB budget.
-  hnsw_sq8 (M 32, efConstruction 80): recall@10 0.994 at 400k (efSearch 200, 0.56 ms), but its
-           build took 9.8 s at 40k and 169 s at 400k (×17 per ×10), so ~48 min at 4 M on 2 cores
-           (extrapolated, not run), adding 4,000 vectors took 1.8 s at 400k (IVF: 0.05 s), and its
-           graph adds ~1 GB at 4 M.
-At 400k, ivf_sq8 nprobe 64: recall 0.9997, p50 1.4 ms, build 20 s; ivf_flat the same recall at
-twice the memory; ivf_pqfs reaches 0.99 only with 200 re-scored rows.
-nprobe 64 rather than 32 buys margin for real data that is less clustered than the mixtures, at a
-few milliseconds that the 100 ms budget does not notice."""
+"""IVF-SQ8, nlist ≈ 2·√n, nprobe 64, top-100 re-scored from the float16 rows: it fits the serving
+memory budget at 4 M vectors and takes increments cheaply. Why: docs/measurements/ann-defaults.md."""
 
 
 def nlist_for(n: int) -> int:
     """IVF list count ≈ 2·√n rounded to a power of two (4 M → 4096 lists of ~1000 vectors).
 
-    Only 2·√n was measured (recall 0.996-0.9997 at nprobe 64 from 40k to 4 M, so nprobe need not
-    grow with n).  4·√n would halve the rows scanned per probe but double the k-means and
-    assignment cost of a build (257 s at 4 M on 2 cores), and search is already far under budget."""
+    More lists would cost build time that search does not need; see docs/measurements/ann-defaults.md."""
     if n <= 0:
         return 1
     return max(1, 2 ** round(math.log2(max(1.0, 2 * math.sqrt(n)))))
@@ -129,7 +99,7 @@ class VectorSet:
     @functools.cached_property
     def index(self) -> Any:
         """The faiss index, read on the first search: a build that only copies or looks rows up
-        never reads a 1.4 GB IVF file (its checksum was verified with the segment)."""
+        never reads a large IVF file (its checksum was verified with the segment)."""
         if self.index_file is None:
             return None
         index = faiss.read_index(str(self.index_file))
@@ -162,10 +132,9 @@ class VectorSet:
         dtype: str = "float16",
         params: AnnParams = DEFAULT,
     ) -> list[str]:
-        """Write ``<stem>.f16.npy`` (or ``<stem>.i8.npy`` + ``<stem>.i8scale.npy``) and, when
-        ``len(vectors) >= ann_min``, ``<stem>.<kind>.faiss``; return the file names written (the
-        caller checksums them in its manifest).  The ANN index is built from the rows as stored,
-        so its candidates and the exact re-scoring see the same vectors."""
+        """Write the rows (``<stem>.f16.npy`` or ``.i8.npy`` + ``.i8scale.npy``) and, from ``ann_min`` rows,
+        ``<stem>.<kind>.faiss`` built from the rows as stored, so ANN and exact re-scoring agree;
+        returns the file names written (the caller checksums them in its manifest)."""
         vectors = np.asarray(vectors)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be a 2-D matrix, not shape {vectors.shape}")
@@ -318,10 +287,8 @@ def _set_query_params(index: Any, params: AnnParams) -> None:
 class RowReader:
     """Reads rows of a stored matrix with pread: through the page cache, but nothing is mapped.
 
-    Measured at 4 M rows: reading 30,000 random rows through the memmap put 1.5 GB of file pages in
-    the process's RSS (the kernel maps 64 KB around each fault, MADV_RANDOM or not), so a serving
-    process re-scoring from a memmap creeps towards rows-file + index size (4.4 GB).  pread keeps
-    the RSS at the anonymous memory (the ANN codes); ~100 small reads cost well under a millisecond."""
+    Re-scoring through a memmap makes the serving RSS creep towards the file's size; pread keeps it at
+    the ANN codes (measured: docs/measurements/ann-defaults.md)."""
 
     def __init__(self, path: Path, offset: int, dtype: np.dtype[Any], dim: int) -> None:
         self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - lives as long as the set
