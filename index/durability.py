@@ -1,10 +1,7 @@
 """fsync helpers with one test seam: every point where data becomes durable calls :data:`SYNC_HOOKS`.
 
-A SIGKILL cannot show a missing fsync (the page cache survives it); a power cut can. Tests that
-simulate a power cut register a hook here and, at each sync point, copy what the disk is known
-to hold at that moment (only what was synced), then check that every copy opens consistently.
-Writers call :func:`fsync_file` / :func:`fsync_dir` / :func:`make_dirs`, and a database calls
-:func:`synced` after each commit that its engine has already made durable.
+Only a power cut shows a missing fsync, so tests hook each sync point to copy what the disk holds
+then and check every copy opens (how: docs/design/store-layout.md).
 """
 
 from __future__ import annotations

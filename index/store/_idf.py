@@ -77,9 +77,8 @@ def unseen_idf(snap: Snapshot) -> float:
 
 
 FTS_MAX_ROWS = 5_000
-"""A word in more chunks than this is never looked up: SQLite scores every chunk that matches
-before it can rank them, which is ~1 ms per thousand rows; on a large index such words (however
-rare relatively) would cost seconds while adding little to BM25's ranking."""
+"""A word in more chunks than this is never looked up: SQLite scores every match before ranking, so
+on a large index such words would cost seconds while adding little to BM25 (docs/design/store-layout.md)."""
 
 
 def selective_terms(snap: Snapshot, terms: list[str], max_share: float = 0.2, keep: int = 2) -> list[str]:

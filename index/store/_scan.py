@@ -1,11 +1,7 @@
 """Reading the corpus for a build without re-reading files that have not changed.
 
-A build must know every article, but at a million files parsing each one again costs minutes
-while the 1,000 new ones cost seconds. A small cache in the data folder remembers each file's
-size, modification time, article id and content hash from the last successful build; a file whose
-size and time still match, and whose article the live version holds with the same hash, is taken
-from the live version's row instead of being read. Like git's index, a file modified within two
-seconds of the scan that recorded it is always re-read (its time may not have ticked since).
+A cache of each file's size, mtime, id and hash lets an unchanged file come from the live version's
+row; like git's index, a file modified within two seconds of its scan is always re-read.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """One immutable segment of the index: a batch of articles with their text, vectors and layout.
 
-An index version is a list of segments plus the articles that later builds replaced or removed
-("dead" rows). A build that adds 1,000 articles writes one new segment of 1,000 and reuses every
-older segment as it is, so an increment costs in proportion to what changed, never to the whole
-archive. Everything in a segment is written once, checksummed in its manifest and never modified.
-
-    segment/
-      store.sqlite     articles, chunks, sentences, FTS5, and document frequencies of stemmed words
-      layout.npz       per-article / chunk / sentence arrays (offsets, dates, kinds) for fast loading
-      chunks.*         the chunk vectors (index.store._ann.VectorSet: float16, an ANN index when large)
-      sentences.*      the sentence vectors
-      rescore_*        the re-scoring model's vectors, when the index has a second stage
-      manifest.json    counts, the outlet names, and every file's size and SHA-256
+Written once, checksummed in its manifest, never modified, and reused by later versions, so an
+increment costs what changed, not the archive. Its files: docs/design/store-layout.md.
 """
 
 from __future__ import annotations
@@ -296,9 +286,7 @@ _VERIFIED_LOCK = threading.Lock()
 def verify_segment(directory: Path) -> tuple[dict[str, Any], str]:
     """Check every file against the segment's manifest; returns it and its own SHA-256.
 
-    A segment is re-hashed only when one of its files changed (size or mtime) since it was last
-    checked (by this process, or by any, as recorded in ``.verified``): a replica switching to a
-    version with one new segment hashes only that one.
+    Only a segment whose files changed (size or mtime) since any process last checked it is re-hashed.
     """
     if not directory.is_dir():
         raise IndexMissingError(f"index segment {directory.name} is missing; run `policybot build --full`")

@@ -1,18 +1,7 @@
 """The data folder's layout: versioned index builds, the ``CURRENT`` pointer and the build lock.
 
-    data/
-      CURRENT              name of the live version (replaced atomically)
-      build.lock           flock held by the one running build
-      build.progress.json  what the running build is doing (for status commands)
-      build-owed/          corpus changes no build has indexed yet (one small record each)
-      versions/v000003-…/  one complete, verified build each: a manifest naming its segments
-      versions/.tmp-…/     a build in progress (removed if the build dies)
-      segments/s000007-…/  immutable batches of articles, shared by the versions that name them
-      segments/.tmp-…/     a segment being written
-
-Readers only ever follow ``CURRENT``, and ``CURRENT`` only ever names a verified version, so a
-build that fails or is killed leaves the previous version serving. Every file of a version is on
-the disk (index.durability) before ``CURRENT`` names it, so a power cut leaves either version.
+Readers follow only ``CURRENT``, which names only a verified, synced version, so a failed, killed or
+power-cut build leaves the previous version serving. The folder tree: docs/design/store-layout.md.
 """
 
 from __future__ import annotations
@@ -264,10 +253,9 @@ def settle(records: Iterable[Path]) -> None:
 
 @contextlib.contextmanager
 def owing(data_dir: Path, paths: Sequence[Path] | None) -> Iterator[list[Path]]:
-    """Around one corpus change: owed before it starts (a crash mid-change leaves it owed), and
-    again once done with the files it wrote (the caller adds them to the yielded list), because a
-    build may have read the first record while the change was under way. A change refused before
-    it wrote anything (a PolicybotError) owes nothing."""
+    """Around one corpus change: owed before it starts (so a crash leaves it owed) and again with the
+    files it wrote (the caller adds them to the yielded list), since a build may have read the first
+    record meanwhile. A change refused before it wrote anything (a PolicybotError) owes nothing."""
     before = owe(data_dir, paths)
     written: list[Path] = []
     try:
