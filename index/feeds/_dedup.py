@@ -1,35 +1,7 @@
 """Duplicates: the same item twice (exact) and the same wire story republished by other outlets (near).
 
-Exact duplicates are decided by GUID and canonical URL in the store (:mod:`index.feeds._store`).
-Near duplicates use MinHash (datasketch) over word shingles of the article *body* (not the
-headline, which outlets rewrite): the estimated Jaccard similarity of two bodies' shingle sets
-is compared with :data:`THRESHOLD`. Signatures are kept in the store with an LSH index on them
-(:func:`band_keys`, rows in SQLite), so a new article is compared only with the stored articles
-that share a band with it, not with every stored signature: a poll's cost does not grow with the
-corpus, and the index survives restarts.
-
-LSH banding: the 128 values are cut into :data:`BANDS` bands of :data:`ROWS` values; two articles
-are candidates when one whole band is equal. With 2 values per band, a pair at the threshold
-(estimated Jaccard 0.4) shares no band with probability (1 - 0.4²)^64, about 1 in 70,000, and
-a pair at 0.5 about 1 in 10^8; candidates are then scored exactly as before, so decisions are
-the full comparison's except for such misses. Longer bands would cut candidates further but
-miss pairs near the threshold (3 values per band: 6% at 0.4).
-
-Threshold, shingle size and permutations were chosen on data by ``measure/calibrate/dedup.py``
-(real text from SQuAD dev and MultiHop-RAG evidence; positives are realistically edited copies,
-negatives are different documents on the same topic, including other outlets' articles on the same
-news event). Its table is in ``docs/measurements/dedup-threshold.md``. With 3-word shingles
-and 128 permutations, the highest same-topic negative scored 0.055 and every threshold from 0.15
-to 0.90 had precision 1.000, so recall and caution decide: at THRESHOLD = 0.4 recall is 0.971
-overall (light edits 1.000, medium 0.994, heavy 0.920), and two equal-length texts must still
-share about 57% of their shingles, so a follow-up that reuses part of an earlier story is less
-likely to be folded into it (a judgement, not measured: a wrong fold hides a story, a missed fold
-only costs a second citation). 3-word shingles separated better than 2 (highest
-negative 0.117) and kept more heavy-edit recall than 5.
-
-A near duplicate is stored once: the existing file's front matter gets an
-``also_published_by: [{source, url}]`` entry (rewritten through ``corpus_write.write_if_changed``)
-and no new file is written.
+Exact: GUID and canonical URL in the store. Near: MinHash of body shingles, found through an LSH index
+in SQLite so a poll's cost does not grow with the corpus. Design: docs/design/near-duplicates.md.
 """
 
 from __future__ import annotations
@@ -46,11 +18,15 @@ from index.corpus import parse_front_matter, read_article_bytes, render_markdown
 from index.errors import ArticleError
 
 NUM_PERM = 128
+"""MinHash values per signature: the setting the threshold was calibrated with; BANDS × ROWS cut it."""
 SHINGLE = 3
+"""Words per shingle: 3 separated wire copies from same-topic stories better than 2 or 5 (same page)."""
 THRESHOLD = 0.4
+"""Estimated Jaccard from which a body is a wire copy: keeps nearly every edited copy, folds no same-topic story."""
 MIN_WORDS = 50  # below this a body is too short for shingles to say "same story" reliably
 SEED = 1
 BANDS = 64
+"""LSH bands of ROWS values: a pair at THRESHOLD still shares a band almost surely (docs/design/near-duplicates.md)."""
 ROWS = NUM_PERM // BANDS
 _WORD = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*", re.UNICODE)
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
@@ -101,8 +77,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 def band_keys(sig: np.ndarray) -> list[tuple[int, int]]:
     """``(band, key)`` for each LSH band: articles that agree on a whole band share its key.
 
-    datasketch's values are 32-bit, so a band's two values pack into one 64-bit key losslessly
-    (stored as SQLite's signed INTEGER); wider values would only add candidates, never lose one.
+    datasketch's values are 32-bit, so a band's two values pack losslessly into one signed 64-bit key.
     """
     values = np.asarray(sig, dtype=np.uint64).reshape(BANDS, ROWS)
     packed = (values[:, 0] << np.uint64(32)) ^ values[:, 1]
@@ -137,7 +112,7 @@ def best_match(
 def read_front_matter(path: Path) -> tuple[dict[str, Any], str]:
     """``(front matter, body)`` of a Markdown article (ArticleError when it has none or it is broken)."""
     try:
-        content = read_article_bytes(path).decode("utf-8-sig")  # never a FIFO, a link or 5 GB
+        content = read_article_bytes(path).decode("utf-8-sig")  # never a FIFO, a link or an oversized file
     except (ArticleError, UnicodeDecodeError) as exc:
         raise ArticleError(f"cannot read {path.name}: {exc}") from exc
     match = _FRONT_MATTER.match(content)

@@ -246,13 +246,9 @@ def _fetch(
 
 
 class _Watchdog:
-    """Shuts a fetch's sockets when its deadline passes, so no slow server can hold a worker longer.
-
-    Socket timeouts bound one wait each; a server sending a byte just inside every timeout would
-    otherwise keep a fetch alive for ever. A shut socket makes the blocked read return at once,
-    and :attr:`expired` tells the fetch why. Each socket is watched through a duplicate of its
-    descriptor (closed with the watchdog), so the shutdown can never hit a reused descriptor.
-    """
+    """Shuts a fetch's sockets when its deadline passes: socket timeouts bound one wait each, so a
+    server trickling bytes could otherwise hold a worker for ever. Sockets are watched through
+    duplicated descriptors, so a shutdown never hits a reused one; :attr:`expired` says why."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds

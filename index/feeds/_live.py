@@ -35,10 +35,8 @@ class FreshArticle:
 class FeedPoll:
     """One poll of the due feeds and the incremental build after it.
 
-    ``indexed`` is True when the live index holds every new article (the build ran, or nothing was
-    new); when another build held the lock, ``build_error`` says so and the articles are indexed by
-    the next build.
-    """
+    ``indexed``: the live index holds every new article; if another build held the lock,
+    ``build_error`` says so and the next build indexes them."""
 
     report: PollReport
     articles: list[FreshArticle] = field(default_factory=list)

@@ -30,12 +30,10 @@ MIN_SUMMARY_WORDS = 5  # the corpus loader refuses fewer
 
 
 def sync_corpus(store: FeedStore, corpus_dir: Path, *, now: datetime | None = None) -> int:
-    """Record corpus files the store does not know (or that changed); forget files that are gone.
+    """Record corpus files the store does not know (or that changed), forget gone ones; returns the count.
 
-    This is the crash recovery: a file written just before a crash carries its ``feed``, ``guid``
-    and ``url`` in its front matter, so its item is recorded as seen here and is never written
-    again. It also gives hand-added articles a signature, so wire copies of them are folded.
-    Returns how many files were (re)recorded. Unreadable files are left to the build to report.
+    Crash recovery: a file's front matter names its feed item, so it is never written twice; hand-added
+    files get a signature so their wire copies fold. Unreadable files are left to the build to report.
     """
     moment = now or utcnow()
     known = store.known_articles()
@@ -79,10 +77,9 @@ def sync_corpus(store: FeedStore, corpus_dir: Path, *, now: datetime | None = No
 
 
 SYNC_EVERY = timedelta(hours=1)
-"""How often polls compare the whole corpus with the store. The comparison stats every file
-(seconds at a million), while what it is for happens rarely: a process that died between writing
-a file and recording it (the next process syncs on its first poll), and hand-added files, whose
-wire copies are folded once they are seen."""
+"""How often polls compare the whole corpus with the store: it stats every file, while what it
+catches is rare (a crash between writing and recording a file, synced on the next process's
+first poll anyway, and hand-added files)."""
 
 
 def _sync_if_due(store: FeedStore, corpus_dir: Path, moment: datetime) -> None:

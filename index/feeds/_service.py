@@ -87,10 +87,8 @@ class Feeds:
     ) -> FeedPoll:
         """Poll every due feed, then build incrementally when the corpus changed (or ``build``).
 
-        Never raises for a bad feed or page (they are in the report). When another build holds the
-        lock, the poll's articles stay in the corpus, owed to the next build, and ``build_error``
-        says so. The live index keeps serving throughout.
-        """
+        Bad feeds and pages go in the report, never raised; if another build holds the lock the new
+        articles are owed to the next build (``build_error`` says so). The live index keeps serving."""
         data_dir = self.settings.data_dir
         # Owed from before this poll writes anything until a build indexes it: a poll killed after
         # writing articles (or during its build) leaves the record, so the next poll builds.

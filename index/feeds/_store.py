@@ -339,9 +339,8 @@ class FeedStore:
     ) -> None:
         """A poll worked: store the new validators, clear the error, schedule the next poll.
 
-        ``item_errors`` (items that could not be ingested) replace the last poll's; a 304 keeps
-        them, since it handled no item. A feed removed while it was being polled is not updated.
-        """
+        ``item_errors`` replace the last poll's, except on a 304 (no item handled); a feed removed
+        mid-poll is not updated."""
         state = self.get_feed(name)
         if state is None:
             return
@@ -409,13 +408,9 @@ class FeedStore:
         now: datetime,
         article: tuple[int, int, np.ndarray | None] | None = None,
     ) -> None:
-        """Record one handled item in one transaction: item row, article row (``(mtime_ns, size,
-        signature)`` of the file just written or folded into), and the feed's counters.
-
-        ``status`` is ``added`` (new file), ``folded`` (wire copy added to ``path``), ``duplicate``
-        (same URL already stored) or ``skipped`` (no usable text). ``feed``/``guid`` are None for
-        a page added by URL.
-        """
+        """Record one handled item in one transaction: item row, article row (``(mtime_ns, size, signature)``
+        of the file written or folded into) and the feed's counters; ``status`` is added, folded,
+        duplicate or skipped, and ``feed``/``guid`` are None for a page added by URL."""
         with self._tx() as db:
             if feed is not None and guid is not None:
                 db.execute(

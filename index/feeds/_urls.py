@@ -1,8 +1,7 @@
 """Canonical URLs: one spelling per page, so the same item reached through different links is seen once.
 
-Feeds decorate links with campaign parameters (``utm_*``, ``fbclid``…), fragments and default
-ports; outlets differ in trailing slashes and host case. None of that changes the page, so none of
-it may make an item look new.
+Campaign parameters (``utm_*``, ``fbclid``…), fragments, default ports, trailing slashes and host
+case never change the page, so none of them may make an item look new.
 """
 
 from __future__ import annotations
@@ -54,12 +53,9 @@ def is_tracking_param(name: str) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """The URL in one spelling (for duplicate detection; not necessarily fetchable by every server).
-
-    Lower-case scheme and host, no user info, no default port, no fragment, tracking parameters
-    dropped and the remaining ones sorted, ``//`` collapsed, the trailing slash dropped except for
-    the root path. A string that is not an absolute http(s) URL is returned stripped.
-    """
+    """The URL in one spelling (for duplicate detection; not necessarily fetchable by every server):
+    lower-case scheme and host, no user info, default port, fragment or tracking parameters, the rest
+    sorted, ``//`` collapsed, no trailing slash but the root's; a non-http(s) string comes back stripped."""
     text = url.strip()
     try:
         parts = urlsplit(text)
