@@ -67,13 +67,8 @@ def resolve_model_path(model: str) -> str:
 class Embedder:
     """Loads a sentence-transformers model once; thread-safe encode calls (one at a time).
 
-    ``query_prompt`` / ``document_prompt``: ``None`` takes the model's own configured prompt
-    (``query`` / ``document`` and their usual aliases), ``""`` means no prompt.  ``truncate_dim``
-    keeps the first dimensions of every vector (Matryoshka models) and re-normalises them.
-    ``threads`` is used for batches (builds); ``None`` means every core.  ``batch_dtype`` runs the
-    build's batches (``encode_chunks``) in ``bfloat16`` (``auto``: where the CPU has it natively);
-    the default, ``float32``, keeps chunk vectors exactly equal to ``encode``'s.
-    """
+    Prompts: ``None`` takes the model's own, ``""`` none; ``truncate_dim`` keeps (re-normalised) the first
+    dimensions; build batches in ``bfloat16`` (``auto``: if native) differ from ``encode``'s, ``float32`` not."""
 
     def __init__(
         self,
@@ -155,12 +150,10 @@ class Embedder:
         return int(self._model.max_seq_length or 256)
 
     def signature(self) -> dict[str, Any]:
-        """What must match between an index and the questions asked of it.
+        """What must match between an index and the questions asked of it (equal signatures, equal vectors).
 
-        Two embedders with equal signatures give the same vector for the same text.  The
-        fingerprint hashes every weight tensor's name, shape and a sample of its values (cheap even
-        for a 1 GB model) plus the module layout, so a changed model under the same path is caught.
-        """
+        The fingerprint hashes each weight tensor's name, shape and a sample of its values (cheap for any
+        model size) plus the module layout, so a changed model under the same path is caught."""
         if self._signature is None:
             self._signature = {
                 "model": self.name,
