@@ -150,10 +150,8 @@ class Engine:
     ) -> Answer:
         """Answer a question with quoted, cited sentences, or say it is not in the index.
 
-        ``previous`` is the last question of the conversation (for follow-ups); ``asked_on`` is
-        the day it was asked (default: ``POLICYBOT_TODAY`` or today). ``written`` forces a written
-        answer on or off; None follows ``POLICYBOT_ANSWERS`` (see :class:`index.generation.Writer`).
-        """
+        ``previous``: the conversation's last question; ``asked_on``: default ``POLICYBOT_TODAY`` or today;
+        ``written`` forces a written answer on or off, None follows ``POLICYBOT_ANSWERS``."""
         started = time.perf_counter()
         extra = self.writer.extra_articles if self.writer.can_write else 0  # dot products only: cheap
         answer = self.asker.ask(
@@ -223,10 +221,8 @@ class Engine:
     ) -> BuildReport:
         """Build a new version from the corpus; this engine switches to it once it is published.
 
-        ``changed``: the files a caller wrote or removed, when it knows them: the build then looks
-        at those and at what earlier edits owe (``[]``: only those, e.g. after ``engine.corpus``
-        edits) instead of walking the corpus (see :func:`index.store.build_index`).
-        """
+        ``changed``: the files a caller wrote or removed, if known; the build then looks only at those and
+        at what earlier edits owe instead of walking the corpus (:func:`index.store.build_index`)."""
         try:
             report = build_index(
                 self.settings, full=full, progress=progress, embedder=lambda: self.embedder,

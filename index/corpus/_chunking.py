@@ -234,10 +234,9 @@ def chunk_tokens(
     kinds: list[str] | None = None,
     title: str = "",
 ) -> list[DraftChunk]:
-    """Chunks of whole consecutive sentences, each as long as fits ``budget`` with the title (as
-    :func:`embedding_text` joins them) and the special tokens; consecutive chunks share ``overlap``
-    sentences (fewer when a chunk holds no more).  A sentence too long for the budget alone is a
-    chunk alone (the embedder encodes what does not fit on its own)."""
+    """Chunks of whole consecutive sentences, each as long as fits ``budget`` with the title and special
+    tokens (as :func:`embedding_text` joins them), sharing up to ``overlap`` sentences with the previous
+    one; a sentence longer than the budget is a chunk alone (the embedder encodes the overflow on its own)."""
     if overlap < 0:
         raise ValueError("chunk overlap must be >= 0")
     marks = kinds or [BODY] * len(sentences)

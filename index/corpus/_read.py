@@ -37,11 +37,9 @@ def article_id_for(path: Path) -> str:
 
 
 def corpus_file_names(corpus_dir: Path) -> list[str]:
-    """Article files as path strings, in a stable order (by path parts: each folder's entries by
-    name); hidden files and folders and other suffixes are ignored, symlinked folders are not
-    followed. Anything else with an article suffix is listed, links and FIFOs included, so that
-    reading it names why it is skipped. One ``scandir`` per folder and no per-file stat or
-    ``Path``: at a million files the walk is the floor of every full build's cost."""
+    """Article files as path strings in a stable order; hidden entries and symlinked folders are skipped,
+    but links and FIFOs with an article suffix are listed so reading them names why they are skipped.
+    One ``scandir`` per folder, no per-file stat: at a million files this walk bounds a full build."""
     found: list[str] = []
 
     def visit(folder: str) -> None:
@@ -107,10 +105,8 @@ def load_article(path: Path, corpus_dir: Path | None = None) -> Article:
 def read_article_bytes(path: Path, corpus_dir: Path | None = None) -> bytes:
     """A regular file's bytes, read without ever blocking or reading past the size cap.
 
-    A FIFO or device named like an article would hang the build or feed it endless bytes; a link
-    to a file outside the corpus (``/etc/…``, the bot's ``.env``) would put that file's text in
-    answers. The file actually opened is checked, not the name, so a swapped link cannot slip by.
-    """
+    A FIFO or device would hang the build; a link out of the corpus (the bot's ``.env``) would leak into
+    answers. The file actually opened is checked, not the name, so a swapped link cannot slip by."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise ArticleError("not a regular file (a folder, FIFO, device or socket)")

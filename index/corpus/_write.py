@@ -1,8 +1,7 @@
 """The one writer of corpus files: Markdown with YAML front matter, file names, atomic writes.
 
-Every caller that puts an article into a corpus folder (uploads, fetched pages, feeds, evaluation
-sets, synthetic benchmarks, tests) goes through here, so every file the loader reads has the same
-shape and a file is never seen half-written.
+Every caller that puts an article into a corpus folder goes through here, so every file the loader
+reads has the same shape and none is ever seen half-written.
 """
 
 from __future__ import annotations
@@ -90,12 +89,9 @@ def write_new(path: Path, data: bytes) -> Path:
 
 
 def write_if_changed(path: Path, text: str, *, durable: bool = False) -> bool:
-    """Write ``text`` unless the file already holds exactly it (keeps incremental builds cheap).
-
-    Replaces atomically (temporary file, then rename); returns whether anything was written.
-    ``durable`` also syncs the content and the folder before returning, for callers that record
-    the change elsewhere next (bulk generators leave it off: an fsync per file is slow).
-    """
+    """Write ``text`` atomically unless the file already holds exactly it (keeps incremental builds cheap);
+    returns whether anything was written. ``durable`` also syncs file and folder, for callers that record
+    the change elsewhere next (bulk generators leave it off: an fsync per file is slow)."""
     try:
         if path.read_text(encoding="utf-8") == text:
             return False
@@ -118,12 +114,9 @@ def write_if_changed(path: Path, text: str, *, durable: bool = False) -> bool:
 
 
 class CorpusStems(Container[str]):
-    """The article ids (file stems) a corpus uses, answered by name: a stem is taken when a file
-    with that stem and an article suffix exists in one of the corpus's folders.
-
-    Listing every file to collect the stems costs seconds at a million files, once per article
-    written; this lists the folders once (on first use) and then checks a few names per stem.
-    """
+    """The article ids (file stems) a corpus uses, answered by name: a stem is taken when a file with it
+    and an article suffix exists in a corpus folder. Folders are listed once, then a few names checked
+    per stem, since listing every file per article written is slow at a million files."""
 
     def __init__(self, corpus_dir: Path) -> None:
         self.corpus_dir = corpus_dir
