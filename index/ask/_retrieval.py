@@ -22,7 +22,7 @@ MODES = ("hybrid", "bm25", "dense")
 
 @dataclass(frozen=True)
 class Tuning:
-    """Retrieval knobs; defaults chosen on the evaluation sets (see README, quality section)."""
+    """Retrieval knobs; defaults chosen on the evaluation sets (docs/quality.md)."""
 
     bm25_weight: float = 0.25
     candidates: int = 100

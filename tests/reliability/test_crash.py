@@ -37,7 +37,7 @@ def test_sigkill_at_seeded_moments_loses_nothing(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    print(json.dumps(report, indent=2))  # the figures the README quotes
+    print(json.dumps(report, indent=2))  # the figures docs/reliability.md quotes
     assert report["total_runs"] >= 50 and report["losses"] == 0
     assert report["build"]["killed"] >= 20 and report["feeds_poll"]["killed"] >= 10
     assert report["stores"]["acknowledged_commits"] > 0 and report["stores"]["losses"] == 0
