@@ -4,7 +4,7 @@
 
 Vectors: ~6,300 real passages (SQuAD dev paragraphs and their 3-sentence windows, MultiHop-RAG
 evidence) are encoded once with the project's default model (all-MiniLM-L6-v2, 384-d) and cached in
-/work/evals/ann/; N synthetic chunk vectors are then made as normalised random mixtures of 2 or 3 of
+ann-bench/; N synthetic chunk vectors are then made as normalised random mixtures of 2 or 3 of
 them (Dirichlet weights) plus Gaussian noise (see ``synthesize``).  Queries are real SQuAD question
 embeddings (held out: questions are never mixed in).  Ground truth is the exact top-10 over the
 stored float16 rows, i.e. what a flat VectorSet returns.
@@ -12,7 +12,7 @@ stored float16 rows, i.e. what a flat VectorSet returns.
 Each index is built in this process (2 faiss threads) and then served from a fresh subprocess that
 opens it through ``index.store._ann.VectorSet`` exactly as the bot would, so RSS is the serving process's
 own: VmRSS (current, anon + file-backed pages), RssAnon, VmHWM (peak).  Queries go one at a time,
-with faiss.omp_set_num_threads(1) and then 2.  Raw records: /work/evals/ann/<tag>.json, table: .md.
+with faiss.omp_set_num_threads(1) and then 2.  Raw records: ann-bench/<tag>.json, table: .md.
 (ru_maxrss is recorded but meaningless in the subprocess: Linux carries the parent's peak across
 exec; VmHWM is the serving peak.)  HNSW is not built above --hnsw-max (400k took 169 s, so 4 M
 would take ~48 min on 2 cores), nor float32-code kinds whose codes alone exceed --ram-max; an exact
@@ -41,12 +41,13 @@ from typing import Any
 import faiss
 import numpy as np
 
+from index.settings import Settings
+from measure.eval.cli import benchmarks_dir
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 REPO = Path(__file__).resolve().parents[2]
-SQUAD = Path("/work/shared/benchmarks/squad-dev/dev-v1.1.reconstructed.json")
-MULTIHOP = Path("/work/shared/benchmarks/multihop-rag-500/ground_truth.json")
-OUT = Path("/work/evals/ann")
+OUT = Path("ann-bench")  # raw records and cached vectors, relative to where the benchmark runs
 BASE_CACHE = OUT / "base_embeddings.npz"
 NOISE = 0.25  # total norm of the Gaussian noise added to each unit-scale mixture
 # ivf_pq (8-bit PQ) is left out by default: in this faiss build (1.15.1) its training took 40 s on
@@ -57,7 +58,7 @@ KINDS_ORDER = ["flat", "ivf_flat", "ivf_sq8", "ivf_pqfs", "hnsw_flat", "hnsw_sq8
 
 def base_texts() -> tuple[list[str], list[str]]:
     """Real passages (SQuAD paragraphs, their 3-sentence windows, MultiHop-RAG evidence) and SQuAD questions."""
-    squad = json.loads(SQUAD.read_text())["data"]
+    squad = json.loads((benchmarks_dir(Settings.load()) / "squad-dev" / "dev-v1.1.reconstructed.json").read_text())["data"]
     passages: list[str] = []
     questions: list[str] = []
     for article in squad:
@@ -67,14 +68,14 @@ def base_texts() -> tuple[list[str], list[str]]:
             sentences = [s for s in re.split(r"(?<=[.!?])\s+", context) if s]
             passages.extend(" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3) if len(sentences) > 3)
             questions.extend(q["question"] for q in paragraph["qas"])
-    for item in json.loads(MULTIHOP.read_text()).values():
+    for item in json.loads((benchmarks_dir(Settings.load()) / "multihop-rag-500" / "ground_truth.json").read_text()).values():
         for evidence in item.get("evidence_list", []):
             passages.append(f"{evidence.get('title', '')}. {evidence.get('fact', '')}")
     return list(dict.fromkeys(passages)), list(dict.fromkeys(questions))
 
 
 def base_embeddings() -> tuple[np.ndarray, np.ndarray]:
-    """Encode once with the project's default model (offline), cached under /work/evals/ann."""
+    """Encode once with the project's default model (offline), cached under ann-bench/."""
     if BASE_CACHE.exists():
         cached = np.load(BASE_CACHE)
         return cached["passages"], cached["questions"]
@@ -387,7 +388,7 @@ def main() -> None:
     parser.add_argument("--hnsw-max", type=int, default=400_000, help="no HNSW builds above this (too slow on 2 cores)")
     parser.add_argument("--ram-max", type=int, default=4000, help="MB: skip kinds whose index alone exceeds this")
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--work", default="/work/evals/ann/work")
+    parser.add_argument("--work", default="ann-bench", help="folder for the vectors, indexes and raw records")
     parser.add_argument("--tag", default="run")
     parser.add_argument("--rss-check", type=int, help="n: build and serve only the default ANN (after a run at n)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)

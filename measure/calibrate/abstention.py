@@ -14,7 +14,7 @@ The model is a class-balanced logistic regression, each set weighing the same; t
 the highest one that keeps false declines at or under the target on every set. Sets are split
 by a seeded hash into a fitting half and a reporting half, so reported numbers are not fitted on.
 
-    python -m measure.calibrate.abstention [--sets questions,squad-v1,squad-v2,multihop] [--data /work/evals/data]
+    python -m measure.calibrate.abstention [--sets questions,squad-v1,squad-v2,multihop] [--data FOLDER]
 
 Needs the eval indexes that ``policybot eval SET --data DIR`` builds under DIR/eval-corpora/.
 Prints the weights to paste into ``AnswerTuning`` and a per-set table (also written as JSON).

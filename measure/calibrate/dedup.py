@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from index.feeds import dedup as minhash
+from index.settings import Settings
+from measure.eval.cli import benchmarks_dir
 
-BENCH = Path("/work/shared/benchmarks")
 OUT = Path(__file__).resolve().parents[2] / "docs" / "measurements" / "dedup-threshold.md"
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
 THRESHOLDS = [round(0.1 + 0.05 * i, 2) for i in range(17)]
@@ -162,8 +163,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write the tables to {OUT}")
     parser.add_argument("--sizes", default="2,3,5", help="shingle sizes to compare")
     args = parser.parse_args()
-    topics = squad_documents(BENCH / "squad-dev" / "dev-v1.1.reconstructed.json")
-    topics.update(multihop_documents(BENCH / "multihop-rag-500" / "ground_truth.json"))
+    bench = benchmarks_dir(Settings.load())
+    topics = squad_documents(bench / "squad-dev" / "dev-v1.1.reconstructed.json")
+    topics.update(multihop_documents(bench / "multihop-rag-500" / "ground_truth.json"))
     lines = [
         "# Near-duplicate threshold (wire copies), chosen on data",
         "",

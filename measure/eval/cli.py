@@ -148,8 +148,9 @@ def _engine_info(engine: Any) -> dict[str, Any]:
     The engine is tuned while it is evaluated; without this, two reports cannot be compared.
     """
     info: dict[str, Any] = {"source_sha256": source_digest(REPO / "index")}
+    asker = getattr(engine, "asker", engine)  # the ask service holds the tunings in effect
     for name in ("tuning", "answer_tuning"):
-        value = getattr(engine, name, None)
+        value = getattr(asker, name, None)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             info[name] = dataclasses.asdict(value)
     settings = getattr(engine, "settings", None)

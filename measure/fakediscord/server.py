@@ -1,6 +1,6 @@
 """A small fake Discord (REST + gateway) on 127.0.0.1 for end-to-end tests of the real discord.py client.
 
-It speaks what discord.py 2.7.1 needs (see /work/shared/notes/discord-e2e.md): login, the gateway
+It speaks what discord.py 2.7.1 needs (the subset its tests exercise): login, the gateway
 with HELLO/heartbeats/IDENTIFY/READY/GUILD_CREATE over zlib-stream, RESUME, sharding via
 ``GET /gateway/bot``, command sync, interaction callbacks with the 3-second and double-acknowledge
 rules, webhook follow-ups and edits, channel messages, typing, DM channels and an attachment CDN.

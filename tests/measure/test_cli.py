@@ -111,3 +111,13 @@ def test_the_source_digest_covers_the_subpackages(tmp_path: Path) -> None:
     (package / "ask" / "_compose.py").write_text("y = 2\n")
     assert cli.source_digest(package) != before
     assert len(before) == 12
+
+
+def test_a_report_records_the_tunings_the_engine_answered_with(tmp_path: Path) -> None:
+    from index.engine import Engine
+    from tests.support.fakes import FakeEncoder
+
+    engine = Engine(Settings(_env_file=None, data_dir=tmp_path / "data", corpus_dir=tmp_path), embedder=FakeEncoder())  # type: ignore[call-arg]
+    info = cli._engine_info(engine)
+    assert info["tuning"] == json.loads(json.dumps(info["tuning"]))  # plain values, fit for report.json
+    assert set(info) >= {"source_sha256", "tuning", "answer_tuning"}
