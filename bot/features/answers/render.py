@@ -134,7 +134,10 @@ def answer_parts(answer: Answer, *, title: str | None = None, footer: str | None
         target = discord.Embed(colour=target.colour)
         embeds.append(target)
     for name, value in fields:
-        if embed_size(target) + len(name) + len(value) + reserved > room or len(target.fields) + len(others) >= FIELDS_MAX:
+        if (
+            embed_size(target) + len(name) + len(value) + reserved > room
+            or len(target.fields) + len(others) >= FIELDS_MAX
+        ):
             break
         target.add_field(name=name, value=value, inline=False)
     for name, value in others:

@@ -68,7 +68,9 @@ async def test_an_ambiguous_answer_lists_its_stories_with_a_button_each(
     inter = await fake.slash("ask", {"question": "What was decided?"})
     (msg,) = await fake.wait_for(inter.messages)
     embed = msg["embeds"][0]
-    assert embed["description"].startswith(f"{SEVERAL}\n\n**February 2, 2024**\n")  # the best story's short answer leads
+    assert embed["description"].startswith(
+        f"{SEVERAL}\n\n**February 2, 2024**\n"
+    )  # the best story's short answer leads
     assert "disconnect" in embed["description"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert "news.example.org/2024/02/cisa-ivanti" in fields["Sources"]
@@ -77,10 +79,16 @@ async def test_an_ambiguous_answer_lists_its_stories_with_a_button_each(
         "**2.** Forty countries pledge not to pay ransoms at White House summit (2023-11-01)"
         " — Forty countries \\<@123\\> @everyone"
     )
-    assert third.startswith("**3.** CRA \\*\\*adopted\\*\\* \\<@&456\\> ") and third.endswith("— \\*up to\\* 15 million euros")
+    assert third.startswith("**3.** CRA \\*\\*adopted\\*\\* \\<@&456\\> ") and third.endswith(
+        "— \\*up to\\* 15 million euros"
+    )
 
     rid = ids(msg)[0].split(":")[2]
-    assert ids(msg) == [f"pb:story:{rid}:{n}" for n in (1, 2, 3)] + [f"pb:src:{rid}", f"pb:vote:{rid}:up", f"pb:vote:{rid}:down"]
+    assert ids(msg) == [f"pb:story:{rid}:{n}" for n in (1, 2, 3)] + [
+        f"pb:src:{rid}",
+        f"pb:vote:{rid}:up",
+        f"pb:vote:{rid}:down",
+    ]
     labels = [c.get("label") or "" for c in components(msg)][:3]
     assert labels[2].startswith("3. CRA **adopted** <@&456> ") and "\u202e" not in labels[2]
     payload = fake.message_payloads[msg["id"]][-1]
@@ -105,7 +113,9 @@ async def test_a_story_button_shows_that_story_only_to_whoever_clicks(
     embed = shown["data"]["embeds"][0]
     assert embed["title"].startswith("2. ") and "ransom" in embed["title"].lower()
     assert embed["description"].startswith("**Forty countries \\<@123\\> @everyone**\n")
-    assert "countries pledged at the International Counter Ransomware" in embed["description"]  # its quoted sentence, then its sources
+    assert (
+        "countries pledged at the International Counter Ransomware" in embed["description"]
+    )  # its quoted sentence, then its sources
     assert "capitalcyber.example.net/ransomware-summit-pledge" in embed["fields"][0]["value"]
     assert "Other stories" not in [f["name"] for f in embed["fields"]] and "components" not in shown["data"]
 
@@ -152,7 +162,10 @@ async def test_mentions_and_dms_get_the_stories_and_their_buttons(
         assert pings(fake.message_payloads[reply["id"]][0]) == set()
         click = await fake.click(reply, ids(reply)[1])
         await fake.wait_for(lambda click=click: click.callbacks)
-        assert "countries pledged at the International Counter Ransomware" in click.callbacks[0]["data"]["embeds"][0]["description"]
+        assert (
+            "countries pledged at the International Counter Ransomware"
+            in click.callbacks[0]["data"]["embeds"][0]["description"]
+        )
 
 
 async def test_the_short_answer_leads_a_single_story_reply(

@@ -103,7 +103,11 @@ def test_buttons_one_per_story_then_sources_and_votes_below() -> None:
     ]
     payload = {"components": view.to_components()}
     labels = [c["label"] for row in payload["components"] for c in row["components"] if c.get("label")]
-    assert labels[:3] == ["1. White House meets tech chiefs", "2. Town **hall** <@123> https:\u200d//evil.example/x", "3. Open-source summit"]
+    assert labels[:3] == [
+        "1. White House meets tech chiefs",
+        "2. Town **hall** <@123> https:\u200d//evil.example/x",
+        "3. Open-source summit",
+    ]
     assert message_problems(payload) == []
     plain = [getattr(i, "custom_id", "") for i in answer_view(rid, BEST).children]  # type: ignore[attr-defined]
     assert plain == [f"pb:src:{rid}", f"pb:vote:{rid}:up", f"pb:vote:{rid}:down"]
