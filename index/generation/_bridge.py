@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from index.generation._types import PASSED, Passage, Written
+from index.generation._checker import sentences
+from index.generation._types import PASSED, Passage, Reading, Written
 from index.types import Answer
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -21,6 +22,17 @@ def passages(answer: Answer) -> list[Passage]:
         Passage(n, s.citation.title, s.citation.source, s.citation.published, s.quote)
         for n, s in enumerate((*answer.sources, *answer.extra), 1)
     ]
+
+
+def reading(answer: Answer) -> Reading | None:
+    """What the reader found, for the relevance check: its short answer, the first quoted sentence
+    (the one holding the short answer, if another), and the best story as passage [1]."""
+    if not answer.sources:
+        return None
+    quoted = sentences(" ".join(answer.sources[0].quote.split())) or [answer.sources[0].quote]
+    short = answer.short_answer
+    best = next((s for s in quoted if short and short in s), quoted[0])
+    return Reading(short, best, passages(answer)[0])
 
 
 def merge(answer: Answer, written: Written, *, ms: float | None = None) -> Answer:

@@ -28,6 +28,20 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """What the extractive reader found, which a written answer must carry to be relevant.
+
+    ``short_answer``: the reader's answer words (None when it found none); ``best_sentence``: the
+    first quoted sentence, whose facts stand in for them; ``story``: the best story's passage,
+    where every number of the written answer must stand.
+    """
+
+    short_answer: str | None
+    best_sentence: str
+    story: Passage
+
+
+@dataclass(frozen=True)
 class Written:
     """The outcome of one attempt to write an answer.
 
