@@ -219,7 +219,7 @@ def format_answer(answer: Answer, *, bold: bool = False) -> str:
     if answer.alternatives:
         lines.append(f"This question matches {1 + len(answer.alternatives)} stories; the best match first.")
     short = answer.short_answer
-    if short and not answer.text.startswith(short.rstrip(".")):
+    if short and not answer.text.startswith(short.rstrip(".") + "."):  # not when the text opens with it
         lines.append(f"{BOLD}{short}{RESET}" if bold else short)
     lines.append(emphasise(answer, bold=bold))
     for n, s in enumerate(answer.sources, 1):

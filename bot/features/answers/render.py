@@ -86,11 +86,14 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def _without_lead(text: str, spans: Sequence[Span], short: str) -> tuple[str, tuple[Span, ...]]:
-    """The text without a copy of the short answer at its start, so the lead is not said twice."""
-    if not text.startswith(short.rstrip(".")):
+    """The text without a copy of the short answer standing as its own first sentence ("Forty.
+    Forty countries pledged…"), so the lead is not said twice; a quoted sentence that merely
+    starts with the same words is left whole."""
+    lead = short.rstrip(".") + "."
+    if not text.startswith(lead):
         return text, tuple(spans)
-    cut = len(short.rstrip("."))
-    while cut < len(text) and text[cut] in ".,;: ":
+    cut = len(lead)
+    while cut < len(text) and text[cut] == " ":
         cut += 1
     kept = tuple(Span(s.start - cut, s.end - cut, s.kind) for s in spans if s.start >= cut)
     return text[cut:], kept

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from bot.features.answers.render import SEVERAL
+from bot.features.answers.written import WRITTEN
 from index.types import Answer
 from measure.fakediscord import EPHEMERAL, FakeDiscord, pings
 from tests.bot.conftest import GatedEngine, StartBot, Workspace
 from tests.support.discord_text import assert_inert, visible_texts
+from tests.support.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 
@@ -179,3 +181,26 @@ async def test_the_short_answer_leads_a_single_story_reply(
     assert description.startswith("**February 2, 2024**\n") and SEVERAL not in description
     assert "disconnect" in description.split("\n", 1)[1]  # then the quoted sentence
     assert [i.split(":")[1] for i in ids(msg)] == ["src", "vote", "vote"]  # no story buttons for one story
+
+
+async def test_a_written_answer_keeps_the_stories_and_their_buttons(
+    fake: FakeDiscord, start_bot: StartBot, workspace: Workspace, no_pings_everywhere: None
+) -> None:
+    with FakeLLM() as llm:
+        llm.reply = Reply("Agencies must disconnect the Ivanti Connect Secure VPN appliances by February 2, 2024 [1].")
+        llm_settings = {"llm_url": llm.url, "llm_model": "fake", "llm_timeout": 10}
+        engine = Ambiguous(workspace.settings().with_(**llm_settings), embedder=workspace.embedder)
+        await start_bot(engine_=engine, **llm_settings)
+        inter = await fake.slash("ask", {"question": "What was decided?"})
+        (msg,) = await fake.wait_for(inter.messages)
+        await fake.wait_for(lambda: (msg["embeds"][-1].get("footer") or {}).get("text") == WRITTEN)
+    embed = msg["embeds"][0]
+    assert embed["description"] == (
+        f"{SEVERAL}\n\n**February 2, 2024**\n"
+        "Agencies must disconnect the Ivanti Connect Secure VPN appliances by February 2, 2024 \\[1\\]."
+    )
+    assert [f["name"] for f in embed["fields"]] == ["Sources", "Other stories"]
+    assert [i.split(":")[1] for i in ids(msg)] == ["story"] * 3 + ["src", "vote", "vote"]
+    click = await fake.click(msg, ids(msg)[1])  # the stored answer, now the written one, kept its stories
+    await fake.wait_for(lambda: click.callbacks)
+    assert "capitalcyber.example.net" in click.callbacks[0]["data"]["embeds"][0]["fields"][0]["value"]

@@ -51,6 +51,11 @@ def test_a_short_answer_already_opening_the_text_is_not_said_twice() -> None:
     assert description(answer) == "**Sundar Pichai**\nSundar Pichai of **Google** attended. \\[1\\]"
 
 
+def test_a_quoted_sentence_that_starts_with_the_short_answer_stays_whole() -> None:
+    answer = replace(BEST, text="Forty countries pledged not to pay. [1]", short_answer="Forty")
+    assert description(answer) == "**Forty**\nForty countries pledged not to pay. \\[1\\]"
+
+
 def test_several_stories_are_listed_after_the_best_answer_escaped() -> None:
     (part,) = answer_parts(AMBIGUOUS)
     embed = part.embeds[0]
