@@ -229,9 +229,9 @@ def format_answer(answer: Answer, *, bold: bool = False) -> str:
     if answer.alternatives:
         lines.append("  Other stories:")
     for n, other in enumerate(answer.alternatives, 2):
-        c = other.sources[0].citation if other.sources else None
-        when = c.published.isoformat() if c and c.published else "undated"
-        lines.append(f"  {n}. {c.title if c else 'untitled'} ({when}): {other.short_answer or other.text}")
+        story = other.sources[0].citation if other.sources else None
+        when = story.published.isoformat() if story and story.published else "undated"
+        lines.append(f"  {n}. {story.title if story else 'untitled'} ({when}): {other.short_answer or other.text}")
     if answer.generated:  # the written text is the model's: show what it was checked against
         lines.append("  Quoted sentences:")
         lines += [f"  [{n}] “{' '.join(s.quote.split())}”" for n, s in enumerate(answer.sources, 1)]

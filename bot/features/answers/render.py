@@ -70,7 +70,10 @@ def fields_from_lines(name: str, lines: Sequence[str]) -> list[tuple[str, str]]:
     return fields[:FIELDS_MAX]
 
 
-SEVERAL = "🔀 This question matches several stories. The best match is below and the others after it; a numbered button shows one story's answer and sources."
+SEVERAL = (
+    "🔀 This question matches several stories. The best match is below and the others after it; "
+    "a numbered button shows one story's answer and sources."
+)
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
