@@ -37,11 +37,14 @@ class Ambiguous(GatedEngine):
     (the third under a hostile title), each with a short answer; or, with ``stories=1``, the first alone."""
 
     stories = 3
+    long_second = False  # the second story's quote repeated past one message
 
     def ask(self, question: str, **kwargs: Any) -> Answer:
         found = []
         for asked, short in STORIES[: self.stories]:
             found.append(replace(super().ask(asked, **kwargs), question=question, short_answer=short))
+        if self.long_second and len(found) > 1:
+            found[1] = replace(found[1], text=" ".join([found[1].text] * 60), spans=())
         cra = found[2:]
         if cra:
             (source,) = cra[0].sources[:1]
@@ -128,6 +131,25 @@ async def test_a_story_button_shows_that_story_only_to_whoever_clicks(
     assert "policywire.example.com/eu-cra-adopted" in cra["fields"][0]["value"]
     assert_inert(visible_texts(third.callbacks[0]["data"]), URLS)
     assert len(fake.message_payloads[msg["id"]]) == edits_before  # the shared message is left as it was
+
+
+async def test_a_long_story_is_shown_in_several_private_messages_within_limits(
+    fake: FakeDiscord, start_bot: StartBot, ambiguous: Ambiguous, no_pings_everywhere: None
+) -> None:
+    ambiguous.long_second = True
+    await start_bot(engine_=ambiguous)
+    inter = await fake.slash("ask", {"question": "What was decided?"})
+    (msg,) = await fake.wait_for(inter.messages)
+    click = await fake.click(msg, ids(msg)[1])
+    await fake.wait_for(
+        lambda: click.followups and click.followups[-1]["embeds"][-1].get("fields")
+    )  # the sources close it
+    shown = [click.callbacks[0]["data"], *click.followups]
+    assert all(m["flags"] & EPHEMERAL for m in shown)
+    text = "".join(e.get("description") or "" for m in shown for e in m["embeds"])
+    assert len(text) > 6000 and text.count("countries pledged at the International") == 60
+    assert "capitalcyber.example.net" in str(shown[-1]["embeds"][-1]["fields"])
+    assert not fake.rejected
 
 
 async def test_story_buttons_work_after_a_restart_until_the_answer_is_forgotten(
