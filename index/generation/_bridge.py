@@ -37,11 +37,8 @@ def reading(answer: Answer) -> Reading | None:
 
 def merge(answer: Answer, written: Written, *, ms: float | None = None) -> Answer:
     """The answer to send: the written text when it passed the checker, else the extractive one.
-
-    Every quoted source stays (the Sources button shows them); an extra article is added as a
-    source only when cited, and the markers are renumbered so [n] is always ``sources[n-1]``.
-    ``ms``: the answer's time with the writing counted, when the caller measured it.
-    """
+    Every quoted source stays; an extra article becomes a source only when cited, markers renumbered
+    so [n] is ``sources[n-1]``. ``ms``: the answer's time with the writing counted, when measured."""
     took = answer.ms if ms is None else ms
     if not written.generated or written.checker != PASSED:
         return replace(answer, generated=False, checker=written.checker, ms=took)

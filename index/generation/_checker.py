@@ -1,9 +1,6 @@
-"""The gate between a model's text and the user: cited, existing sources, no invented facts, and
-what the reader found.
-
-Each sentence must cite passages that exist and hold its names, dates, numbers and links (users
-follow citations), instructions only as verbatim quotes; given the reader's finding, the text must
-also carry it (see ``_relevance``). The first failure is the reason returned.
+"""The gate between a model's text and the user: every sentence cites passages that exist and hold
+its names, dates, numbers and links (users follow citations), instructions only as verbatim quotes,
+and the text carries what the reader found (``_relevance``); the first failure is the reason returned.
 """
 
 from __future__ import annotations
@@ -70,12 +67,9 @@ def _cites(numbers: Sequence[int]) -> str:
 def check(
     text: str, passages: Sequence[Passage], *, question: str = "", reading: Reading | None = None, nlp: Any = _AUTO
 ) -> str:
-    """``"passed"`` or why ``text`` must not be sent. ``nlp``: a spaCy pipeline, None for patterns.
-
-    By default the shared en_core_web_sm from ``index.ask._entities`` is used (waiting up to 30 s for it
-    to load); without spaCy, capitalised words stand in for names, which is stricter. With a
-    ``reading``, a grounded text must also answer ``question`` with what the reader found.
-    """
+    """``"passed"`` or why ``text`` must not be sent; with a ``reading``, it must also answer ``question``
+    with what the reader found. ``nlp``: spaCy (by default the shared en_core_web_sm, waited for up
+    to ``SPACY_WAIT_S``), or None for patterns, where capitalised words stand in for names (stricter)."""
     body = tidy(text)
     if not strip_markers(body):
         return "empty answer"

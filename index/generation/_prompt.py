@@ -45,11 +45,8 @@ def format_passage(passage: Passage) -> str:
 
 def build_messages(question: str, passages: Sequence[Passage], answer_words: str | None = None) -> list[dict[str, str]]:
     """System rules plus one user message: the numbered passages, the question, how to answer it.
-
-    Yes/no is asked for only on yes/no questions: told about it in general, a 1.5B model starts
-    every answer with "Yes". ``answer_words``: the reader's short answer, which the checker wants
-    the text to carry, so the model is told to use them.
-    """
+    Yes/no is asked for only on yes/no questions (told in general, a small model starts every answer
+    with "Yes"); ``answer_words``, the reader's short answer, is named because the checker wants it."""
     body = "\n".join(format_passage(p) for p in passages)
     question = question.strip()
     if YES_NO.match(question):

@@ -1,9 +1,6 @@
-"""Whether a grounded written answer says what the reader found, not merely something true.
-
-A small model can cite a passage and still miss the point: restate the question ("The hacks led to
-the summit [1].") or bring in a number of another story that a cited passage happens to hold. So
-the text must carry the reader's short answer (without one, a fact of the best quoted sentence),
-and every number in it must stand in the best story.
+"""Whether a grounded written answer says what the reader found: a small model can cite a passage
+and still restate the question, or bring a number of another story that a cited passage holds. So it
+must carry the short answer (else a fact of the best quoted sentence), its numbers from the best story.
 """
 
 from __future__ import annotations

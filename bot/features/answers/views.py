@@ -1,9 +1,6 @@
-"""Buttons under an answer that keep working after a restart.
-
-Dynamic items: the ``custom_id`` carries the stored answer's id (``pb:src:<id>``, ``pb:vote:<id>:up``,
-``pb:story:<id>:2``) and the patterns are registered at start-up, so a click on an old message still
-finds its answer. What a click shows goes only to the person who clicked (ephemeral): the message
-itself is shared, so one reader's choice never changes it for the others.
+"""Buttons under an answer that keep working after a restart: the ``custom_id`` carries the stored
+answer's id (``pb:src:<id>``, ``pb:story:<id>:2``…) and the patterns are registered at start-up.
+What a click shows goes only to the clicker: the message is shared, one reader's choice is not.
 """
 
 from __future__ import annotations
