@@ -213,11 +213,25 @@ def emphasise(answer: Answer, *, bold: bool) -> str:
 
 
 def format_answer(answer: Answer, *, bold: bool = False) -> str:
-    lines = [emphasise(answer, bold=bold)]
+    """The short answer (when the reader found one), the text, its sources, and for an ambiguous
+    question the other stories, each with its title, date and short answer."""
+    lines = []
+    if answer.alternatives:
+        lines.append(f"This question matches {1 + len(answer.alternatives)} stories; the best match first.")
+    short = answer.short_answer
+    if short and not answer.text.startswith(short.rstrip(".") + "."):  # not when the text opens with it
+        lines.append(f"{BOLD}{short}{RESET}" if bold else short)
+    lines.append(emphasise(answer, bold=bold))
     for n, s in enumerate(answer.sources, 1):
         c = s.citation
         when = c.published.isoformat() if c.published else "undated"
         lines.append(f"  [{n}] {c.title} — {c.source}, {when}  {c.url}".rstrip())
+    if answer.alternatives:
+        lines.append("  Other stories:")
+    for n, other in enumerate(answer.alternatives, 2):
+        story = other.sources[0].citation if other.sources else None
+        when = story.published.isoformat() if story and story.published else "undated"
+        lines.append(f"  {n}. {story.title if story else 'untitled'} ({when}): {other.short_answer or other.text}")
     if answer.generated:  # the written text is the model's: show what it was checked against
         lines.append("  Quoted sentences:")
         lines += [f"  [{n}] “{' '.join(s.quote.split())}”" for n, s in enumerate(answer.sources, 1)]

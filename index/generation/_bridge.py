@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from index.generation._types import PASSED, Passage, Written
+from index.generation._checker import sentences
+from index.generation._types import PASSED, Passage, Reading, Written
 from index.types import Answer
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -23,13 +24,21 @@ def passages(answer: Answer) -> list[Passage]:
     ]
 
 
+def reading(answer: Answer) -> Reading | None:
+    """What the reader found, for the relevance check: its short answer, the first quoted sentence
+    (the one holding the short answer, if another), and the best story as passage [1]."""
+    if not answer.sources:
+        return None
+    quoted = sentences(" ".join(answer.sources[0].quote.split())) or [answer.sources[0].quote]
+    short = answer.short_answer
+    best = next((s for s in quoted if short and short in s), quoted[0])
+    return Reading(short, best, passages(answer)[0])
+
+
 def merge(answer: Answer, written: Written, *, ms: float | None = None) -> Answer:
     """The answer to send: the written text when it passed the checker, else the extractive one.
-
-    Every quoted source stays (the Sources button shows them); an extra article is added as a
-    source only when cited, and the markers are renumbered so [n] is always ``sources[n-1]``.
-    ``ms``: the answer's time with the writing counted, when the caller measured it.
-    """
+    Every quoted source stays; an extra article becomes a source only when cited, markers renumbered
+    so [n] is ``sources[n-1]``. ``ms``: the answer's time with the writing counted, when measured."""
     took = answer.ms if ms is None else ms
     if not written.generated or written.checker != PASSED:
         return replace(answer, generated=False, checker=written.checker, ms=took)

@@ -1,7 +1,6 @@
-"""The gate between a model's text and the user: cited, existing sources, and no invented facts.
-
-Each sentence must cite passages that exist and hold its names, dates, numbers and links (users
-follow citations), instructions only as verbatim quotes; the first failure is the reason returned.
+"""The gate between a model's text and the user: every sentence cites passages that exist and hold
+its names, dates, numbers and links (users follow citations), instructions only as verbatim quotes,
+and the text carries what the reader found (``_relevance``); the first failure is the reason returned.
 """
 
 from __future__ import annotations
@@ -14,7 +13,8 @@ from typing import Any
 from index.generation._citations import cited, strip_markers, tidy
 from index.generation._directives import is_instruction, quoted_verbatim, unsupported_link
 from index.generation._facts import Sources, claims
-from index.generation._types import PASSED, Passage
+from index.generation._relevance import relevance
+from index.generation._types import PASSED, Passage, Reading
 
 SPACY_WAIT_S = 30.0
 _AUTO: Any = object()
@@ -64,12 +64,12 @@ def _cites(numbers: Sequence[int]) -> str:
     return "[" + ", ".join(str(n) for n in numbers) + "]"
 
 
-def check(text: str, passages: Sequence[Passage], *, nlp: Any = _AUTO) -> str:
-    """``"passed"`` or why ``text`` must not be sent. ``nlp``: a spaCy pipeline, None for patterns.
-
-    By default the shared en_core_web_sm from ``index.ask._entities`` is used (waiting up to 30 s for it
-    to load); without spaCy, capitalised words stand in for names, which is stricter.
-    """
+def check(
+    text: str, passages: Sequence[Passage], *, question: str = "", reading: Reading | None = None, nlp: Any = _AUTO
+) -> str:
+    """``"passed"`` or why ``text`` must not be sent; with a ``reading``, it must also answer ``question``
+    with what the reader found. ``nlp``: spaCy (by default the shared en_core_web_sm, waited for up
+    to ``SPACY_WAIT_S``), or None for patterns, where capitalised words stand in for names (stricter)."""
     body = tidy(text)
     if not strip_markers(body):
         return "empty answer"
@@ -97,7 +97,7 @@ def check(text: str, passages: Sequence[Passage], *, nlp: Any = _AUTO) -> str:
         for claim in claims(plain, pipeline):
             if not sources.states(claim):
                 return f"'{claim.text}' is not in the cited passages {_cites(numbers)}"
-    return PASSED
+    return PASSED if reading is None else relevance(body, question, reading, pipeline)
 
 
 def _sources(passages: tuple[Passage, ...]) -> Sources:

@@ -43,12 +43,10 @@ def format_passage(passage: Passage) -> str:
     return f"{head}\n{passage.text.strip()}"
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+def build_messages(question: str, passages: Sequence[Passage], answer_words: str | None = None) -> list[dict[str, str]]:
     """System rules plus one user message: the numbered passages, the question, how to answer it.
-
-    Yes/no is asked for only on yes/no questions: told about it in general, a 1.5B model starts
-    every answer with "Yes".
-    """
+    Yes/no is asked for only on yes/no questions (told in general, a small model starts every answer
+    with "Yes"); ``answer_words``, the reader's short answer, is named because the checker wants it."""
     body = "\n".join(format_passage(p) for p in passages)
     question = question.strip()
     if YES_NO.match(question):
@@ -57,5 +55,7 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str,
         how = "Answer in a full sentence that names the answer, citing [n] after every sentence."
     labels = [f"[{p.number}]" for p in passages]
     numbers = f"Cite it as {labels[0]}." if len(labels) == 1 else f"Cite them as {', '.join(labels)}."
+    if answer_words and answer_words.strip():
+        how += f' Passage [1] answers it with the words "{" ".join(answer_words.split())}": use them.'
     user = f"Passages:\n{body}\n\nQuestion: {question}\n{how} {numbers}\nAnswer:"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

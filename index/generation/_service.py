@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 
 from index.generation._backend import Backend, make_backend
-from index.generation._bridge import merge, passages
+from index.generation._bridge import merge, passages, reading
 from index.generation._writer import write_answer
 from index.settings import Settings
 from index.types import Answer
@@ -78,6 +78,8 @@ class Writer:
             return replace(answer, generated=False, checker=self._error or "off", ms=took())
         if answer.generated:
             return answer if started is None else replace(answer, ms=took())  # already written
-        result = write_answer(answer.question, passages(answer), backend, budget_s=self.settings.llm_timeout)
+        result = write_answer(
+            answer.question, passages(answer), backend, budget_s=self.settings.llm_timeout, reading=reading(answer)
+        )
         log.info("written answer %s (%s, %.0f ms)", result.checker, result.backend, result.ms)
         return merge(answer, result, ms=took())

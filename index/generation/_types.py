@@ -28,14 +28,21 @@ class Passage:
 
 
 @dataclass(frozen=True)
-class Written:
-    """The outcome of one attempt to write an answer.
+class Reading:
+    """What the reader found, which a written answer must carry: its answer words (None when none),
+    the first quoted sentence (whose facts stand in for them), and the best story's passage, where
+    every number of the written answer must stand."""
 
-    ``generated`` is True only when ``text`` passed the checker and may be sent; otherwise
-    ``text`` is empty and the caller sends the extractive answer. ``checker`` is ``"passed"`` or
-    the reason for the fallback; ``draft`` keeps what the model wrote (for logs and evaluation,
-    never for users).
-    """
+    short_answer: str | None
+    best_sentence: str
+    story: Passage
+
+
+@dataclass(frozen=True)
+class Written:
+    """One attempt to write an answer: ``generated`` only when ``text`` passed the checker (else
+    ``text`` is empty and the extractive answer is sent); ``checker``: "passed" or the reason;
+    ``draft``: what the model wrote, for logs and evaluation, never for users."""
 
     text: str
     generated: bool

@@ -14,7 +14,7 @@ from index.generation._backend import Backend
 from index.generation._checker import check
 from index.generation._citations import cited, tidy
 from index.generation._prompt import build_messages
-from index.generation._types import PASSED, GenerationError, Passage, Written
+from index.generation._types import PASSED, GenerationError, Passage, Reading, Written
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,15 @@ DEFAULT_BUDGET_S = 60.0
 
 
 def write_answer(
-    question: str, passages: Sequence[Passage], backend: Backend, *, budget_s: float = DEFAULT_BUDGET_S
+    question: str,
+    passages: Sequence[Passage],
+    backend: Backend,
+    *,
+    budget_s: float = DEFAULT_BUDGET_S,
+    reading: Reading | None = None,
 ) -> Written:
-    """Ask ``backend`` to answer from ``passages`` within ``budget_s`` and check the result.
+    """Ask ``backend`` to answer from ``passages`` within ``budget_s`` and check the result (against
+    ``reading`` too, when given: the text must carry what the reader found).
 
     Blocking (seconds to a minute): from async code call it through ``asyncio.to_thread``.
     """
@@ -41,7 +47,8 @@ def write_answer(
     if not passages:
         return done("nothing to write from")
     try:
-        draft = backend.complete(build_messages(question, passages), timeout=budget_s)
+        answer_words = reading.short_answer if reading else None
+        draft = backend.complete(build_messages(question, passages, answer_words), timeout=budget_s)
     except GenerationError as exc:
         return done(exc.reason)
     except Exception as exc:  # a backend bug must not cost the user the extractive answer
@@ -49,4 +56,4 @@ def write_answer(
         return done(f"backend failed ({type(exc).__name__})")
     if time.monotonic() - started > budget_s:
         return done(f"timeout after {budget_s:g} s", draft)
-    return done(check(draft, passages), draft)
+    return done(check(draft, passages, question=question, reading=reading), draft)

@@ -7,7 +7,7 @@ from bot.features.answers.answering import Answerer
 from bot.features.answers.commands import AskCog
 from bot.features.answers.feedback import FEEDBACK, FeedbackStore
 from bot.features.answers.messages import DirectCog
-from bot.features.answers.views import SourcesButton, VoteButton
+from bot.features.answers.views import SourcesButton, StoryButton, VoteButton
 
 
 async def setup(bot: BotCore) -> None:
@@ -17,4 +17,4 @@ async def setup(bot: BotCore) -> None:
     answerer = Answerer(bot, feedback)
     await bot.add_cog(AskCog(bot, answerer))
     await bot.add_cog(DirectCog(bot, answerer))
-    bot.add_dynamic_items(SourcesButton, VoteButton)
+    bot.add_dynamic_items(SourcesButton, VoteButton, StoryButton)

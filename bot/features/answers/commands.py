@@ -39,7 +39,7 @@ async def send_answer(
         last = i == len(parts) - 1
         kwargs: dict[str, Any] = {}
         if last:
-            kwargs["view"] = answer_view(record_id, has_sources=bool(answer.sources))
+            kwargs["view"] = answer_view(record_id, answer)
         sent.append(
             await interaction.followup.send(
                 embeds=part.embeds, ephemeral=ephemeral, allowed_mentions=NO_PINGS, wait=True, **kwargs

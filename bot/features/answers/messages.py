@@ -97,7 +97,7 @@ class DirectCog(commands.Cog):
         parts, upgrading = first_parts(answer, await writing_on(self.bot, guild_id))
         first: discord.Message | None = None
         for i, part in enumerate(parts):
-            view = answer_view(record_id, has_sources=bool(answer.sources)) if i == len(parts) - 1 else None
+            view = answer_view(record_id, answer) if i == len(parts) - 1 else None
             send = partial(reply, message) if i == 0 else channel.send  # a reply survives the question's deletion
             sent = await guard.send(
                 channel.id, partial(send, embeds=part.embeds, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS)

@@ -6,6 +6,7 @@ inert, cut at a sentence or word, and packed into as many messages as it needs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 
@@ -30,6 +31,7 @@ from bot.core.render import (
     split_text,
     trim,
 )
+from bot.features.answers.stories import stories
 from index import Answer, ArticleHit, IndexStats, Source, Span
 
 
@@ -68,11 +70,58 @@ def fields_from_lines(name: str, lines: Sequence[str]) -> list[tuple[str, str]]:
     return fields[:FIELDS_MAX]
 
 
+SEVERAL = (
+    "🔀 This question matches several stories. The best match is below and the others after it; "
+    "a numbered button shows one story's answer and sources."
+)
+
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer as Discord Markdown: the reader's short answer in bold first (when it found one),
+    then the quoted or written text, everything from articles escaped."""
+    short = " ".join((answer.short_answer or "").split())
+    if not short:
+        return markdown_with_spans(answer.text, answer.spans)
+    text, spans = _without_lead(answer.text, answer.spans, short)
+    return f"**{escape_markdown(short)}**\n{markdown_with_spans(text, spans)}"
+
+
+def _without_lead(text: str, spans: Sequence[Span], short: str) -> tuple[str, tuple[Span, ...]]:
+    """The text without a copy of the short answer standing as its own first sentence ("Forty.
+    Forty countries pledged…"), so the lead is not said twice; a quoted sentence that merely
+    starts with the same words is left whole."""
+    lead = short.rstrip(".") + "."
+    if not text.startswith(lead):
+        return text, tuple(spans)
+    cut = len(lead)
+    while cut < len(text) and text[cut] == " ":
+        cut += 1
+    kept = tuple(Span(s.start - cut, s.end - cut, s.kind) for s in spans if s.start >= cut)
+    return text[cut:], kept
+
+
+def other_story_lines(answer: Answer) -> list[str]:
+    """``2. Title (2024-02-01) — short answer`` for each story after the best one."""
+    lines = []
+    for n, story in enumerate(stories(answer)[1:], 2):
+        c = story.sources[0].citation if story.sources else None
+        title = escape_markdown(trim(" ".join(c.title.split()), 200)) if c else "untitled"
+        said = " ".join((story.short_answer or _MARKERS.sub("", story.text)).split())
+        lines.append(f"**{n}.** {title} ({fmt_date(c.published if c else None)}) — {escape_markdown(trim(said, 300))}")
+    return lines
+
+
 def answer_parts(answer: Answer, *, title: str | None = None, footer: str | None = None) -> list[Part]:
-    """The answer text (split over several embeds when long) and its numbered sources."""
+    """The answer text (split over several embeds when long), its numbered sources, and for an
+    ambiguous question the other stories (room for them is kept first: the buttons name them)."""
     heading = trim(plain(title or answer.question), TITLE_MAX)
+    body = answer_markdown(answer) or "(empty answer)"
+    if len(stories(answer)) > 1:
+        body = f"{SEVERAL}\n\n{body}"
     # Leave room in each description for nothing else: the sources go into fields of the last embed.
-    pieces = split_text(markdown_with_spans(answer.text, answer.spans) or "(empty answer)", DESCRIPTION_MAX)
+    pieces = split_text(body, DESCRIPTION_MAX)
     embeds: list[discord.Embed] = []
     for i, piece in enumerate(pieces):
         embed = discord.Embed(
@@ -82,14 +131,22 @@ def answer_parts(answer: Answer, *, title: str | None = None, footer: str | None
         )
         embeds.append(embed)
     fields = fields_from_lines("Sources", source_lines(answer.sources))
-    needed = sum(len(name) + len(value) for name, value in fields)
+    others = fields_from_lines("Other stories", other_story_lines(answer))
+    room = EMBED_TOTAL_MAX - FOOTER_MAX // 8
+    reserved = sum(len(name) + len(value) for name, value in others)
+    needed = sum(len(name) + len(value) for name, value in fields) + reserved
     target = embeds[-1]
-    if fields and embed_size(target) + needed > EMBED_TOTAL_MAX - FOOTER_MAX // 8:
+    if (fields or others) and embed_size(target) + needed > room:
         target = discord.Embed(colour=target.colour)
         embeds.append(target)
     for name, value in fields:
-        if embed_size(target) + len(name) + len(value) > EMBED_TOTAL_MAX - FOOTER_MAX // 8:
+        if (
+            embed_size(target) + len(name) + len(value) + reserved > room
+            or len(target.fields) + len(others) >= FIELDS_MAX
+        ):
             break
+        target.add_field(name=name, value=value, inline=False)
+    for name, value in others:
         target.add_field(name=name, value=value, inline=False)
     if footer:
         embeds[-1].set_footer(text=trim(plain(footer), FOOTER_MAX // 8))

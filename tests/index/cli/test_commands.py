@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.cli import main
 from index.cli import _engine as cli
+from index.types import Answer
 from tests.support import REPO
 from tests.support.articles import write_article
 from tests.support.fakes import FakeEncoder
@@ -114,6 +116,32 @@ def test_chat_session_with_follow_up(folders: tuple[Path, Path]) -> None:
     assert "crypto exchange" in text and "[1] Sanctions" in text
     assert "at least 3 characters" in text
     assert "never read" not in text
+
+
+def test_chat_prints_the_short_answer_and_the_other_stories(folders: tuple[Path, Path]) -> None:
+    """The reader's fields (not filled by the engine yet) put on two real answers: one question, two stories."""
+    from dataclasses import replace
+
+    from index.engine import Engine
+    from index.settings import Settings
+
+    class TwoStories(Engine):
+        def ask(self, question: str, **kwargs: Any) -> Answer:
+            best = super().ask("When must pipeline operators report cyber incidents?", **kwargs)
+            other = super().ask("What did the Treasury sanction?", **kwargs)
+            return replace(
+                best, short_answer="within 12 hours", alternatives=(replace(other, short_answer="a crypto exchange"),)
+            )
+
+    main(["build"])
+    stdout = io.StringIO()
+    assert (
+        cli.chat_loop(TwoStories(Settings.load(), embedder=FakeEncoder()), io.StringIO("who reported?\n"), stdout) == 0
+    )
+    lines = stdout.getvalue().splitlines()[1:]
+    assert lines[:2] == ["This question matches 2 stories; the best match first.", "within 12 hours"]
+    assert "report cyber incidents within 12 hours" in lines[2] and lines[3].startswith("  [1] Directive")
+    assert lines[4:6] == ["  Other stories:", "  2. Sanctions (2022-03-01): a crypto exchange"]
 
 
 def test_stats(folders: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

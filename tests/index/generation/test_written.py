@@ -84,6 +84,8 @@ BAD_REPLIES = {
     "unknown person": (Reply("Janet Yellen ordered operators to report within 12 hours [1]."), "Janet Yellen"),
     "unknown number": (Reply("Operators must report cyber incidents within 48 hours [1]."), "48"),
     "nonexistent passage": (Reply("Operators must report cyber incidents within 12 hours [9]."), "[9]"),
+    "restates the question": (Reply("Pipeline operators must report cyber incidents [1]."), "only restates the question"),
+    "another story's number": (Reply("Operators must report within 160 million seconds [2]."), "'160 million'"),
     "malformed JSON": (Reply(raw="{not json", stream=False), ""),
     "malformed stream": (Reply(raw="{not json", stream=True), ""),
     "429": (Reply(status=429), "429"),
