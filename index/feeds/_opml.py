@@ -1,9 +1,6 @@
-"""OPML, the feed-list format every RSS reader and bot imports and exports (``policybot feeds
-import|export``, ``/feeds import|export``). Our own fields ride as plain outline attributes
-(``every``, ``enabled``, ``category``), which other readers ignore, so our own lists round-trip.
-
-An upload is untrusted: a DTD or entity declaration is refused before any parser sees it, the
-size and the number of outlines are bounded, and one bad outline is reported, never fatal.
+"""OPML, the feed list every RSS reader imports and exports; our fields ride as plain outline
+attributes (``every``, ``enabled``, ``category``) that others ignore. An upload is untrusted: DTDs
+and entities are refused unparsed, size and outlines bounded, and one bad outline is only reported.
 """
 
 from __future__ import annotations

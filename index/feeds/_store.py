@@ -76,8 +76,7 @@ CREATE TABLE IF NOT EXISTS article_bands (
 """
 SCHEMA_VERSION = 2
 """``PRAGMA user_version``: 1 added ``feeds.item_errors`` and the LSH rows of ``article_bands``; 2
-added ``feeds.kind`` (agency, regulator, outlet) and ``feeds.alert_state`` (see :class:`FeedAlert`).
-The LSH rows (one per band of each stored signature, written with the article rows) name articles by
+added ``feeds.kind`` and ``feeds.alert_state``. The LSH rows (one per band of each stored signature, written with the article rows) name articles by
 rowid, which ``VACUUM`` may renumber: after one, set ``user_version = 0`` and the next open rebuilds them."""
 MAX_ERROR_CHARS = 500
 log = logging.getLogger(__name__)

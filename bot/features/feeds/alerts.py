@@ -1,10 +1,6 @@
-"""Feed health in the announcement channel: one message when a feed has failed
-``POLICYBOT_FEEDS_ALERT_AFTER`` polls in a row, one when it works again.
-
-The engine owes each alert once (kept in feeds.sqlite, so a restart neither loses nor repeats it);
-the leader posts it after a poll and marks it told. It goes to the home servers (whose moderators
-manage the feeds), or to every server when no home is known, in each one's topic-free channel.
-"""
+"""Feed health in the announcement channel: one message when a feed fails N polls in a row, one when
+it works again. The engine owes each once (in feeds.sqlite, so restarts neither lose nor repeat it);
+the leader posts to the home servers (or all, when none is known), then marks it told."""
 
 from __future__ import annotations
 

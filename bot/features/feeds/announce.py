@@ -1,10 +1,6 @@
-"""New feed articles posted in the channels each guild chose (``/feeds announce``), one message per
-channel and poll: every article, or those matching the channel's topic (the ``/watch`` scorer).
-
-Titles, outlets and leads come from other people's pages, so every piece is made inert and can
-neither format, link nor mention (:mod:`bot.core.render`); what does not fit is counted. The one
-mention ever allowed is the channel's opt-in role, named alone in ``allowed_mentions``.
-"""
+"""New feed articles posted per channel and poll (``/feeds announce``): all, or those on its topic.
+Text from other people's pages is made inert (:mod:`bot.core.render`); the one mention ever allowed
+is the channel's opt-in role, named alone in ``allowed_mentions``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
 """/feeds …: moderators choose the news feeds the bot follows and where new articles are announced.
-
-The feeds are shared by every server, so changing them (add, remove, enable, starter, import) takes
-a home server's moderator (:mod:`bot.core.moderated`); the list, the export and this server's
-announcement channels are any moderator's.
-"""
+Feeds are shared by every server, so changing them takes a home server's moderator
+(:mod:`bot.core.moderated`); list, export and this server's announcement channels are any moderator's."""
 
 from __future__ import annotations
 

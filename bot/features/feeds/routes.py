@@ -1,9 +1,6 @@
-"""Where each server wants new articles (``/feeds announce``): several channels per server, each with
-an optional topic (no topic: every new article) and an optional opt-in role to mention.
-
-Kept in ``<data>/announce.sqlite``. The single channel of earlier versions (the guild setting
-``announce_channel``) becomes a route without topic the first time the bot opens the store.
-"""
+"""Where each server wants new articles (``/feeds announce``): channels, each with an optional topic
+and opt-in role, in ``<data>/announce.sqlite``. The one channel of earlier versions (guild setting
+``announce_channel``) becomes a route without topic when the bot first opens the store."""
 
 from __future__ import annotations
 
