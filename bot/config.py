@@ -59,7 +59,7 @@ class BotSettings(Settings):
     sync_commands: bool = Field(True, validation_alias=env("POLICYBOT_SYNC_COMMANDS", "sync_commands"))
     watch_threshold: float | None = Field(
         None, ge=-1, le=1, validation_alias=env("POLICYBOT_WATCH_THRESHOLD", "watch_threshold")
-    )  # None: the calibrated bot.features.watch.store.THRESHOLD
+    )  # None: the calibrated bot.core.matching.THRESHOLD (watches and announcement topics)
     watches_per_user: int = Field(20, ge=1, validation_alias=env("POLICYBOT_WATCHES_PER_USER", "watches_per_user"))
 
     @field_validator("shard_ids", "home_guilds", mode="before")
@@ -104,6 +104,10 @@ class BotSettings(Settings):
     @property
     def guild_settings_db(self) -> Path:
         return self.data_dir / "guild_settings.sqlite"
+
+    @property
+    def announce_db(self) -> Path:
+        return self.data_dir / "announce.sqlite"
 
     @property
     def watches_db(self) -> Path:

@@ -28,16 +28,19 @@ if TYPE_CHECKING:
     from index.ask import Filters, check_question
     from index.cli import add_engine_commands, add_index_options, build_if_missing, chat_loop
     from index.engine import Engine
-    from index.feeds import FeedError, FeedPoll, FeedState, FreshArticle
+    from index.feeds import FeedAlert, FeedError, FeedPoll, FeedState, FreshArticle, OpmlError, OpmlImport
 
 _LAZY = {
     "Engine": "index.engine",
     "Filters": "index.ask",
     "check_question": "index.ask",
+    "FeedAlert": "index.feeds",
     "FeedError": "index.feeds",
     "FeedPoll": "index.feeds",
     "FeedState": "index.feeds",
     "FreshArticle": "index.feeds",
+    "OpmlError": "index.feeds",
+    "OpmlImport": "index.feeds",
     "add_engine_commands": "index.cli",
     "add_index_options": "index.cli",
     "build_if_missing": "index.cli",
@@ -64,6 +67,7 @@ __all__ = [
     "BuildReport",
     "Citation",
     "Engine",
+    "FeedAlert",
     "FeedError",
     "FeedPoll",
     "FeedState",
@@ -74,6 +78,8 @@ __all__ = [
     "IndexMissingError",
     "IndexStats",
     "ModelMismatchError",
+    "OpmlError",
+    "OpmlImport",
     "PolicybotError",
     "QuestionError",
     "Settings",

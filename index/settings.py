@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     log_level: str | None = Field(None, validation_alias=env("POLICYBOT_LOG_LEVEL", "log_level"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=env("POLICYBOT_LOG_FORMAT", "log_format"))  # json: one object per line, for log shippers
     feeds_poll_seconds: float = Field(60.0, ge=1, validation_alias=env("POLICYBOT_FEEDS_POLL_SECONDS", "feeds_poll_seconds"))  # how often due feeds are checked
+    feeds_alert_after: int = Field(3, ge=1, validation_alias=env("POLICYBOT_FEEDS_ALERT_AFTER", "feeds_alert_after"))  # failed polls in a row before one alert (and one recovery message)
     llm_url: str | None = Field(None, validation_alias=env("POLICYBOT_LLM_URL", "llm_url"))  # OpenAI-compatible base URL (Ollama, llama.cpp server, vLLM)
     llm_model: str | None = Field(None, validation_alias=env("POLICYBOT_LLM_MODEL", "llm_model"))  # the model name that server expects
     llm_key: SecretStr | None = Field(None, validation_alias=env("POLICYBOT_LLM_KEY", "llm_key"))  # bearer key; SecretStr so logs redact it

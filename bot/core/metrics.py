@@ -52,6 +52,12 @@ class Metrics:
         self.feed_polls = Counter("policybot_feed_polls", "Feed polls run", registry=r)
         self.feed_errors = Counter("policybot_feed_errors", "Feed or page errors reported by polls", registry=r)
         self.feed_articles = Counter("policybot_feed_articles", "New articles ingested from feeds", registry=r)
+        self.feeds_failing = Gauge(
+            "policybot_feeds_failing", "Feeds that failed POLICYBOT_FEEDS_ALERT_AFTER polls in a row and have not worked since", registry=r
+        )
+        self.feed_alerts = Counter(
+            "policybot_feed_alerts", "Feed alerts posted (kind: failing or recovered)", ["kind"], registry=r
+        )
         self.leader = Gauge("policybot_leader", "1 when this process ingests and builds", registry=r)
         self.replies_withheld = Counter(
             "policybot_replies_withheld",

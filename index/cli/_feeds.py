@@ -11,18 +11,21 @@ import json
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from index.cli._engine import add_common, format_report
 from index.engine import Engine
 from index.errors import PolicybotError
-from index.feeds import DEFAULT_EVERY_MINUTES, FeedPoll, FeedState, load_starter_feeds, utcnow
+from index.feeds import DEFAULT_EVERY_MINUTES, FeedPoll, FeedState, OpmlError, load_starter_feeds, utcnow
 from index.settings import Settings
 
 
 def add_subcommands(sub: Any) -> None:
-    """Register ``feeds`` (add, remove, list, enable, disable, poll, starter) and ``add``."""
-    feeds = sub.add_parser("feeds", help="news feeds polled into the corpus (add, remove, list, poll, starter)")
+    """Register ``feeds`` (add, remove, list, enable, disable, poll, starter, import, export) and ``add``."""
+    feeds = sub.add_parser(
+        "feeds", help="news feeds polled into the corpus (add, remove, list, poll, starter, import, export)"
+    )
     verbs = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
 
     p = verbs.add_parser("add", help="add an RSS or Atom feed (polled from now on)")
@@ -57,6 +60,16 @@ def add_subcommands(sub: Any) -> None:
     add_common(p)
     p.add_argument("--enable", nargs="+", default=[], metavar="NAME", help="turn these starter feeds on")
     p.set_defaults(func=cmd_starter)
+
+    p = verbs.add_parser("import", help="follow the feeds of an OPML file (from another reader or `feeds export`)")
+    add_common(p)
+    p.add_argument("file", metavar="FILE.opml", type=Path)
+    p.set_defaults(func=cmd_import)
+
+    p = verbs.add_parser("export", help="write every feed as OPML (to FILE, or to standard output)")
+    add_common(p)
+    p.add_argument("file", metavar="FILE", type=Path, nargs="?")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("add", help="add article pages by URL (fetched, extracted, deduplicated), then index")
     add_common(p)
@@ -109,6 +122,8 @@ def format_feed(f: FeedState) -> str:
         lines.append(f"  last error ({_when(f.last_error_at)}): {f.last_error}")
     if f.item_errors:
         lines.append(f"  items not ingested in the last poll: {f.item_errors}")
+    if f.failing:
+        lines.append(f"  FAILING: {f.consecutive_failures} failed polls in a row (the moderators are alerted)")
     return "\n".join(lines)
 
 
@@ -186,6 +201,38 @@ def cmd_starter(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Feed {feed.name!r} is on.")
     if not args.enable:
         print("Turn feeds on with `policybot feeds enable NAME` (this machine needs internet access for them).")
+    return 0
+
+
+# ---- feeds import / export ------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 1 when the file is refused or nothing in it could be used; skipped outlines are listed."""
+    path: Path = args.file
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_IMPORT_READ)
+    except OSError as exc:
+        raise OpmlError(f"cannot read {path}: {exc.strerror or exc}") from None
+    result = Engine(settings).feeds.import_opml(data)
+    print(result.summary())
+    for name in result.added:
+        print(f"  + {name}")
+    return 1 if result.skipped and not (result.added or result.existing) else 0
+
+
+MAX_IMPORT_READ = 2_000_000
+"""Bytes read from an import file: past the OPML limit, so an oversized file is refused by that check."""
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    feeds = Engine(settings).feeds
+    data = feeds.export_opml()
+    if args.file is None:
+        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.flush()
+        return 0
+    args.file.write_bytes(data)
+    print(f"Wrote {len(feeds.all())} feed(s) to {args.file}.", file=sys.stderr)
     return 0
 
 

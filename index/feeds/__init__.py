@@ -6,20 +6,32 @@ engine's build indexes what a poll wrote. All network access goes through ``_fet
 
 from index.feeds import _dedup as dedup
 from index.feeds._live import FeedPoll, FreshArticle
+from index.feeds._opml import OpmlError, OpmlImport
 from index.feeds._service import Feeds
 from index.feeds._starter import load_starter_feeds
-from index.feeds._store import DEFAULT_EVERY_MINUTES, ArticleRecord, FeedError, FeedState, FeedStore, utcnow
+from index.feeds._store import (
+    DEFAULT_EVERY_MINUTES,
+    ArticleRecord,
+    FeedAlert,
+    FeedError,
+    FeedState,
+    FeedStore,
+    utcnow,
+)
 from index.feeds._watch_vectors import question_vector
 
 __all__ = [
     "DEFAULT_EVERY_MINUTES",
     "ArticleRecord",
+    "FeedAlert",
     "FeedError",
     "FeedPoll",
     "FeedState",
     "FeedStore",
     "Feeds",
     "FreshArticle",
+    "OpmlError",
+    "OpmlImport",
     "dedup",
     "load_starter_feeds",
     "question_vector",

@@ -15,6 +15,8 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -38,6 +40,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 log = logging.getLogger(__name__)
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+RETRY_CODES = frozenset({429, 503})
+MAX_RETRY_AFTER = 24 * 3600.0
+"""Seconds: a longer ``Retry-After`` (or a date far ahead) is cut to this, so a hostile server
+cannot park a feed for ever."""
 _CHUNK = 16 * 1024
 
 #: Content types accepted per use. Feeds: any XML flavour (RSS, Atom, RDF) or text; pages: HTML or text.
@@ -57,6 +63,36 @@ class FetchOptions:
     allow_private: bool = False
     user_agent: str = "policybot/0.1 (news feed reader)"
     ca_certs: str | None = None  # CA bundle to trust instead of the system store (an intranet CA, tests)
+
+
+class RetryLater(FetchError):
+    """HTTP 429 or 503: the server asks to be left alone; ``retry_after`` is its ``Retry-After`` in
+    seconds (bounded to :data:`MAX_RETRY_AFTER`), or None when it sent none that can be read."""
+
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        wait = f", retry after {retry_after:.0f} s" if retry_after is not None else ""
+        super().__init__(f"HTTP {status}{wait}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from ``now`` (delta-seconds or an HTTP date), clamped to
+    ``[0, MAX_RETRY_AFTER]``; None when absent or unreadable."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        seconds = float(int(text[:12]))
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -223,6 +259,8 @@ def _fetch(
                     last_modified=response.headers.get("Last-Modified") or last_modified,
                     not_modified=True,
                 )
+            if status in RETRY_CODES:
+                raise RetryLater(status, parse_retry_after(response.headers.get("Retry-After")))
             if not 200 <= status < 300 or status in (204, 206):
                 raise FetchError(f"HTTP {status}")
             content_type = response.headers.get("Content-Type", "")

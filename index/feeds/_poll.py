@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 from index.corpus import CorpusStems, Extracted, extract_article, iter_corpus_files, load_article, slugify
 from index.errors import ArticleError
 from index.feeds._dedup import read_front_matter, signature
-from index.feeds._fetch import FetchError, FetchOptions, Resolver, fetch
+from index.feeds._fetch import FetchError, FetchOptions, Resolver, RetryLater, fetch
 from index.feeds._ingest import Candidate, known_url, store_candidate
 from index.feeds._parse import FeedItem, FeedParseError, parse_feed
 from index.feeds._reports import FeedReport, FoldedCopy, IngestResult, NewArticle, PollReport
-from index.feeds._store import FeedError, FeedState, FeedStore, utcnow
+from index.feeds._store import DEFAULT_ALERT_AFTER, FeedError, FeedState, FeedStore, utcnow
 from index.feeds._urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -101,9 +101,11 @@ def poll_due(
     options: FetchOptions | None = None,
     max_items: int = MAX_ITEMS_PER_POLL,
     resolver: Resolver | None = None,
+    alert_after: int = DEFAULT_ALERT_AFTER,
 ) -> PollReport:
     """Poll every enabled feed whose time has come (see the module docstring); never raises for a
-    bad feed or page: each failure is in the report and in the feed's ``last_error``."""
+    bad feed or page: each failure is in the report and in the feed's ``last_error``, and the
+    ``alert_after``-th failure in a row owes the moderators an alert (``FeedStore.pending_alerts``)."""
     moment = now or utcnow()
     report = PollReport(started=moment)
     due = store.due_feeds(moment)
@@ -112,7 +114,10 @@ def poll_due(
     _sync_if_due(store, corpus_dir, moment)
     for feed in due:
         report.feeds.append(
-            _poll_contained(store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver)
+            _poll_contained(
+                store, feed, corpus_dir, now=moment, options=options, max_items=max_items, resolver=resolver,
+                alert_after=alert_after,
+            )
         )
     return report
 
@@ -126,15 +131,19 @@ def _poll_contained(
     options: FetchOptions | None,
     max_items: int,
     resolver: Resolver | None,
+    alert_after: int = DEFAULT_ALERT_AFTER,
 ) -> FeedReport:
     """:func:`_poll_one`, with anything it raises recorded as the feed's failure instead of ending the poll."""
     try:
-        return _poll_one(store, feed, corpus_dir, now=now, options=options, max_items=max_items, resolver=resolver)
+        return _poll_one(
+            store, feed, corpus_dir, now=now, options=options, max_items=max_items, resolver=resolver,
+            alert_after=alert_after,
+        )
     except Exception as exc:  # a bug or an input nobody foresaw: this feed fails, the others are polled
         log.exception("feeds: polling %r failed unexpectedly", feed.name)
         error = f"unexpected {type(exc).__name__}: {exc}"
         try:
-            store.record_failure(feed.name, now=now, error=error)
+            store.record_failure(feed.name, now=now, error=error, alert_after=alert_after)
         except Exception:  # the store itself is failing: still report, never stop the other feeds
             log.exception("feeds: could not record the failure of %r", feed.name)
         return FeedReport(feed=feed.name, status="failed", error=error)
@@ -149,6 +158,7 @@ def _poll_one(
     options: FetchOptions | None,
     max_items: int,
     resolver: Resolver | None,
+    alert_after: int = DEFAULT_ALERT_AFTER,
 ) -> FeedReport:
     report = FeedReport(feed=feed.name)
     stems = CorpusStems(corpus_dir)  # lists the corpus folders once, and only if an item is written
@@ -164,7 +174,8 @@ def _poll_one(
             return report
         parsed = parse_feed(result.body)
     except (FetchError, FeedParseError) as exc:
-        store.record_failure(feed.name, now=now, error=str(exc))
+        retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
+        store.record_failure(feed.name, now=now, error=str(exc), retry_after=retry_after, alert_after=alert_after)
         report.status, report.error = "failed", str(exc)
         return report
     items = list(parsed.items)

@@ -16,9 +16,10 @@ from typing import Protocol
 from index.corpus import article_id_for
 from index.errors import BuildLockedError
 from index.feeds._live import FeedPoll, fetch_options, fresh_article
+from index.feeds._opml import OpmlImport, export_opml, import_opml
 from index.feeds._poll import add_url, poll_due
 from index.feeds._starter import install_starter_feeds
-from index.feeds._store import FeedError, FeedState, FeedStore
+from index.feeds._store import FeedAlert, FeedError, FeedState, FeedStore
 from index.settings import Settings
 from index.store import owed, owing
 from index.types import BuildProgress, BuildReport
@@ -73,6 +74,23 @@ class Feeds:
         """Add the shipped starter list (all off); returns the names that were new."""
         return install_starter_feeds(self.store())
 
+    def import_opml(self, data: bytes) -> OpmlImport:
+        """Follow the feeds of an OPML list (those already followed are left as they are); OpmlError
+        when the file is refused, and each outline that cannot be used is listed in ``skipped``."""
+        return import_opml(self.store(), data)
+
+    def export_opml(self) -> bytes:
+        """Every feed as an OPML 2.0 document (interval, on/off and kind kept, for our own imports)."""
+        return export_opml(self.all())
+
+    def pending_alerts(self) -> list[FeedAlert]:
+        """Failing and recovered feeds the moderators have not been told about yet (kept across restarts)."""
+        return self.store().pending_alerts()
+
+    def alert_delivered(self, alert: FeedAlert) -> bool:
+        """Record that ``alert`` was posted, so it is never posted again."""
+        return self.store().alert_delivered(alert)
+
     def next_due(self) -> datetime | None:
         """When the next enabled feed is due (None when no feed is enabled)."""
         due = [f.next_due for f in self.all() if f.enabled]
@@ -93,7 +111,13 @@ class Feeds:
         # Owed from before this poll writes anything until a build indexes it: a poll killed after
         # writing articles (or during its build) leaves the record, so the next poll builds.
         with owing(data_dir, None) as written:
-            report = poll_due(self.store(), self.settings.corpus_dir, now=now, options=fetch_options(self.settings))
+            report = poll_due(
+                self.store(),
+                self.settings.corpus_dir,
+                now=now,
+                options=fetch_options(self.settings),
+                alert_after=self.settings.feeds_alert_after,
+            )
             written += [a.path for a in report.new_articles] + [c.path for c in report.folded]
         result = FeedPoll(report, [fresh_article(a) for a in report.new_articles])
         if report.changed or build or owed(data_dir).records:

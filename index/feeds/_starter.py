@@ -52,6 +52,8 @@ def install_starter_feeds(store: FeedStore, *, now: datetime | None = None, path
     for feed in load_starter_feeds(path):
         if store.get_feed(feed.name) or store.get_feed(feed.url):
             continue
-        store.add_feed(feed.url, name=feed.name, every_minutes=feed.every_minutes, enabled=feed.enabled, now=now)
+        store.add_feed(
+            feed.url, name=feed.name, every_minutes=feed.every_minutes, enabled=feed.enabled, now=now, kind=feed.kind
+        )
         added.append(feed.name)
     return added

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import sqlite3
 import threading
 import time
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -24,6 +26,8 @@ DB_NAME = "feeds.sqlite"
 DEFAULT_EVERY_MINUTES = 60
 MIN_EVERY_MINUTES = 5
 MAX_BACKOFF = timedelta(hours=24)
+DEFAULT_ALERT_AFTER = 3
+"""Failed polls in a row after which a feed is reported as failing (``POLICYBOT_FEEDS_ALERT_AFTER``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -41,7 +45,9 @@ CREATE TABLE IF NOT EXISTS feeds (
     items_seen INTEGER NOT NULL DEFAULT 0,
     articles_added INTEGER NOT NULL DEFAULT 0,
     added_at TEXT NOT NULL,
-    item_errors TEXT
+    item_errors TEXT,
+    kind TEXT,
+    alert_state TEXT
 );
 CREATE TABLE IF NOT EXISTS items (
     feed TEXT NOT NULL,
@@ -68,15 +74,37 @@ CREATE TABLE IF NOT EXISTS article_bands (
     PRIMARY KEY (band, key, article)
 ) WITHOUT ROWID;
 """
-SCHEMA_VERSION = 1
-"""``PRAGMA user_version``: 1 added ``feeds.item_errors`` and the LSH rows of ``article_bands``.
-Those rows (one per band of each stored signature, written with the article rows) name articles by
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version``: 1 added ``feeds.item_errors`` and the LSH rows of ``article_bands``; 2
+added ``feeds.kind`` and ``feeds.alert_state``. The LSH rows (one per band of each stored signature, written with the article rows) name articles by
 rowid, which ``VACUUM`` may renumber: after one, set ``user_version = 0`` and the next open rebuilds them."""
 MAX_ERROR_CHARS = 500
+log = logging.getLogger(__name__)
 
 
 class FeedError(PolicybotError):
     """A feed command could not be done (unknown feed, name taken…); ``str(exc)`` says why."""
+
+
+AlertKind = Literal["failing", "recovered"]
+
+# ``feeds.alert_state``: NULL (healthy, or failing but not yet for long), then the pending alert
+# and what was told. Each transition is written in the transaction that records the poll, so a
+# restart neither forgets an alert owed nor sends one twice.
+DOWN_PENDING, DOWN_SENT, UP_PENDING = "down_pending", "down_sent", "up_pending"
+
+
+@dataclass(frozen=True)
+class FeedAlert:
+    """A message owed to the moderators: the feed failed ``failures`` polls in a row (``failing``),
+    or works again after such an alert (``recovered``). Delivered once: see ``alert_delivered``."""
+
+    feed: str
+    url: str
+    kind: AlertKind
+    failures: int
+    error: str | None
+    since: datetime | None
 
 
 def utcnow() -> datetime:
@@ -114,6 +142,13 @@ class FeedState:
     articles_added: int
     added_at: datetime
     item_errors: str | None = None
+    kind: str | None = None
+    alert_state: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        """Reported as failing (its alert is owed or was sent, and it has not worked since)."""
+        return self.alert_state in (DOWN_PENDING, DOWN_SENT)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready fields (for ``policybot feeds list --json``)."""
@@ -130,6 +165,8 @@ class FeedState:
             "items_seen": self.items_seen,
             "articles_added": self.articles_added,
             "item_errors": self.item_errors,
+            "kind": self.kind,
+            "failing": self.failing,
         }
 
 
@@ -206,16 +243,19 @@ class FeedStore:
 
     def _migrate(self) -> None:
         """Bring a store written by an older version up to :data:`SCHEMA_VERSION` (once, at open)."""
-        if int(self._db.execute("PRAGMA user_version").fetchone()[0]) >= SCHEMA_VERSION:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version >= SCHEMA_VERSION:
             return
         with self._tx() as db:
             columns = {row["name"] for row in db.execute("PRAGMA table_info(feeds)")}
-            if "item_errors" not in columns:
-                db.execute("ALTER TABLE feeds ADD COLUMN item_errors TEXT")
-            db.execute("DELETE FROM article_bands")
-            rows = db.execute("SELECT rowid, signature FROM articles WHERE signature IS NOT NULL").fetchall()
-            for row in rows:
-                _add_bands(db, int(row["rowid"]), row["signature"])
+            for column in ("item_errors", "kind", "alert_state"):
+                if column not in columns:
+                    db.execute(f"ALTER TABLE feeds ADD COLUMN {column} TEXT")
+            if version < 1:
+                db.execute("DELETE FROM article_bands")
+                rows = db.execute("SELECT rowid, signature FROM articles WHERE signature IS NOT NULL").fetchall()
+                for row in rows:
+                    _add_bands(db, int(row["rowid"]), row["signature"])
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextlib.contextmanager
@@ -253,6 +293,7 @@ class FeedStore:
         every_minutes: int = DEFAULT_EVERY_MINUTES,
         enabled: bool = True,
         now: datetime | None = None,
+        kind: str | None = None,
     ) -> FeedState:
         """Add a feed, due at once. FeedError when the name or URL is already there."""
         name = " ".join(name.split())
@@ -264,8 +305,9 @@ class FeedStore:
         try:
             with self._tx() as db:
                 db.execute(
-                    "INSERT INTO feeds (name, url, every_minutes, enabled, next_due, added_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, url, every_minutes, int(enabled), _iso(moment), _iso(moment)),
+                    "INSERT INTO feeds (name, url, every_minutes, enabled, next_due, added_at, kind) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, url, every_minutes, int(enabled), _iso(moment), _iso(moment), kind or None),
                 )
         except sqlite3.IntegrityError as exc:
             existing = self.get_feed(name) or self.get_feed(url)
@@ -345,32 +387,80 @@ class FeedStore:
         if state is None:
             return
         errors = "; ".join(item_errors)[:MAX_ERROR_CHARS] or None
+        # told it was failing: the recovery is owed; never told: nothing to take back
+        alert = {DOWN_SENT: UP_PENDING, DOWN_PENDING: None}.get(state.alert_state or "", state.alert_state)
+        if alert == UP_PENDING and state.alert_state != UP_PENDING:
+            log.info("feeds: %r works again after %d failed polls", name, state.consecutive_failures)
         with self._tx() as db:
             db.execute(
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_success = ?, last_error = NULL, "
-                "consecutive_failures = 0, next_due = ?, item_errors = ? WHERE name = ?",
+                "consecutive_failures = 0, next_due = ?, item_errors = ?, alert_state = ? WHERE name = ?",
                 (
                     etag if etag or not not_modified else state.etag,
                     last_modified if last_modified or not not_modified else state.last_modified,
                     _iso(now),
                     _iso(now + timedelta(minutes=state.every_minutes)),
                     state.item_errors if not_modified else errors,
+                    alert,
                     name,
                 ),
             )
 
-    def record_failure(self, name: str, *, now: datetime, error: str) -> FeedState | None:
-        """A poll failed: keep the last good state, record why, back off exponentially (≤ 24 h)."""
+    def record_failure(
+        self,
+        name: str,
+        *,
+        now: datetime,
+        error: str,
+        retry_after: float | None = None,
+        alert_after: int = DEFAULT_ALERT_AFTER,
+    ) -> FeedState | None:
+        """A poll failed: keep the last good state, record why, and wait ``retry_after`` seconds
+        when the server asked (429/503 ``Retry-After``), else back off exponentially (≤ 24 h).
+        The ``alert_after``-th failure in a row owes the moderators one alert."""
         state = self.get_feed(name)
         if state is None:  # removed while being polled
             return None
         failures = state.consecutive_failures + 1
+        wait = timedelta(seconds=retry_after) if retry_after is not None else backoff_delay(state.every_minutes, failures)
+        alert = state.alert_state
+        if failures >= max(alert_after, 1):
+            if alert is None:
+                alert = DOWN_PENDING
+                log.warning("feeds: %r failed %d polls in a row: %s", name, failures, error[:200])
+            elif alert == UP_PENDING:
+                alert = DOWN_SENT  # down again before the recovery was told: the last word still stands
         with self._tx() as db:
             db.execute(
-                "UPDATE feeds SET last_error = ?, last_error_at = ?, consecutive_failures = ?, next_due = ? WHERE name = ?",
-                (error[:MAX_ERROR_CHARS], _iso(now), failures, _iso(now + backoff_delay(state.every_minutes, failures)), name),
+                "UPDATE feeds SET last_error = ?, last_error_at = ?, consecutive_failures = ?, next_due = ?, "
+                "alert_state = ? WHERE name = ?",
+                (error[:MAX_ERROR_CHARS], _iso(now), failures, _iso(now + wait), alert, name),
             )
         return self.get_feed(name)
+
+    def pending_alerts(self) -> list[FeedAlert]:
+        """Alerts owed to the moderators (oldest failure first); each stays owed until delivered."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM feeds WHERE alert_state IN (?, ?) ORDER BY last_error_at, name", (DOWN_PENDING, UP_PENDING)
+            ).fetchall()
+        alerts: list[FeedAlert] = []
+        for row in rows:
+            state = _feed(row)
+            kind: AlertKind = "failing" if state.alert_state == DOWN_PENDING else "recovered"
+            alerts.append(
+                FeedAlert(state.name, state.url, kind, state.consecutive_failures, state.last_error, state.last_error_at)
+            )
+        return alerts
+
+    def alert_delivered(self, alert: FeedAlert) -> bool:
+        """Mark an alert as told (False when the feed moved on meanwhile: then it is not marked)."""
+        before, after = (DOWN_PENDING, DOWN_SENT) if alert.kind == "failing" else (UP_PENDING, None)
+        with self._tx() as db:
+            changed = db.execute(
+                "UPDATE feeds SET alert_state = ? WHERE name = ? AND alert_state = ?", (after, alert.feed, before)
+            ).rowcount
+        return bool(changed)
 
     def _require(self, name_or_url: str) -> FeedState:
         state = self.get_feed(name_or_url)
@@ -523,4 +613,6 @@ def _feed(row: sqlite3.Row) -> FeedState:
         articles_added=int(row["articles_added"]),
         added_at=added_at,
         item_errors=row["item_errors"],
+        kind=row["kind"],
+        alert_state=row["alert_state"],
     )

@@ -80,6 +80,9 @@ class RestServer(GatewayServer):
             if request.content_type.startswith("multipart/"):
                 form = await request.post()
                 body = json.loads(str(form.get("payload_json") or "{}"))
+                uploads = [v for k, v in form.items() if k.startswith("files[") and isinstance(v, web.FileField)]
+                if uploads:
+                    body["attachments"] = [self._upload(v.filename, v.file.read()) for v in uploads]
             else:
                 raw = await request.read()
                 body = json.loads(raw) if raw else None
@@ -123,6 +126,17 @@ class RestServer(GatewayServer):
                 return result
         self.unknown_routes.append(f"{method} {path}")
         return error(404, 0, "404: Not Found")
+
+    def _upload(self, filename: str, data: bytes) -> dict[str, Any]:
+        """A file the bot sent, kept on the fake's CDN like an attachment a user uploads."""
+        aid = self.snowflake()
+        self.cdn[f"{aid}-{filename}"] = data
+        url = f"{self.base}/cdn/{aid}-{filename}"
+        return {"id": aid, "filename": filename, "size": len(data), "url": url, "proxy_url": url}
+
+    def attachment_data(self, attachment: dict[str, Any]) -> bytes:
+        """The bytes of a file the bot sent (an entry of a message's ``attachments``)."""
+        return self.cdn[f"{attachment['id']}-{attachment['filename']}"]
 
     def _me(self, **_: Any) -> web.Response:
         return json_response(self.bot_user)
@@ -199,7 +213,7 @@ class RestServer(GatewayServer):
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [],
+            "attachments": payload.get("attachments") or [],
             "embeds": payload.get("embeds") or [],
             "components": payload.get("components") or [],
             "pinned": False,
@@ -219,7 +233,7 @@ class RestServer(GatewayServer):
         return msg
 
     def _edit(self, msg: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-        for key in ("content", "embeds", "components"):
+        for key in ("content", "embeds", "components", "attachments"):
             if key in payload and payload[key] is not None:
                 msg[key] = payload[key]
         msg["flags"] &= ~LOADING

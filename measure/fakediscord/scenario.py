@@ -85,6 +85,9 @@ class Scenario(RestServer):
                     "content_type": value.content_type,
                 }
                 out.append({"name": name, "type": 11, "value": aid})
+            elif isinstance(value, dict) and "hoist" in value:  # a role (role option)
+                resolved.setdefault("roles", {})[value["id"]] = value
+                out.append({"name": name, "type": 8, "value": value["id"]})
             elif isinstance(value, dict) and "guild_id" in value:  # a guild channel (channel option)
                 resolved.setdefault("channels", {})[value["id"]] = {**value, "permissions": str(PERM_BASIC)}
                 out.append({"name": name, "type": 7, "value": value["id"]})

@@ -1,12 +1,12 @@
 """/feeds …: moderators choose the news feeds the bot follows and where new articles are announced.
-
-The feeds are shared by every server, so changing them takes a home server's moderator
-(:mod:`bot.core.moderated`); the list and this server's announcement channel are any moderator's.
-"""
+Feeds are shared by every server, so changing them takes a home server's moderator
+(:mod:`bot.core.moderated`); list, export and this server's announcement channels are any moderator's."""
 
 from __future__ import annotations
 
+import io
 import logging
+from pathlib import PurePath
 
 import discord
 from discord import app_commands
@@ -14,10 +14,13 @@ from discord import app_commands
 from bot.core.errors import NO_PINGS, BotError
 from bot.core.moderated import PER_GUILD, ModeratorCog
 from bot.core.protocol import BotCore
-from bot.core.render import COLOR, DESCRIPTION_MAX, escape_markdown, link_text, plain, trim
-from bot.features.feeds.announce import ANNOUNCE_CHANNEL
+from bot.core.render import COLOR, DESCRIPTION_MAX, FOOTER_MAX, escape_markdown, link_text, plain, trim
 from bot.features.feeds.poller import FeedPoller
+from bot.features.feeds.routes import MAX_TOPIC, AnnounceRoutes, Route
 from index import FeedState
+
+OPML_SUFFIXES = (".opml", ".xml", ".txt")
+MAX_OPML_UPLOAD = 1_000_000
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,17 @@ def feed_line(f: FeedState) -> str:
         lines.append(f"last error: {link_text(trim(f.last_error, 200))}")
     if f.item_errors:
         lines.append(f"items not ingested in the last poll: {link_text(trim(f.item_errors, 300))}")
+    if f.failing:
+        lines.append(f"**failing**: {f.consecutive_failures} failed polls in a row")
     return "\n".join(lines)
+
+
+def route_text(route: Route, mention: bool = True) -> str:
+    """``#channel (topic “x”, mentions @role)`` (ids in a footer, which shows no mentions)."""
+    where = f"<#{route.channel_id}>" if mention else f"channel {route.channel_id}"
+    topic = f"topic “{plain(route.topic)}”" if route.topic else "every new article"
+    role = (f", mentions <@&{route.role_id}>" if mention else f", mentions role {route.role_id}") if route.role_id else ""
+    return f"{where} ({topic}{role})"
 
 
 class FeedsCog(ModeratorCog):
@@ -49,9 +62,10 @@ class FeedsCog(ModeratorCog):
 
     changes = "the feeds"
 
-    def __init__(self, bot: BotCore, poller: FeedPoller) -> None:
+    def __init__(self, bot: BotCore, poller: FeedPoller, routes: AnnounceRoutes) -> None:
         super().__init__(bot)
         self.poller = poller
+        self.routes = routes
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(trim(text, 1900), ephemeral=True, allowed_mentions=NO_PINGS)
@@ -122,7 +136,7 @@ class FeedsCog(ModeratorCog):
     async def list_(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         feeds = await self.bot.in_worker(self.bot.engine.feeds.all)
-        channel = await self.bot.guild_settings.aget(interaction.guild_id or 0, ANNOUNCE_CHANNEL)
+        routes = await self.routes.aof_guild(interaction.guild_id or 0)
         embed = discord.Embed(title=f"Feeds ({len(feeds)})", colour=COLOR)
         blocks: list[str] = []
         for f in feeds:
@@ -132,23 +146,76 @@ class FeedsCog(ModeratorCog):
                 break
             blocks.append(block)
         embed.description = "\n\n".join(blocks) or "No feeds yet: `/feeds add url:<feed>` or `/feeds starter`."
-        embed.set_footer(text=f"Announcements: {'channel ' + channel if channel else 'off'}")
+        announced = "; ".join(route_text(r, mention=False) for r in routes) or "off"
+        embed.set_footer(text=trim(f"Announcements: {announced}", FOOTER_MAX))
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
+    @feeds.command(name="import", description="Follow the feeds of an OPML file (exported by another RSS reader or bot).")
+    @app_commands.describe(file="An OPML file (.opml)")
+    async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if PurePath(file.filename).suffix.lower() not in OPML_SUFFIXES:
+            raise BotError("Attach an OPML file (.opml).")
+        if file.size > MAX_OPML_UPLOAD:
+            raise BotError(f"That file is larger than {MAX_OPML_UPLOAD // 1000} kB.")
+        data = await file.read()
+        result = await self.bot.in_worker(self.bot.engine.feeds.import_opml, data)
+        await self._audit(
+            interaction, "feeds imported", file=file.filename, added=result.added, skipped=len(result.skipped)
+        )
+        if result.added:
+            self.poller.trigger()
+        await self._reply(interaction, f"Imported {escape_markdown(trim(file.filename, 100))}: {plain(result.summary())}")
+
+    @feeds.command(name="export", description="The feeds followed, as an OPML file for another reader.", extras=PER_GUILD)
+    async def export(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await self.bot.in_worker(self.bot.engine.feeds.export_opml)
+        count = len(await self.bot.in_worker(self.bot.engine.feeds.all))
+        await interaction.followup.send(
+            f"{count} feed(s), as OPML.",
+            file=discord.File(io.BytesIO(data), filename="policybot-feeds.opml"),
+            ephemeral=True,
+            allowed_mentions=NO_PINGS,
+        )
+
     @feeds.command(
-        name="announce", description="Post new articles in a channel (or turn announcements off).", extras=PER_GUILD
+        name="announce",
+        description="Post new articles in a channel, optionally only those on a topic (or turn it off).",
+        extras=PER_GUILD,
     )
-    @app_commands.describe(channel="Where to post new articles", off="Turn announcements off in this server")
+    @app_commands.describe(
+        channel="Where to post new articles (several channels may each have a topic)",
+        topic="Only articles about this, e.g. “ransomware” (scored like /watch); default: every article",
+        role="A role to mention with each post there (members opt in by taking the role)",
+        off="Stop posting in this channel, or (without a channel) everywhere in this server",
+    )
     async def announce(
-        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None, off: bool = False
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | None = None,
+        topic: app_commands.Range[str, 3, MAX_TOPIC] | None = None,
+        role: discord.Role | None = None,
+        off: bool = False,
     ) -> None:
         guild_id = interaction.guild_id
         if guild_id is None:
             raise BotError("Announcements are set per server.")
-        if off == (channel is not None):
+        if off:
+            if topic is not None or role is not None:
+                raise BotError("off:True takes no topic or role.")
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            stopped = await self.routes.aremove(guild_id, channel.id if channel else None)
+            await self._audit(interaction, "announcements off", channel_id=channel.id if channel else None)
+            where = channel.mention if channel else "this server"
+            await self._reply(interaction, f"New articles will no longer be announced in {where} ({stopped} channel(s) stopped).")
+            return
+        if channel is None:
             raise BotError("Give a channel, or off:True.")
-        me = channel.guild.me if channel is not None else None
-        if channel is not None and me is not None:
+        if role is not None and (role.is_default() or role.guild.id != guild_id):
+            raise BotError("Choose a role members can take, not @everyone.")
+        me = channel.guild.me
+        if me is not None:
             # Checked now, not discovered at the first poll: a channel the bot cannot post in would
             # swallow every announcement.
             perms = channel.permissions_for(me)
@@ -157,11 +224,13 @@ class FeedsCog(ModeratorCog):
                     f"I cannot post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
                 )
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if channel is None:
-            await self.bot.guild_settings.aset(guild_id, ANNOUNCE_CHANNEL, None)
-            await self._audit(interaction, "announcements off")
-            await self._reply(interaction, "New articles will no longer be announced here.")
-            return
-        await self.bot.guild_settings.aset(guild_id, ANNOUNCE_CHANNEL, str(channel.id))
-        await self._audit(interaction, "announcements on", channel_id=channel.id)
-        await self._reply(interaction, f"New articles will be posted in {channel.mention}, batched per poll, without pings.")
+        route = await self.routes.aput(Route(guild_id, channel.id, topic, role.id if role else None))
+        await self._audit(
+            interaction, "announcements on", channel_id=channel.id, topic=route.topic, role_id=route.role_id
+        )
+        what = f"New articles on “{escape_markdown(route.topic)}”" if route.topic else "New articles"
+        text = f"{what} will be posted in {channel.mention}, batched per poll"
+        text += f", mentioning {role.mention} (and no one else)." if role else ", without pings."
+        if role is not None and not role.mentionable and not (me and channel.permissions_for(me).mention_everyone):
+            text += " Note: that role is not mentionable, so Discord will show the mention without notifying anyone."
+        await self._reply(interaction, text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.core.protocol import BotCore, Slot
 from index import FeedPoll, FreshArticle
@@ -19,9 +20,12 @@ MAX_PENDING = 500
 
 
 class FeedPoller:
-    def __init__(self, bot: BotCore, *, interval: float) -> None:
+    def __init__(
+        self, bot: BotCore, *, interval: float, after_poll: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
         self.bot = bot
         self.interval = interval
+        self.after_poll = after_poll  # the feed alerts: owed ones go out after each poll
         self.last: FeedPoll | None = None
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -77,6 +81,11 @@ class FeedPoller:
             self.bot.metrics.polled(len(result.errors), len(result.articles))
             for error in result.errors:
                 log.warning("feeds: %s", error)
+            if self.after_poll is not None:
+                try:
+                    await self.after_poll()
+                except Exception:
+                    log.exception("feeds: posting the feed alerts failed")
             if not result.indexed:
                 self._pending = (self._pending + result.articles)[-MAX_PENDING:]
                 return result

@@ -1,12 +1,11 @@
 """Watch DMs: after each poll, one direct message per user whose saved questions match new articles.
 
-A match is the engine's score above the threshold (:data:`bot.features.watch.store.THRESHOLD`, or
-``POLICYBOT_WATCH_THRESHOLD``); article text is made inert as in the announcements.
+A match is the engine's score above the threshold (:mod:`bot.core.matching`, shared with the
+announcement topics); article text is made inert as in the announcements.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,10 +14,11 @@ from functools import partial
 import discord
 
 from bot.core.errors import NO_PINGS
+from bot.core.matching import matching
 from bot.core.protocol import BotCore
 from bot.core.ratelimit import Withheld
 from bot.core.render import COLOR, FIELD_VALUE_MAX, FIELDS_MAX, escape_markdown, fresh_citation, trim
-from bot.features.watch.store import THRESHOLD, WatchStore
+from bot.features.watch.store import WatchStore
 from index import FreshArticle
 
 log = logging.getLogger(__name__)
@@ -51,26 +51,18 @@ class WatchNotifier:
         self.bot = bot
         self.watches = watches
 
-    @property
-    def threshold(self) -> float:
-        configured = self.bot.settings.watch_threshold
-        return THRESHOLD if configured is None else configured
-
     async def notify(self, articles: Sequence[FreshArticle]) -> None:
         """One DM per user whose saved questions match new articles above the threshold."""
         watches = await self.watches.aall()
         if not watches:
             return
-        by_id = {a.article_id: a for a in articles}
-        ids = list(by_id)
         per_user: dict[int, list[tuple[str, list[FreshArticle]]]] = defaultdict(list)
         for watch in watches:
             try:
-                scored = await asyncio.to_thread(self.bot.engine.match_new_articles, watch.query, ids)
+                hits = await matching(self.bot, watch.query, articles)
             except Exception:
                 log.warning("could not score watch %s", watch.id, exc_info=True)
                 continue
-            hits = [by_id[a] for a, score in scored if score >= self.threshold]
             if hits:
                 per_user[watch.user_id].append((watch.query, hits))
         for user_id, matches in per_user.items():

@@ -14,9 +14,6 @@ from bot.core.errors import BotError
 from bot.core.protocol import Slot
 from bot.core.sqlite_store import SqliteStore
 
-THRESHOLD = 0.525
-"""The match score above which a new article is worth a DM: chosen on held-out data, favouring
-precision, since an unwanted DM costs more than a missed one (docs/measurements/watch-threshold.md)."""
 MAX_PER_USER = 20
 MAX_QUERY = 300
 

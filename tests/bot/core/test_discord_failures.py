@@ -16,6 +16,7 @@ import discord
 import pytest
 
 from bot.app import PolicyBotMixin, create_bot
+from bot.features.feeds.routes import ROUTES
 from measure.fakediscord import EPHEMERAL, FakeDiscord
 from tests.bot.conftest import GatedEngine, Workspace, bot_settings
 
@@ -174,7 +175,7 @@ async def test_announcing_in_a_channel_the_bot_cannot_post_in_is_refused_clearly
     (reply,) = inter.messages()
     assert reply["flags"] & EPHEMERAL
     assert "cannot post in" in inter.texts() and "Send Messages" in inter.texts()
-    assert await bot.guild_settings.aget(int(fake.guild["id"]), "announce_channel") is None
+    assert ROUTES.of(bot).every() == []
     ok = await fake.slash("feeds", {"channel": fake.channel}, sub="announce", user=fake.admin)
     await fake.wait_for(ok.messages, timeout=30)
     assert "will be posted in" in ok.texts()

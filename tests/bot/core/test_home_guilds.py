@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.features.feeds.routes import ROUTES, Route
 from measure.fakediscord import EPHEMERAL, FakeDiscord, Interaction
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
@@ -108,7 +109,7 @@ async def test_each_servers_moderators_keep_their_own_settings_and_the_read_only
     await fake.wait_for(lambda: all(i.messages() for i in inters), timeout=60)
     assert not any(refusal(i) for i in inters), [refusal(i) for i in inters]
     assert bot.guild_settings.all("answers") == {int(other["id"]): "quoted"}  # that server's only
-    assert bot.guild_settings.all("announce_channel") == {int(other["id"]): other["channels"][0]["id"]}
+    assert ROUTES.of(bot).every() == [Route(int(other["id"]), int(other["channels"][0]["id"]))]
     assert "Live index" in inters[3].texts()
     member = await run(fake, calls[:1], user=fake.alice, guild=other)  # not a moderator: still refused
     assert "Only moderators" in refusal(member[0])

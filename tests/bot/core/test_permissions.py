@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from measure.fakediscord import EPHEMERAL, PERM_ADMIN, PERM_BASIC, PERM_MANAGE_GUILD, FakeDiscord, Interaction
+from measure.fakediscord import (
+    EPHEMERAL,
+    PERM_ADMIN,
+    PERM_BASIC,
+    PERM_MANAGE_GUILD,
+    Attachment,
+    FakeDiscord,
+    Interaction,
+)
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
 
@@ -23,6 +31,8 @@ MODERATOR_CALLS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("feeds", "starter", {}),
     ("feeds", "list", {}),
     ("feeds", "announce", {"off": True}),
+    ("feeds", "import", {"file": Attachment("feeds.opml", b"<opml><body/></opml>")}),
+    ("feeds", "export", {}),
     ("settings", None, {"answers": "quoted"}),
 ]
 
