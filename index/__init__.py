@@ -27,6 +27,7 @@ from index.types import Answer, ArticleHit, BuildProgress, BuildReport, Citation
 if TYPE_CHECKING:
     from index.ask import Filters, check_question
     from index.cli import add_engine_commands, add_index_options, build_if_missing, chat_loop
+    from index.digest import Digest, QuestionGroup, Story
     from index.engine import Engine
     from index.feeds import FeedError, FeedPoll, FeedState, FreshArticle
 
@@ -34,6 +35,9 @@ _LAZY = {
     "Engine": "index.engine",
     "Filters": "index.ask",
     "check_question": "index.ask",
+    "Digest": "index.digest",
+    "QuestionGroup": "index.digest",
+    "Story": "index.digest",
     "FeedError": "index.feeds",
     "FeedPoll": "index.feeds",
     "FeedState": "index.feeds",
@@ -63,6 +67,7 @@ __all__ = [
     "BuildProgress",
     "BuildReport",
     "Citation",
+    "Digest",
     "Engine",
     "FeedError",
     "FeedPoll",
@@ -76,9 +81,11 @@ __all__ = [
     "ModelMismatchError",
     "PolicybotError",
     "QuestionError",
+    "QuestionGroup",
     "Settings",
     "Source",
     "Span",
+    "Story",
     "add_engine_commands",
     "add_index_options",
     "build_if_missing",
