@@ -161,3 +161,25 @@ async def test_a_scheduled_digest_is_posted_once_at_its_time_and_stops_when_off(
     assert await scheduler.run_due() == 0 and len(posted(fake)) == 2
     actions = [e["action"] for e in bot.audit.entries()]
     assert "digest scheduled" in actions and "digest schedule off" in actions and "refused" in actions
+
+
+def test_policybot_digest_prints_the_same_stories(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bot.cli import main
+    from index.cli import _digest
+
+    monkeypatch.setattr(_digest, "Engine", lambda settings: Engine(settings, embedder=workspace.embedder))
+    where = ["--data", str(workspace.data), "--corpus", str(workspace.corpus)]
+    assert main(["digest", *where, "--days", "9", "--date", TODAY.isoformat()]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("News from 2021-05-12 to 2021-05-20: 3 stories from 4 article(s).")
+    assert text.index("2021-05-19  “") < text.index("2021-05-18  “") < text.index("2021-05-12  “")
+    assert f"— Wire Daily  {WIRE_URL}" in text
+    assert main(["digest", *where, "--days", "9", "--date", TODAY.isoformat(), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [s["outlets"] for s in data["stories"]] == [3, 1, 1] and data["articles"] == 4
+    assert main(["digest", *where, "--days", "40"]) == 1
+    assert "days must be between 1 and 31" in capsys.readouterr().err
