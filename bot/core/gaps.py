@@ -1,9 +1,6 @@
-"""The gap report: questions the bot declined or whose answers got 👎, grouped by meaning, each
-group with the live article nearest to it, so moderators see which subjects (feeds) are missing.
-
-The questions are the answers feature's (its store implements :class:`GapSource`); the grouping is
-the engine's (``engine.digest.group_questions``); ``/index gaps`` and ``policybot gaps`` show it.
-"""
+"""The gap report: declined and 👎 questions grouped by meaning, each group with its nearest article,
+so moderators see which subjects (feeds) are missing. The questions come from the answers feature's
+store (a :class:`GapSource`), the grouping from ``engine.digest``; in core so both front ends share it."""
 
 from __future__ import annotations
 

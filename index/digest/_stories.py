@@ -1,10 +1,6 @@
-"""The period's stories from the live index: articles by date, one story per group of articles on
-the same event, one sentence quoted verbatim from each story's most central article.
-
-Articles of different files are one story when their article vectors (the mean of their stored
-chunk vectors) are close (:data:`STORY_THRESHOLD`, chosen on data: docs/measurements/digest-clusters.md);
-wire copies the feeds folded into an article (its ``also_published_by``) are sources of its story.
-"""
+"""The period's stories: articles of one event (close article vectors, published days apart at
+most; docs/measurements/digest-clusters.md) are one story, with the wire copies folded into them
+(``also_published_by``) as sources, and one sentence quoted verbatim from its most central article."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""/digest: the period's cyber-policy news, one quoted line per story (anyone); /digest-schedule:
-a weekly digest posted in a channel (this server's moderators).
-
-Two top-level commands, because Discord cannot run a command that also has subcommands, and the
-schedule command is then hidden from members who cannot use it.
-"""
+"""/digest: the period's news, one quoted line per story (anyone); /digest-schedule: weekly in a
+channel (this server's moderators). Two top-level commands: Discord cannot run a command that has
+subcommands, and the moderators' one is then hidden from members who cannot use it."""
 
 from __future__ import annotations
 

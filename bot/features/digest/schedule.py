@@ -1,10 +1,6 @@
-"""The weekly digest a server scheduled (``/digest-schedule``), posted by the leader process only.
-
-Each server's schedule and the last week it was posted for are guild settings, so a restart or a
-new leader knows what was posted: the week is marked before the message is sent (a crash between
-the two loses that week's post rather than posting it twice). Times are UTC; a week missed while
-no process led is posted late, once, when one leads again.
-"""
+"""The weekly digest a server scheduled, posted by the leader only. The week posted is a guild
+setting marked before sending, so a restart or a new leader never posts it twice (a crash between
+the two loses that week's post instead); times are UTC, and a missed week is posted late, once."""
 
 from __future__ import annotations
 
