@@ -26,7 +26,7 @@ from bot.core.metrics import Metrics
 from bot.core.protocol import Feature
 from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, retry_timestamp
 from bot.core.reindex import Reindexer
-from bot.features import answers, feeds, settings, watch
+from bot.features import answers, digest, feeds, settings, watch
 from bot.features import index as index_admin
 from bot.ops.leader import LeaderLock
 from index import Engine, IndexMissingError
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-FEATURES: tuple[Feature, ...] = (answers, index_admin, feeds, watch, settings)
+FEATURES: tuple[Feature, ...] = (answers, index_admin, feeds, watch, settings, digest)
 """Set up in this order: it is the order of the command list, and of the new-article hooks
 (a poll's articles are announced before the watch DMs go out)."""
 

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from bot.config import BotSettings
@@ -65,6 +66,12 @@ def build_parser(measure_cli: ModuleType | None = None) -> argparse.ArgumentPars
     feedback = sub.add_parser("feedback", help="print the 👍/👎 votes as JSON lines (question, answer, index version)")
     add_index_options(feedback, corpus=False)
     feedback.set_defaults(func=cmd_feedback)
+
+    gaps = sub.add_parser("gaps", help="declined and 👎 questions grouped by meaning, with the nearest article")
+    add_index_options(gaps)
+    gaps.add_argument("--days", type=int, default=7, help="the last how many days (default 7)")
+    gaps.add_argument("--export", type=Path, metavar="FILE", help="also write them as evaluation questions (JSONL)")
+    gaps.set_defaults(func=cmd_gaps)
 
     forget = sub.add_parser("forget", help="delete what is stored about a Discord user (questions, votes, watches)")
     add_index_options(forget, corpus=False)
@@ -176,6 +183,33 @@ def cmd_feedback(args: argparse.Namespace, settings: BotSettings) -> int:
             print(json.dumps(vote, ensure_ascii=False))
     finally:
         store.close()
+    return 0
+
+
+def cmd_gaps(args: argparse.Namespace, settings: BotSettings) -> int:
+    from bot.core.gaps import export_questions, format_gaps, gap_report, since
+    from bot.features.answers.feedback import FeedbackStore
+
+    if args.days < 1:
+        print("error: --days must be at least 1", file=sys.stderr)
+        return 2
+    if not settings.feedback_db.exists():
+        print(f"error: no questions stored yet ({settings.feedback_db} does not exist)", file=sys.stderr)
+        return 1
+    store = FeedbackStore(settings.feedback_db)
+    try:
+        questions = store.gap_questions(since(args.days))
+    finally:
+        store.close()
+    gaps = gap_report(Engine(settings), questions)
+    print(format_gaps(gaps, args.days))
+    if args.export is not None:
+        try:
+            written = export_questions(gaps, args.export)
+        except OSError as exc:
+            print(f"error: cannot write {args.export}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {written} evaluation question(s) to {args.export}", file=sys.stderr)
     return 0
 
 

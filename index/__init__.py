@@ -27,6 +27,7 @@ from index.types import Answer, ArticleHit, BuildProgress, BuildReport, Citation
 if TYPE_CHECKING:
     from index.ask import Filters, check_question
     from index.cli import add_engine_commands, add_index_options, build_if_missing, chat_loop
+    from index.digest import Digest, QuestionGroup, Story
     from index.engine import Engine
     from index.feeds import FeedAlert, FeedError, FeedPoll, FeedState, FreshArticle, OpmlError, OpmlImport
 
@@ -35,6 +36,9 @@ _LAZY = {
     "Filters": "index.ask",
     "check_question": "index.ask",
     "FeedAlert": "index.feeds",
+    "Digest": "index.digest",
+    "QuestionGroup": "index.digest",
+    "Story": "index.digest",
     "FeedError": "index.feeds",
     "FeedPoll": "index.feeds",
     "FeedState": "index.feeds",
@@ -66,6 +70,7 @@ __all__ = [
     "BuildProgress",
     "BuildReport",
     "Citation",
+    "Digest",
     "Engine",
     "FeedAlert",
     "FeedError",
@@ -82,9 +87,11 @@ __all__ = [
     "OpmlImport",
     "PolicybotError",
     "QuestionError",
+    "QuestionGroup",
     "Settings",
     "Source",
     "Span",
+    "Story",
     "add_engine_commands",
     "add_index_options",
     "build_if_missing",

@@ -1,7 +1,7 @@
 """The engine's one front door: the bot, the command line and the evaluation all use it.
 
 It follows the data folder's ``CURRENT`` pointer (a version published elsewhere is served on the
-next call, without a restart) and composes the services: ``asker``, ``corpus``, ``feeds``, ``writer``.
+next call, without a restart) and composes the services: ``asker``, ``corpus``, ``digest``, ``feeds``, ``writer``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 
 from index.ask import AnswerTuning, Asker, Filters, Tuning, article_scores, check_question
 from index.corpus import Corpus
+from index.digest import Digester
 from index.errors import BuildLockedError, IndexCorruptError, IndexMissingError
 from index.feeds import Feeds, question_vector
 from index.generation import Writer
@@ -79,6 +80,7 @@ class Engine:
         # the build looked up on each poll, so a subclass's or a test's build is the one that runs
         self.feeds = Feeds(s, lambda *, progress=None, changed=None: self.build(progress=progress, changed=changed))
         self.writer = Writer(s)
+        self.digest = Digester(s, self.snapshot, lambda: self.embedder)
 
     @property
     def settings(self) -> Settings:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("store", "corpus", "models", "ask", "feeds", "generation", "cli")
+PACKAGES = ("store", "corpus", "models", "ask", "feeds", "generation", "cli", "digest")
 
 
 def imports(path: Path) -> Iterator[tuple[int, str, tuple[str, ...]]]:

@@ -64,6 +64,9 @@ class Metrics:
             "Messages not answered because Discord refused the bot's messages in that channel lately",
             registry=r,
         )
+        self.digests = Counter(
+            "policybot_digests_posted", "Digests posted, by trigger (command, schedule)", ["trigger"], registry=r
+        )
         self.connected = Gauge("policybot_gateway_connected", "1 when the Discord gateway is connected", registry=r)
         if stats is not None:
             r.register(IndexCollector(stats))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.gaps import DECLINED, DOWNVOTED, GapQuestion
 from bot.core.protocol import Slot
 from bot.core.sqlite_store import SqliteStore
 
@@ -137,6 +138,23 @@ class FeedbackStore(SqliteStore):
                 }
             )
         return out
+
+    def gap_questions(self, since: float, guild_id: int | None = None) -> list[GapQuestion]:
+        """Questions declined since ``since`` and questions whose answer got a 👎 since then, oldest
+        first (the gap report); ``guild_id``: only those asked in that server."""
+        where, args = ("AND a.guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
+        with self._lock:
+            declined = self._db.execute(
+                f"SELECT a.id, a.question, a.created_at, a.guild_id FROM answers a "
+                f"WHERE a.answerable = 0 AND a.created_at >= ? {where}", (since, *args)
+            ).fetchall()
+            downvoted = self._db.execute(
+                f"SELECT a.id, a.question, MAX(f.created_at), a.guild_id FROM feedback f JOIN answers a ON a.id = f.answer_id "
+                f"WHERE f.vote < 0 AND a.answerable = 1 AND f.created_at >= ? {where} GROUP BY a.id", (since, *args)
+            ).fetchall()
+        found = [GapQuestion(r[0], r[1], DECLINED, r[2], r[3]) for r in declined]
+        found += [GapQuestion(r[0], r[1], DOWNVOTED, r[2], r[3]) for r in downvoted]
+        return sorted(found, key=lambda q: (q.at, q.answer_id))
 
     def forget_user(self, user_id: int) -> tuple[int, int]:
         """Delete what is stored about one user: the questions they asked (with every vote on those

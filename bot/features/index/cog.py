@@ -16,9 +16,11 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import NO_PINGS, BotError
+from bot.core.gaps import GAP_SOURCE, gap_report, since
 from bot.core.moderated import PER_GUILD, ModeratorCog
 from bot.core.reindex import Listener, ReindexJob, ReindexRunning
 from bot.core.render import escape_markdown, plain, progress_text, trim
+from bot.features.index.gaps import gaps_embed
 from index import IndexMissingError, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,22 @@ class AdminCog(ModeratorCog):
         elif self.bot.reindexer.last is not None:
             lines.append("Last reindex: " + job_summary(self.bot.reindexer.last))
         await interaction.followup.send(trim("\n".join(lines), 1900), ephemeral=True, allowed_mentions=NO_PINGS)
+
+    # ---- /index gaps -------------------------------------------------------------------
+    @index.command(
+        name="gaps", description="Questions declined or voted 👎 here, grouped, with the nearest article.", extras=PER_GUILD
+    )
+    @app_commands.describe(days="The last how many days (default 7)")
+    async def gaps(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 365] = 7) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            source = GAP_SOURCE.of(self.bot)
+        except LookupError:
+            raise BotError("This bot keeps no answers (its answers feature is off).") from None
+        # this server's questions only: a moderator here never reads other servers' (or DMs') questions
+        questions = await asyncio.to_thread(source.gap_questions, since(days), interaction.guild_id)
+        report = await self.bot.in_worker(gap_report, self.bot.engine, questions)
+        await interaction.followup.send(embed=gaps_embed(report, days), ephemeral=True, allowed_mentions=NO_PINGS)
 
     # ---- /index add --------------------------------------------------------------------
     @index.command(name="add", description="Add an article from a web page or an attached .md/.txt/.html file.")

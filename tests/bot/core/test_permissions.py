@@ -34,6 +34,8 @@ MODERATOR_CALLS: list[tuple[str, str | None, dict[str, Any]]] = [
     ("feeds", "import", {"file": Attachment("feeds.opml", b"<opml><body/></opml>")}),
     ("feeds", "export", {}),
     ("settings", None, {"answers": "quoted"}),
+    ("index", "gaps", {}),
+    ("digest-schedule", None, {"off": True}),
 ]
 
 
@@ -139,6 +141,8 @@ async def test_every_change_by_a_moderator_is_audited(fake: FakeDiscord, bot: An
         ("feeds", "announce", {"off": True}, "announcements off"),
         ("feeds", "remove", {"feed": "Local"}, "feed removed"),
         ("settings", None, {"answers": "quoted"}, "setting changed"),
+        ("digest-schedule", None, {"channel": fake.channel, "weekday": 0}, "digest scheduled"),
+        ("digest-schedule", None, {"off": True}, "digest schedule off"),
         ("index", "remove", {"article": "ransomware-summit"}, "article removed"),
     ]
     for name, sub, opts, action in steps:

@@ -210,6 +210,8 @@ async def test_dev_guild_gets_the_commands_at_once(fake: FakeDiscord, start_bot:
         "feeds",
         "watch",
         "settings",
+        "digest",
+        "digest-schedule",
     }
     inter = await fake.slash("ask", {"question": "When was the Cyber Resilience Act adopted?"})
     assert inter.payload["data"]["guild_id"] == fake.guild["id"]

@@ -72,7 +72,7 @@ async def test_index_is_guild_only_and_hidden_from_members(fake: FakeDiscord, bo
     ask, _ = fake.command("ask")
     assert scope == "global" and str(index["default_member_permissions"]) == str(1 << 5)
     assert index["contexts"] == [0] and sorted(ask["contexts"]) == [0, 1, 2]
-    assert {o["name"] for o in index["options"]} == {"reindex", "status", "add", "remove"}
+    assert {o["name"] for o in index["options"]} == {"reindex", "status", "add", "remove", "gaps"}
 
 
 async def test_role_moderator_may_use_index_status(fake: FakeDiscord, bot: Any) -> None:
