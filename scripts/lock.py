@@ -40,7 +40,7 @@ DEV_EXTRAS = ("dev", "eval")
 PIP_TOOLS = "pip-tools==7.6.2"
 OTHER_PYTHONS = ("3.12", "3.13")
 """The supported Pythons besides this venv's: their marker-only dependencies are locked too."""
-PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>\S+)")
+PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<extras>\[[^\]]*\])?==(?P<version>\S+)")
 
 
 def closure(roots: list[Requirement], python: str | None = None) -> tuple[dict[str, str], list[Requirement]]:
@@ -92,14 +92,19 @@ def public(version: str) -> str:
     return version.split("+")[0]
 
 
-def parse_hashes(compiled: str) -> dict[str, tuple[str, list[str]]]:
-    """name → (version, sha256 hashes) from pip-compile's ``--generate-hashes`` output."""
-    found: dict[str, tuple[str, list[str]]] = {}
+Hashed = dict[str, tuple[str, list[str], str]]
+"""name → (version, sha256 hashes, extras such as ``[http]``) as pip-compile wrote them."""
+
+
+def parse_hashes(compiled: str) -> Hashed:
+    """From pip-compile's ``--generate-hashes`` output. The extras stay on the pin: in hash-checking
+    mode pip takes ``smart-open[http]`` (asked for by weasel) as its own requirement."""
+    found: Hashed = {}
     for block in re.split(r"\n(?=\S)", compiled):
         match = PIN.match(block)
         if match:
             hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})", block)
-            found[canonicalize_name(match["name"])] = (public(match["version"]), hashes)
+            found[canonicalize_name(match["name"])] = (public(match["version"]), hashes, match["extras"] or "")
     return found
 
 
@@ -112,55 +117,68 @@ def tools_python(folder: Path, base: str = sys.executable) -> Path:
     return python
 
 
-def compile_hashes(requirements: list[str], python: Path) -> dict[str, tuple[str, list[str]]]:
+def compile_hashes(requirements: list[str], python: Path) -> Hashed:
     """pip-compile under ``python``: ``requirements`` resolved, every file of each version hashed."""
     with tempfile.TemporaryDirectory() as tmp:
         source, output = Path(tmp) / "pins.in", Path(tmp) / "pins.txt"
         source.write_text("".join(f"{r}\n" for r in requirements))
         subprocess.run(
             [str(python), "-m", "piptools", "compile", "--quiet", "--generate-hashes", "--allow-unsafe",
-             "--strip-extras", "--no-emit-index-url", "--no-emit-find-links", "--no-header", "--no-annotate",
+             "--no-strip-extras", "--no-emit-index-url", "--no-emit-find-links", "--no-header", "--no-annotate",
              "--output-file", str(output), str(source)],
             check=True,
         )  # fmt: skip
         return parse_hashes(output.read_text())
 
 
-def check(pins: dict[str, str], hashed: dict[str, tuple[str, list[str]]]) -> list[str]:
+def check(pins: dict[str, str], hashed: Hashed) -> list[str]:
     """What keeps the hashed set from being the tested set (empty when they agree)."""
     problems = [f"{n}: tested {v}, pip-compile {hashed[n][0]}" for n, v in pins.items() if n in hashed and hashed[n][0] != v]
-    problems += [f"{n}: no hashes found" for n in pins if not hashed.get(n, ("", []))[1]]
+    problems += [f"{n}: no hashes found" for n in pins if not hashed.get(n, ("", [], ""))[1]]
     problems += [f"{n}: needed by pip-compile, not installed in the venv" for n in hashed if n not in pins]
     return problems
 
 
-def render(pins: dict[str, str], hashed: dict[str, tuple[str, list[str]]], markers: dict[str, str]) -> str:
+def render(pins: dict[str, str], hashed: Hashed, markers: dict[str, str]) -> str:
     lines = []
     for name, version in sorted(pins.items()):
-        hashes = sorted(hashed[name][1])
+        _, hashes, extras = hashed[name]
         marker = f" ; {markers[name]}" if name in markers else ""
-        lines.append(f"{name}=={version}{marker} \\\n" + " \\\n".join(f"    --hash=sha256:{h}" for h in hashes))
+        lines.append(f"{name}{extras}=={version}{marker} \\\n" + " \\\n".join(f"    --hash=sha256:{h}" for h in sorted(hashes)))
     return "\n".join(lines) + "\n"
+
+
+def find_python(version: str) -> str | None:
+    """A working ``python3.X``: on PATH, or installed by pyenv (whose shim refuses unselected versions)."""
+    command = shutil.which(f"python{version}")
+    if command and subprocess.run([command, "-V"], capture_output=True).returncode == 0:
+        return command
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return None
+    root = Path(subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip())
+    found = sorted(root.glob(f"versions/{version}.*/bin/python{version}"))
+    return str(found[-1]) if found else None
 
 
 def lock_elsewhere(
     needed: dict[str, list[Requirement]], tools: Path
-) -> tuple[dict[str, str], dict[str, tuple[str, list[str]]], dict[str, str]]:
+) -> tuple[dict[str, str], Hashed, dict[str, str]]:
     """Pins, hashes and markers for what only other Pythons need, each resolved under that Python."""
     pins: dict[str, str] = {}
-    hashed: dict[str, tuple[str, list[str]]] = {}
+    hashed: Hashed = {}
     markers: dict[str, str] = {}
     for python, requirements in needed.items():
         if not requirements:
             continue
-        base = shutil.which(f"python{python}")
+        base = find_python(python)
         if base is None:
             raise SystemExit(f"lock: python{python} is needed to lock {[str(r) for r in requirements]}")
         found = compile_hashes([r.name + str(r.specifier) for r in requirements], tools_python(tools.with_name(f"{tools.name}-{python}"), base))
         marker = " and ".join(sorted({str(r.marker) for r in requirements if r.marker}))
-        for name, (version, hashes) in found.items():
+        for name, (version, hashes, extras) in found.items():
             pins.setdefault(name, version)
-            hashed.setdefault(name, (version, hashes))
+            hashed.setdefault(name, (version, hashes, extras))
             markers.setdefault(name, marker)
     return pins, hashed, markers
 

@@ -15,13 +15,23 @@
 #                    (scripts/test.sh --python 3.12 uses it where no CPU torch is at hand)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+find_python() {  # a working interpreter for a command such as python3.12, pyenv's installs included
+  if "$1" -V >/dev/null 2>&1; then command -v "$1"; return; fi
+  command -v pyenv >/dev/null 2>&1 || return 1
+  local version  # pyenv's shim refuses a version that is installed but not selected
+  version=$(pyenv versions --bare 2>/dev/null | grep -E "^${1#python}(\.|$)" | tail -1)
+  [ -n "$version" ] && [ -x "$(pyenv root)/versions/$version/bin/$1" ] && echo "$(pyenv root)/versions/$version/bin/$1"
+}
 VENV=${VENV:-.venv}
 TORCH_INDEX_URL=${TORCH_INDEX_URL:-}
 NO_TORCH=${NO_TORCH:-}
 if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
+  if [ -n "${PYTHON:-}" ]; then
+    python=$(find_python "$PYTHON") || { echo "setup: $PYTHON not found" >&2; exit 2; }
+  else
+    python=$(find_python python3.11 || find_python python3)
+  fi
+  "$python" -m venv "$VENV"
 fi
 if ! "$VENV/bin/python" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))'; then
   echo "setup: policybot needs Python 3.11 to 3.13; $VENV has $("$VENV/bin/python" -V 2>&1)" >&2

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -18,27 +19,37 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parent.parent
-PIN = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._-]*)==(?P<version>[^\s\\;]+)(?:\s*;\s*(?P<marker>[^\\]+?))?\s*\\?\n")
+PIN = re.compile(r"^(?P<name>[a-z0-9][a-z0-9._-]*)(?:\[(?P<extras>[^\]]*)\])?==(?P<version>[^\s\\;]+)(?:\s*;\s*(?P<marker>[^\\]+?))?\s*\\?\n")
 
 
-def locked(name: str) -> dict[str, tuple[str, list[str], str | None]]:
-    """name → (version, sha256 hashes, marker) of a lock file: ``name==version[ ; marker] \\`` then ``--hash`` lines."""
-    found: dict[str, tuple[str, list[str], str | None]] = {}
+@dataclass(frozen=True)
+class Pin:
+    version: str
+    hashes: list[str]
+    marker: str | None
+    extras: frozenset[str]
+
+
+def locked(name: str) -> dict[str, Pin]:
+    """The pins of a lock file: ``name[extras]==version[ ; marker] \\`` then its ``--hash`` lines."""
+    found: dict[str, Pin] = {}
     for block in re.split(r"\n(?=\S)", (REPO / name).read_text()):
         if block.startswith("#") or not block.strip():
             continue
         match = PIN.match(block + "\n")
         assert match, f"{name}: not an exact pin: {block[:80]!r}"
-        found[match["name"]] = (match["version"], re.findall(r"--hash=sha256:([0-9a-f]{64})", block), match["marker"])
+        hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})", block)
+        extras = frozenset(e.strip() for e in (match["extras"] or "").split(",") if e.strip())
+        found[match["name"]] = Pin(match["version"], hashes, match["marker"], extras)
     return found
 
 
 def pins(name: str, *, here: bool = False) -> dict[str, str]:
     """name → version; with ``here``, only the pins whose marker holds on this Python."""
     return {
-        package: version
-        for package, (version, _, marker) in locked(name).items()
-        if not (here and marker and not Marker(marker).evaluate())
+        package: pin.version
+        for package, pin in locked(name).items()
+        if not (here and pin.marker and not Marker(pin.marker).evaluate())
     }
 
 
@@ -61,13 +72,30 @@ def test_the_lock_pins_what_the_tested_venv_runs() -> None:
 
 def test_every_pin_carries_hashes_and_only_the_locks_pin_exactly() -> None:
     for name in ("requirements.lock", "requirements-dev.lock"):
-        unhashed = [package for package, (_, hashes, _) in locked(name).items() if not hashes]
+        unhashed = [package for package, pin in locked(name).items() if not pin.hashes]
         assert unhashed == [], name
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.11,<3.14"
     declared = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
     exact = [r for r in declared if any(s.operator in ("==", "===") for s in Requirement(r).specifier)]
     assert exact == []  # ranges in pyproject; the exact versions live in the lock files
+
+
+def test_extras_that_locked_packages_ask_for_are_on_their_pins() -> None:
+    """In hash-checking mode pip takes ``smart-open[http]`` (weasel asks for it) as a requirement of its
+    own, refused unless the lock pins ``smart-open[http]==...``."""
+    pinned = {**locked("requirements.lock"), **locked("requirements-dev.lock")}
+    missing = []
+    for name, pin in pinned.items():
+        if pin.marker and not Marker(pin.marker).evaluate():
+            continue
+        for text in metadata.requires(name) or []:
+            req = Requirement(text)
+            if req.extras and (req.marker is None or req.marker.evaluate({"extra": ""})):
+                dep = canonicalize_name(req.name)
+                if not req.extras <= pinned[dep].extras:
+                    missing.append(f"{name} asks for {dep}[{','.join(sorted(req.extras))}]")
+    assert missing == []
 
 
 def test_the_image_and_setup_install_the_same_lock_the_same_way() -> None:
