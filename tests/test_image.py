@@ -87,7 +87,7 @@ def test_extras_that_locked_packages_ask_for_are_on_their_pins() -> None:
     pinned = {**locked("requirements.lock"), **locked("requirements-dev.lock")}
     missing = []
     for name, pin in pinned.items():
-        if pin.marker and not Marker(pin.marker).evaluate():
+        if (pin.marker and not Marker(pin.marker).evaluate()) or (name == "torch" and os.environ.get("NO_TORCH")):
             continue
         for text in metadata.requires(name) or []:
             req = Requirement(text)
