@@ -22,6 +22,7 @@ from bot.core.audit import AuditLog
 from bot.core.errors import NO_PINGS, OnCooldown, send_interaction_error
 from bot.core.guild_settings import GuildSettings
 from bot.core.hooks import Hooks
+from bot.core.invite import invite_url
 from bot.core.metrics import Metrics
 from bot.core.protocol import Feature
 from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, retry_timestamp
@@ -73,6 +74,7 @@ class PolicyBotMixin(commands.Bot):
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def setup_hook(self) -> None:
+        self.announce_invite()
         for feature in FEATURES:
             await feature.setup(self)
         await self.sync_commands()
@@ -84,6 +86,14 @@ class PolicyBotMixin(commands.Bot):
         else:
             log.info("another process leads (ingests and builds); retrying every %.0f s", self.settings.leader_retry_seconds)
             self._lead_task = asyncio.create_task(self._wait_to_lead(), name="leader")
+
+    def announce_invite(self) -> None:
+        """Log and print the invite URL: the application id is known once logged in, before commands sync."""
+        if self.application_id is None:
+            return
+        url = invite_url(self.application_id)
+        log.info("invite the bot to a server: %s", url)
+        print(f"Invite policybot to a server: {url}", flush=True)
 
     async def _wait_to_lead(self) -> None:
         """Retry the data folder's leader lock, so this process takes over when the leader dies."""

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TextIO
 
 from bot.config import BotSettings
 from bot.ops import health as health_cli
@@ -34,6 +35,16 @@ MEASURE_COMMANDS = {
 }
 """Commands of the optional ``measure`` package: listed always, their options loaded when one runs."""
 EVAL_EXTRA = "install the eval extra: pip install 'policybot[eval]'"
+NO_TOKEN_NO_TERMINAL = (
+    "policybot run: DISCORD_TOKEN is not set, so the Discord bot cannot start, and there is no terminal "
+    "for the console chat. To put the bot in Discord, create an application in the Discord Developer Portal "
+    "(https://discord.com/developers/applications), open its Bot page and copy the token (Reset Token); "
+    "docs/discord-setup.md walks through it and through inviting the bot. Then copy .env.example to .env "
+    "(next to compose.yaml, or in the folder you start policybot from), set DISCORD_TOKEN=<the token> there "
+    "(or pass DISCORD_TOKEN in the environment) and start again: docker compose up -d, or bash scripts/run.sh. "
+    "To ask questions without Discord, run policybot chat (or policybot run in a terminal)."
+)
+"""What ``run`` says when it can do nothing useful (as under compose with no token): how to set it up."""
 
 
 def build_parser(measure_cli: ModuleType | None = None) -> argparse.ArgumentParser:
@@ -48,7 +59,7 @@ def build_parser(measure_cli: ModuleType | None = None) -> argparse.ArgumentPars
         for name, help_text in MEASURE_COMMANDS.items():
             sub.add_parser(name, help=help_text, add_help=False)
 
-    run = sub.add_parser("run", help="start the Discord bot (console chat without DISCORD_TOKEN)")
+    run = sub.add_parser("run", help="start the Discord bot (without DISCORD_TOKEN: the console chat in a terminal, else how to set it up)")
     add_index_options(run)
     run.add_argument("--sharded", action="store_true", default=None, help="automatic sharding (env POLICYBOT_SHARDED)")
     run.set_defaults(func=cmd_run)
@@ -145,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_run(args: argparse.Namespace, settings: BotSettings) -> int:
     if settings.role == "builder":  # one image, one command: the role picks what the process does
         return cmd_builder(args, settings)
+    if settings.token() is None and not has_terminal(sys.stdin):
+        print(NO_TOKEN_NO_TERMINAL, file=sys.stderr)  # before the engine: no model load to say it
+        return 2
     engine = Engine(settings)
     if settings.token() is None:
         print(
@@ -163,6 +177,14 @@ def cmd_run(args: argparse.Namespace, settings: BotSettings) -> int:
     from bot import runner  # imported here: discord.py is only needed for the real bot
 
     return runner.run(settings, engine)
+
+
+def has_terminal(stream: TextIO | None) -> bool:
+    """True when a person can type into ``stream``; False when stdin is closed, /dev/null or a pipe."""
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):  # a closed stream
+        return False
 
 
 def cmd_builder(args: argparse.Namespace, settings: BotSettings) -> int:

@@ -91,7 +91,9 @@ class BotSettings(Settings):
         return self.sharded or self.shard_count is not None or self.shard_ids is not None
 
     def token(self) -> str | None:
-        return self.discord_token.get_secret_value() if self.discord_token else None
+        """The token, or None when unset or blank (compose passes ``DISCORD_TOKEN=`` when it is missing)."""
+        token = self.discord_token.get_secret_value().strip() if self.discord_token else ""
+        return token or None
 
     @property
     def feedback_db(self) -> Path:

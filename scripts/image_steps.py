@@ -3,9 +3,11 @@
 A clean ``git clone`` of the repository is the build context; ``--worktree`` lays the working
 tree's uncommitted files over it (what the next commit will hold), so the steps can be checked
 before committing. A fresh venv stands in for the base image's Python. The Dockerfile is read, not
-copied: ENV, WORKDIR, COPY and RUN are carried out in order, with container paths (``/app/...``)
-mapped into the temporary root; a RUN line after ``# image-steps: skip`` is left out (it needs
-root), and so is ``PIP_NO_CACHE_DIR`` (the local pip cache makes the run minutes, not tens of them).
+copied: ARG, ENV, WORKDIR, COPY and RUN are carried out in order, with container paths (``/app/...``)
+mapped into the temporary root; an ARG takes its value from this environment, as ``--build-arg``
+would (``TORCH_INDEX_URL=... bash scripts/image-steps.sh``); a RUN line after ``# image-steps: skip``
+is left out (it needs root), and so is ``PIP_NO_CACHE_DIR`` (the local pip cache makes the run
+minutes, not tens of them).
 Then the start steps: the HEALTHCHECK command must exit 0 and ``policybot ask`` must answer.
 Only the standard library: it runs before any venv exists.
 """
@@ -85,7 +87,10 @@ class Runner:
         return self.root / container_path.lstrip("/") if container_path.startswith("/") else self.workdir / container_path
 
     def do(self, step: Step) -> None:
-        if step.kind == "ENV":
+        if step.kind == "ARG":  # a build argument: from this environment, as `--build-arg NAME` would pass it
+            name, _, default = step.args.partition("=")
+            self.env[name] = os.environ.get(name, default.strip('"'))
+        elif step.kind == "ENV":
             for pair in shlex.split(step.args):
                 key, _, value = pair.partition("=")
                 if key == "PIP_NO_CACHE_DIR":

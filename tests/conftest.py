@@ -17,6 +17,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 @pytest.fixture(scope="session")
 def embedder() -> Iterator[object]:
     """The real bundled all-MiniLM-L6-v2, loaded once (about 5 s)."""
+    if os.environ.get("NO_TORCH"):  # a venv without torch (scripts/test.sh --python X): its tests skip
+        pytest.importorskip("torch", reason="this venv has no torch (NO_TORCH=1)")
     from index.models._embedder import Embedder
 
     yield Embedder()

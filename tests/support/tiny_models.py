@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
+
+if os.environ.get("NO_TORCH"):  # a venv without torch (scripts/test.sh --python X): the modules using these skip
+    pytest.importorskip("torch", reason="this venv has no torch (NO_TORCH=1)")
 
 import torch
 

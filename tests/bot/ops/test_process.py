@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import logging
+import os
+import pty
 import signal
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from bot.app import ShardedPolicyBot
 from index.logs import setup_logging
-from measure.fakediscord import FakeDiscord
+from measure.fakediscord import APP_ID, FakeDiscord
 from tests.bot.conftest import Workspace, child_env
 
 pytestmark = pytest.mark.slow  # the real engine and model behind the fake Discord
@@ -36,6 +38,17 @@ async def test_sharded_bot_asks_for_shards_and_serves_each(fake: FakeDiscord, st
     ]
     await fake.wait_for(lambda: all(a.messages() for a in asks))
     assert all("policywire.example.com" in a.texts() for a in asks)
+
+
+async def test_start_up_logs_and_prints_the_invite_url(
+    fake: FakeDiscord, start_bot: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.app")
+    await start_bot()
+    expected = f"https://discord.com/oauth2/authorize?client_id={APP_ID}&scope=bot+applications.commands&permissions="
+    logged = [r.getMessage() for r in caplog.records if "invite" in r.getMessage()]
+    assert len(logged) == 1 and expected in logged[0]
+    assert expected in capsys.readouterr().out
 
 
 async def test_heartbeats_and_resume_after_reconnect_request(fake: FakeDiscord, bot: Any) -> None:
@@ -75,7 +88,7 @@ async def test_token_never_appears_in_logs(fake: FakeDiscord, start_bot: Any) ->
     assert "[redacted]" in text and "discord_token=SecretStr('**********')" in text
 
 
-def test_run_without_token_falls_back_to_console_chat(
+def test_run_without_token_in_a_terminal_opens_the_console_chat(
     workspace: Workspace,
     engine: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -88,10 +101,16 @@ def test_run_without_token_falls_back_to_console_chat(
     monkeypatch.chdir(tmp_path)  # no .env file here
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.setattr(bot.cli, "Engine", lambda settings: engine)
-    monkeypatch.setattr(sys, "stdin", io.StringIO("When must agencies disconnect Ivanti VPN appliances?\nquit\n"))
-    assert main(["run", "--data", str(workspace.data), "--corpus", str(workspace.corpus)]) == 0
+    terminal, typed_into = pty.openpty()  # a real terminal on stdin, as when a person runs it
+    os.write(typed_into, b"When must agencies disconnect Ivanti VPN appliances?\nquit\n")
+    with os.fdopen(terminal, "r") as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        try:
+            assert main(["run", "--data", str(workspace.data), "--corpus", str(workspace.corpus)]) == 0
+        finally:
+            os.close(typed_into)
     out = capsys.readouterr()
-    assert "DISCORD_TOKEN is not set" in out.err
+    assert "DISCORD_TOKEN is not set" in out.err and "Opening the console chat" in out.err
     assert "February 2, 2024" in out.out
 
 
@@ -133,6 +152,7 @@ async def test_policybot_run_as_its_own_process(fake: FakeDiscord, workspace: Wo
         fake, env, tmp_path, "Who led the counter ransomware summit meeting?", "Neuberger"
     )
     assert "logged in as policybot" in output
+    assert f"client_id={APP_ID}&scope=bot+applications.commands" in output  # the invite URL, printed at start-up
     assert fake.token not in output
     # One logging set-up: every line once (two set-ups printed each line twice).
     assert output.count("logged in as policybot") == 1

@@ -278,9 +278,14 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
-    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=policybot test CA")
+    ca_extensions = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    run("req", "-x509", *ec, *ca_extensions, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=policybot test CA")
     run("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=news.example")
-    (d / "san.ext").write_text("subjectAltName=DNS:news.example\n")
+    # The extensions Python 3.13's strict verification (VERIFY_X509_STRICT) requires of a chain.
+    (d / "san.ext").write_text(
+        "subjectAltName=DNS:news.example\nauthorityKeyIdentifier=keyid\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+    )
     run(
         "x509",
         "-req",

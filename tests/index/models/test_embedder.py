@@ -11,10 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from index.models._embedder import Embedder
-from tests.support.tiny_models import save_tiny_model
+from tests.support.tiny_models import save_tiny_model, torch  # skips this module where torch is absent
 
 SENTENCE = "The agency issued new rules for reporting ransomware attacks on hospitals within three days"
 CHUNK = "Cyber rules. The agency issued new rules. Hospitals must report attacks within three days. Fines follow."
