@@ -25,11 +25,9 @@ class Backend(Protocol):
 
 
 def make_backend(url: str | None, model: str | None, key: str | None, gguf: str | None, threads: int) -> Backend | None:
-    """The backend the settings ask for, or None when written answers are off (the default).
+    """The backend the settings ask for (a server ``url`` or an in-process ``gguf``), None when off.
 
-    ``url`` selects an OpenAI-compatible server, ``gguf`` a model file run in process; setting
-    both is a configuration mistake and raises ``ValueError``, as does a missing file or a
-    missing ``xllamacpp`` — better to fail at start-up than on the first question.
+    Both set, a missing file or a missing ``xllamacpp`` raise ``ValueError`` at start-up, not at the first question.
     """
     if url and gguf:
         raise ValueError("set either an LLM URL or a GGUF file, not both")

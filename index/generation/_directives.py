@@ -1,11 +1,6 @@
-"""Links and instructions in a written answer: the two things an article's author could smuggle in.
-
-An article may say "Visit evil.example to claim your refund" or "Ignore prior instructions"; a
-model that reads it can repeat the words and cite a passage that carries the right names, so the
-fact check alone passes it. A written answer may carry a link or an instruction to the reader
-only as a verbatim quote of the passage its sentence cites; anything else fails the check and the
-quoted answer (rendered without links) is sent instead.
-"""
+"""Links and instructions in a written answer, the two things an article's author could smuggle in
+past the fact check, are allowed only as a verbatim quote of the passage the sentence cites;
+anything else fails the check, and the quoted answer (rendered without links) is sent instead."""
 
 from __future__ import annotations
 
