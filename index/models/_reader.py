@@ -1,10 +1,7 @@
 """The reader: a small cross-encoder that reads a question with a passage and points at its answer words.
 
-One forward pass per (question, passage) gives a relevance logit on ``[CLS]`` ("this passage
-answers the question", trained listwise against a fixed no-answer logit of 0, so it compares across
-questions) and start/end logits for an answer span, with ``[CLS]`` as the null span (SQuAD 2.0
-style). The input is ``[CLS] question [SEP] title \\n passage [SEP]``, the text the index embeds;
-spans never start inside the title. Training lives in ``measure/reader``.
+Relevance and span heads over ``[CLS] question [SEP] title \\n passage [SEP]``; ``[CLS]`` is the null
+span. Details in ``reader_weights/MODEL_CARD.md``; training lives in ``measure/reader``.
 """
 
 from __future__ import annotations
