@@ -68,6 +68,7 @@ def test_an_unknown_reader_model_is_a_clear_error(tmp_path: Path) -> None:
         make_reader(Settings(_env_file=None, reader_model="no-such-owner/no-such-reader"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("question", "answers", "passage"),
     [  # every answer a reader of the passage could give (as SQuAD lists several)
@@ -89,11 +90,13 @@ def test_the_answer_span_comes_from_the_passage_that_holds_it(
     assert readings[best].relevance >= reader.relevance_threshold
 
 
+@pytest.mark.slow
 def test_an_unrelated_passage_is_no_answer(reader: Reader) -> None:
     (reading,) = reader.read("Who attended the White House session?", [RECIPE])
     assert reading.relevance < reader.relevance_threshold
 
 
+@pytest.mark.slow
 def test_bfloat16_and_float32_read_alike(reader: Reader) -> None:
     """The weights are stored in half precision; computing in either precision gives the same reading."""
     question = "How many customers had their billing records stolen?"
