@@ -217,12 +217,12 @@ class Reader:
     """A reader from a verified weights folder; thread-safe (one ``read`` at a time)."""
 
     def __init__(self, folder: Path | None = None, *, threads: int | None = None, precision: str | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else WEIGHTS
+        verify(self.folder)  # before torch: damaged weights are refused without loading anything heavy
         import torch
         from safetensors.torch import load_file
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        self.folder = Path(folder) if folder is not None else WEIGHTS
-        verify(self.folder)
         self.config = ReaderConfig.load(self.folder)
         self.precision = precision or self.config.precision
         if self.precision not in PRECISIONS:
