@@ -23,7 +23,7 @@ from index.digest import Digester
 from index.errors import BuildLockedError, IndexCorruptError, IndexMissingError
 from index.feeds import Feeds, question_vector
 from index.generation import Writer
-from index.models import Encoder, Models, Reranker, ner
+from index.models import Encoder, Models, Reranker, TextReader, ner
 from index.settings import Settings
 from index.store import (
     Snapshot,
@@ -50,7 +50,7 @@ ProgressFn = Callable[[BuildProgress], None]
 class Engine:
     """Thread-safe: many questions may run at once in worker threads.
 
-    ``embedder``, ``rescorer`` and ``reranker`` replace the models the settings name (tests).
+    ``embedder``, ``rescorer``, ``reranker`` and ``reader`` replace the models the settings name (tests).
     """
 
     def __init__(
@@ -62,9 +62,11 @@ class Engine:
         answer_tuning: AnswerTuning | None = None,
         rescorer: Encoder | None = None,
         reranker: Reranker | None = None,
+        reader: TextReader | None = None,
     ) -> None:
         self._settings = settings
-        self._compose(Models(settings, embedder=embedder, rescorer=rescorer, reranker=reranker), tuning, answer_tuning)
+        models = Models(settings, embedder=embedder, rescorer=rescorer, reranker=reranker, reader=reader)
+        self._compose(models, tuning, answer_tuning)
         self._snap: Snapshot | None = None
         self._stamp: tuple[int, int] | None = None
         self._snap_lock = threading.Lock()

@@ -37,3 +37,7 @@ class FetchError(PolicybotError):
 
 class ModelMismatchError(PolicybotError):
     """The question would be embedded by another model (or model settings) than the index was."""
+
+
+class ReaderWeightsError(PolicybotError):
+    """The reader's weights are missing, damaged or do not match their manifest."""

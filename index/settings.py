@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     rescore_model: str | None = Field(None, validation_alias=env("POLICYBOT_RESCORE_MODEL", "rescore_model"))  # second-stage bi-encoder; its vectors are stored at build time
     rescore_candidates: int = Field(50, ge=1, validation_alias=env("POLICYBOT_RESCORE_CANDIDATES", "rescore_candidates"))  # first-stage chunks a second stage re-scores
     reranker: str | None = Field(None, validation_alias=env("POLICYBOT_RERANKER", "reranker"))  # a CrossEncoder name or folder, run at query time
+    reader_model: str | None = Field(None, validation_alias=env("POLICYBOT_READER_MODEL", "reader_model"))  # the short-answer reader: None = the weights shipped in index/models/reader_weights, a folder, a cached hub name, or "off"
     today: date | None = Field(None, validation_alias=env("POLICYBOT_TODAY", "today"))
     batch_size: int = Field(32, ge=1, validation_alias=env("POLICYBOT_BATCH_SIZE", "batch_size"))
     threads: int | None = Field(None, ge=1, validation_alias=env("POLICYBOT_THREADS", "threads"))

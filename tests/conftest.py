@@ -12,6 +12,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The short-answer reader is off unless a test asks for it (Settings(reader_model=None) or a fake reader).
+os.environ.setdefault("POLICYBOT_READER_MODEL", "off")
 
 
 @pytest.fixture(scope="session")

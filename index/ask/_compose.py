@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -26,6 +27,9 @@ from index.terms import STOPWORDS, cased_tokens, stem, tokens
 from index.types import Answer, Source, Span
 
 NOT_FOUND = "I could not find this in the indexed articles."
+
+ShortAnswer = Callable[[list[tuple[int, list[ScoredSentence]]]], str | None]
+"""Reads a composed answer's short answer from its quoted sentences, grouped by article."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class Composer:
         sentences: SentenceScores | None = None,
         extra_articles: int = 0,
         started: float | None = None,
+        short: ShortAnswer | None = None,
     ) -> Answer:
         """The answer to ``query`` from the ranked articles, or a "not found" answer.
 
@@ -120,6 +125,7 @@ class Composer:
         quoted sentences with ``[n]`` markers; ``spans`` mark what answers the question.
         ``extra_articles``: next-ranked articles a written answer may also cite (``Answer.extra``);
         ``started`` (a ``time.perf_counter()`` reading): when the question arrived, for ``ms``.
+        ``short``: reads ``Answer.short_answer`` from the quoted sentences once the answer is composed.
         """
         version = self.snap.version
 
@@ -138,7 +144,10 @@ class Composer:
         groups = self.select(scored)
         text, spans, sources = self._write(query, groups, nlp)
         extra = extra_sources(self.snap, sources, [r.idx for r in ranked], scored, articles=extra_articles)
-        return answer(True, text, spans=tuple(spans), sources=tuple(sources), confidence=confidence, extra=extra)
+        words = short(groups) if short is not None else None
+        return answer(
+            True, text, spans=tuple(spans), sources=tuple(sources), confidence=confidence, extra=extra, short_answer=words
+        )
 
     def assess(
         self, query: Query, ranked: list[RankedArticle], sentences: SentenceScores | None = None

@@ -10,10 +10,11 @@ import logging
 from dataclasses import replace
 from datetime import date
 
-from index.ask._compose import Composer
+from index.ask._compose import Composer, ShortAnswer
 from index.ask._query import Filters, Query, build_query
 from index.ask._retrieval import RankedArticle, Retriever, SecondStage, Tuning
-from index.ask._sentences import SentenceScores
+from index.ask._sentences import ScoredSentence, SentenceScores
+from index.ask._short import short_answer
 from index.ask._stages import CrossEncoderStage, VectorRescorer
 from index.ask._tuning import AnswerTuning, profile_for, tuning_for
 from index.errors import ModelMismatchError
@@ -64,7 +65,13 @@ class Asker:
         sentences = composer.sentences(query)
         ranked = self._rank(snap, query, "hybrid", max(k, self.answer_tuning.candidate_articles), sentences)
         return composer.compose(
-            query, ranked, ner.get(), sentences=sentences, extra_articles=extra_articles, started=started
+            query,
+            ranked,
+            ner.get(),
+            sentences=sentences,
+            extra_articles=extra_articles,
+            started=started,
+            short=self._short_answer(snap, query),
         )
 
     def search(
@@ -84,6 +91,16 @@ class Asker:
             ArticleHit(snap.articles[r.idx].citation, r.score, snap.chunk_text[r.chunk])
             for r in self.rank(snap, query, mode=mode, limit=k)
         ]
+
+    def _short_answer(self, snap: Snapshot, query: Query) -> ShortAnswer:
+        """The reader's step for a composed answer: it loads the reader on the first answer that
+        needs one, and gives None when ``POLICYBOT_READER_MODEL=off``."""
+
+        def read(groups: list[tuple[int, list[ScoredSentence]]]) -> str | None:
+            reader = self.models.reader
+            return short_answer(reader, snap, query.text, groups) if reader is not None else None
+
+        return read
 
     def query(
         self,

@@ -15,6 +15,8 @@ from index.corpus._chunking import (
     embedding_text,
     estimate_tokens,
     labelled,
+    rechunk,
+    split_marked,
     split_sentences,
 )
 from index.corpus._html import Extracted, extract_article
@@ -60,9 +62,11 @@ __all__ = [
     "parse_article",
     "parse_front_matter",
     "read_article_bytes",
+    "rechunk",
     "render_markdown",
     "seal_library_downloads",
     "slugify",
+    "split_marked",
     "split_sentences",
     "write_if_changed",
     "write_new",

@@ -62,6 +62,12 @@ def add_subparser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--sample", type=int, help="evaluate a seeded random sample of N questions")
     p.add_argument("--seed", type=int, default=0, help="seed for --sample (default 0)")
     p.add_argument(
+        "--titles",
+        choices=("all", "train", "calibration", "test"),
+        default="all",
+        help="SQuAD sets: ask only the questions of these articles of the reader's split (test: never trained on)",
+    )
+    p.add_argument(
         "--written",
         action="store_true",
         help="also write each answer with the language model (POLICYBOT_LLM_URL or POLICYBOT_LLM_GGUF) and score it",
@@ -80,6 +86,8 @@ def _prepare(args: argparse.Namespace, base: Settings) -> tuple[QuestionSet, Set
     if args.set in BUILT_IN:
         if args.corpus:
             raise DatasetError("--corpus only applies to .jsonl sets: built-in sets bring their own corpus")
+        if getattr(args, "titles", "all") != "all" and not args.set.startswith("squad"):
+            raise DatasetError("--titles only applies to the SQuAD sets")
         bench = benchmarks_dir(base)
         docs: list[Doc]
         questions: list[Question]
@@ -91,14 +99,19 @@ def _prepare(args: argparse.Namespace, base: Settings) -> tuple[QuestionSet, Set
                 "no distractors); yes/no judgements cannot be produced by an extractive engine."
             )
         else:
-            docs, questions = squad.load_squad(bench, args.set)
+            titles = None if getattr(args, "titles", "all") == "all" else squad.split_titles(args.titles)
+            docs, questions = squad.load_squad(bench, args.set, titles)
             notes.append("One document per paragraph; all paragraphs of the dev set are indexed.")
+            if titles is not None:
+                notes.append(f"Questions of the reader's {args.titles} articles only ({len(titles)} titles).")
         root = base.data_dir / "eval-corpora" / args.set
         corpus_dir = root / "corpus"
         written = write_corpus(docs, corpus_dir)
         print(f"{args.set}: {len(docs)} documents in {corpus_dir} ({written} written)", file=sys.stderr)
         name = args.set
     else:
+        if getattr(args, "titles", "all") != "all":
+            raise DatasetError("--titles only applies to the SQuAD sets")
         path = Path(args.set)
         if path.suffix != ".jsonl" and not path.exists():
             raise DatasetError(f"unknown set {args.set!r}: give a .jsonl file or one of {', '.join(BUILT_IN)}")
@@ -154,7 +167,7 @@ def _engine_info(engine: Any) -> dict[str, Any]:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             info[name] = dataclasses.asdict(value)
     settings = getattr(engine, "settings", None)
-    for name in ("rescore_model", "reranker"):  # the optional second stage (index.ask._stages)
+    for name in ("rescore_model", "reranker", "reader_model"):  # second stages and the short-answer reader
         if getattr(settings, name, None):
             info[name] = getattr(settings, name)
     return info
@@ -221,7 +234,7 @@ def _headline(summary: dict[str, Any]) -> str:
     lines.append(
         f"  answers: fact recall {f(ans['fact_recall'])}, exact {f(ans['exact_rate'])} (n={ans['n']}); "
         f"abstention P {f(abst['precision'])} R {f(abst['recall'])} F1 {f(abst['f1'])}, "
-        f"false declines {f(abst.get('false_declines'))}; "
+        f"false declines {f(abst.get('false_declines'))}; short answer EM {f(ans.get('em'))} F1 {f(ans.get('f1'))}; "
         f"ask p50 {f(lat['p50'])} ms, p95 {f(lat['p95'])} ms"
     )
     if "written" in summary:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import string
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -109,3 +111,27 @@ def percentile(values: Sequence[float], q: float) -> float:
     pos = (len(ordered) - 1) * q / 100.0
     low, high = math.floor(pos), math.ceil(pos)
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def squad_normalize(text: str) -> str:
+    """SQuAD's official answer normalisation: lower case, no punctuation, no articles."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def exact_match(prediction: str, truths: Sequence[str]) -> float:
+    """SQuAD exact match against the best of the crowd answers."""
+    return float(max((squad_normalize(prediction) == squad_normalize(t) for t in truths), default=False))
+
+
+def f1_score(prediction: str, truths: Sequence[str]) -> float:
+    """SQuAD token F1 against the best of the crowd answers."""
+    best = 0.0
+    pred = squad_normalize(prediction).split()
+    for truth in truths:
+        gold = squad_normalize(truth).split()
+        same = sum((Counter(pred) & Counter(gold)).values())
+        if same:
+            precision, recall = same / len(pred), same / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best

@@ -63,6 +63,8 @@ class Result:
     recall: dict[str, float] = field(default_factory=dict)  # recall@10 of all gold articles per mode
     top: list[str] = field(default_factory=list)  # hybrid top-3 "title [id]"
     answer: str = ""
+    short_answer: str | None = None  # the reader's span (None: declined or none found)
+    confidence: float = 0.0
     abstained: bool = False
     found: list[bool] = field(default_factory=list)  # per expect group
     sources: list[str] = field(default_factory=list)  # article ids the answer cites
@@ -135,6 +137,8 @@ def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = 
         result.found = [False] * len(q.expect)
         return result
     result.answer = answer.text
+    result.short_answer = answer.short_answer
+    result.confidence = answer.confidence
     result.abstained = not answer.answerable
     result.sources = [s.citation.article_id for s in answer.sources]
     # An abstention cannot be a correct answer, even if its text quotes the right passage.
@@ -177,8 +181,15 @@ def _answers(results: Sequence[Result]) -> dict[str, Any]:
     n = len(scored)
     # Containment rewards long answers, so their length is reported beside it.
     words = [float(len(r.answer.split())) for r in results if not r.abstained]
+    # SQuAD-style sets (one group of crowd answers): the short answer's exact match and token F1,
+    # a declined or missing short answer scoring 0.
+    spans = [r for r in scored if len(r.expect) == 1]
+    em = [metrics.exact_match(r.short_answer or "", r.expect[0]) if not r.abstained else 0.0 for r in spans]
+    f1 = [metrics.f1_score(r.short_answer or "", r.expect[0]) if not r.abstained else 0.0 for r in spans]
     return {
         "n": n,
+        "em": sum(em) / len(em) if em else None,
+        "f1": sum(f1) / len(f1) if f1 else None,
         "fact_recall": sum(sum(r.found) / len(r.found) for r in scored) / n if n else None,
         "exact_rate": sum(all(r.found) for r in scored) / n if n else None,
         "answer_words_p50": metrics.percentile(words, 50) if words else None,

@@ -71,6 +71,8 @@ def test_missing_benchmarks_folder_is_a_clear_error(
         (["absent.jsonl"], "Cannot read the question set"),
         (["multihop", "--corpus", "c"], "--corpus only applies to .jsonl sets"),
         (["multihop", "--limit", "0"], "--limit must be at least 1"),
+        (["multihop", "--titles", "test"], "--titles only applies to the SQuAD sets"),
+        (["mine.jsonl", "--titles", "test"], "--titles only applies to the SQuAD sets"),
     ],
 )
 def test_usage_errors(
@@ -86,6 +88,13 @@ def test_builtin_set_writes_its_corpus_under_the_data_folder(benchmarks: Path, t
     assert settings.corpus_dir == root / "corpus" and settings.data_dir == root / "index"
     assert len(list(settings.corpus_dir.glob("*.md"))) == 3  # every paragraph, whatever the sample
     assert len(qset.questions) == 2 and any("2 of 3 questions" in note for note in qset.notes)
+
+
+def test_squad_titles_keep_the_whole_corpus_and_say_so(benchmarks: Path, tmp_path: Path) -> None:
+    qset, settings = prepare("squad-v2", "--data", str(tmp_path / "data"), "--titles", "test")
+    assert len(list(settings.corpus_dir.glob("*.md"))) == 3  # every paragraph stays a distractor
+    assert len(qset.questions) == 0  # the sample's article is not one of the reader's test titles
+    assert any("test articles only" in note for note in qset.notes)
 
 
 def test_multihop_pins_today_to_the_corpus_period(benchmarks: Path, tmp_path: Path) -> None:

@@ -60,7 +60,8 @@ def test_the_installed_metadata_asks_for_matplotlib_only_with_the_eval_extra() -
 
 @pytest.mark.slow
 def test_a_wheel_built_from_the_tree_asks_for_matplotlib_only_with_the_eval_extra(tmp_path: Path) -> None:
-    """What ``pip install .`` reads: the metadata of a wheel built now, not the venv's editable install."""
+    """What ``pip install .`` reads: the metadata (and the reader's weights) of a wheel built now,
+    not the venv's editable install."""
     src = tmp_path / "src"
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -74,6 +75,9 @@ def test_a_wheel_built_from_the_tree_asks_for_matplotlib_only_with_the_eval_extr
     with zipfile.ZipFile(wheel) as archive:
         meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         lines = archive.read(meta).decode().splitlines()
+        names = set(archive.namelist())
+    shipped = {f"index/models/reader_weights/{p.name}" for p in (REPO / "index" / "models" / "reader_weights").iterdir()}
+    assert shipped and shipped <= names  # the reader's weights, manifest and card install with the package
     only_for_eval([line.removeprefix("Requires-Dist: ") for line in lines if line.startswith("Requires-Dist: ")])
 
 

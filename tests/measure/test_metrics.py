@@ -72,3 +72,10 @@ def test_percentile_interpolates_like_numpy() -> None:
     assert metrics.percentile(values, 95) == pytest.approx(38.5)
     assert metrics.percentile([7.0], 95) == 7.0
     assert math.isnan(metrics.percentile([], 50))
+
+
+def test_squad_exact_match_and_f1_follow_the_official_normalisation() -> None:
+    assert metrics.exact_match("The Normans.", ["Normans", "the Norse"]) == 1.0  # case, article, punctuation
+    assert metrics.exact_match("Normans of France", ["Normans"]) == 0.0
+    assert metrics.f1_score("Normans of France", ["Normans"]) == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))
+    assert metrics.f1_score("", ["Normans"]) == 0.0 and metrics.exact_match("", ["Normans"]) == 0.0

@@ -32,6 +32,21 @@ def test_squad_paragraph_documents_and_questions() -> None:
     assert s3.unanswerable and s3.expect == () and s3.articles == () and s3.kind == "unanswerable"
 
 
+def test_squad_titles_keep_their_questions_and_the_whole_corpus() -> None:
+    docs, questions = squad.parse_squad(SQUAD, frozenset({"Sky_(United_Kingdom)"}))
+    assert len(docs) == 3 and questions == []  # every paragraph stays a distractor; Sky has no question
+    _, questions = squad.parse_squad(SQUAD, frozenset({"Computer_security"}))
+    assert [q.id for q in questions] == ["s1", "s2", "s3"]
+
+
+def test_the_readers_split_keeps_test_and_calibration_titles_out_of_training() -> None:
+    train, calibration, test = (squad.split_titles(part) for part in ("train", "calibration", "test"))
+    assert not (train & calibration) and not (train & test) and not (calibration & test)
+    assert len(train) <= 0.7 * len(train | calibration | test)
+    with pytest.raises(DatasetError, match="no 'everything' titles"):
+        squad.split_titles("everything")
+
+
 def test_squad_rejects_malformed_input() -> None:
     with pytest.raises(DatasetError, match="not a SQuAD file"):
         squad.parse_squad({"questions": []})

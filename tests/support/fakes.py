@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from index.models import Reading
 from index.models._embedder import EncodedChunk, Span
 from index.terms import STOPWORDS, stem, tokens
 
@@ -83,3 +84,27 @@ class CountingEncoder:
             raise RuntimeError("simulated crash while embedding")
         self.chunks += len(texts)
         return self.inner.encode_chunks(texts, spans, progress)  # type: ignore[attr-defined]
+
+
+class FakeReader:
+    """A reader that points at set words wherever a passage holds them (with set scores) and
+    records every call's passages; passages without the words read as no answer."""
+
+    relevance_threshold = 0.0
+
+    def __init__(self, words: str, *, relevance: float = 1.0, answer_score: float = 1.0) -> None:
+        self.words = words
+        self.relevance = relevance
+        self.answer_score = answer_score
+        self.calls: list[list[tuple[str, str]]] = []
+
+    def read(self, question: str, passages: Sequence[tuple[str, str]]) -> list[Reading]:
+        self.calls.append(list(passages))
+        out = []
+        for _, text in passages:
+            at = text.find(self.words)
+            if at < 0:
+                out.append(Reading(-5.0, float("-inf"), None))
+            else:
+                out.append(Reading(self.relevance, self.answer_score, (at, at + len(self.words))))
+        return out

@@ -24,8 +24,9 @@ def paragraph_id(title: str, number: int) -> str:
     return f"{slug(title)}-p{number:03d}"
 
 
-def parse_squad(data: Any) -> tuple[list[Doc], list[Question]]:
-    """Documents (one per paragraph, all of them) and questions, in the file's order."""
+def parse_squad(data: Any, titles: frozenset[str] | None = None) -> tuple[list[Doc], list[Question]]:
+    """Documents (one per paragraph, all of them) and questions, in the file's order; ``titles``
+    keeps only the questions of those articles (the corpus stays whole)."""
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise DatasetError("not a SQuAD file: expected {'data': [articles]}")
     docs: list[Doc] = []
@@ -45,7 +46,7 @@ def parse_squad(data: Any) -> tuple[list[Doc], list[Question]]:
                     url=f"https://en.wikipedia.org/wiki/{raw_title}",
                 )
             )
-            for qa in paragraph["qas"]:
+            for qa in paragraph["qas"] if titles is None or raw_title in titles else ():
                 impossible = bool(qa.get("is_impossible", False))
                 answers = tuple(dict.fromkeys(a["text"].strip() for a in qa.get("answers", []) if a["text"].strip()))
                 if not impossible and not answers:
@@ -63,6 +64,18 @@ def parse_squad(data: Any) -> tuple[list[Doc], list[Question]]:
     return docs, questions
 
 
-def load_squad(benchmarks_dir: Path, name: str) -> tuple[list[Doc], list[Question]]:
-    """Read ``squad-v1`` or ``squad-v2`` from the shared benchmarks folder."""
-    return parse_squad(read_json(benchmarks_dir / FILES[name]))
+def load_squad(benchmarks_dir: Path, name: str, titles: frozenset[str] | None = None) -> tuple[list[Doc], list[Question]]:
+    """Read ``squad-v1`` or ``squad-v2`` from the shared benchmarks folder (``titles``: see :func:`parse_squad`)."""
+    return parse_squad(read_json(benchmarks_dir / FILES[name]), titles)
+
+
+SPLIT = Path(__file__).resolve().parents[2] / "reader" / "split.json"
+"""The reader's training split by article title (measure/reader/split.json): train, calibration, test."""
+
+
+def split_titles(part: str) -> frozenset[str]:
+    """The titles of one part of the reader's split (``train``, ``calibration`` or ``test``)."""
+    split = read_json(SPLIT)
+    if part not in split or not isinstance(split[part], list):
+        raise DatasetError(f"the reader's split has no {part!r} titles")
+    return frozenset(str(t) for t in split[part])

@@ -1,0 +1,1 @@
+"""Reader model training and held-out evaluation (never imported by the runtime)."""
