@@ -34,12 +34,8 @@ ShortAnswer = Callable[[list[tuple[int, list[ScoredSentence]]]], str | None]
 
 @dataclass(frozen=True)
 class Evidence:
-    """How well the chosen sentences support an answer: the abstention model's inputs.
-
-    Most of them mean the same on any corpus and with any model (shares of the question's words,
-    whether the answer's type is there), so the model fitted on several data sets transfers;
-    the raw cosines are kept but weigh little.
-    """
+    """How well the chosen sentences support an answer: the abstention model's inputs, mostly shares
+    and yes/no features that mean the same on any corpus and model, so a fit on several sets transfers."""
 
     sentence_cosine: float  # best sentence's cosine to the question (model-dependent scale)
     chunk_cosine: float  # best chunk of the chosen article (model-dependent scale)
@@ -59,12 +55,8 @@ class Evidence:
         return np.array(astuple(self), dtype=np.float64)
 
     def about_another_story(self, question_terms: int) -> bool:
-        """A short, single-topic question naming something the chosen article never mentions, while
-        the quoted sentences hold under 40 % of its words: an answer from an unrelated story.
-
-        Long questions (drawing on several articles) name things each single article lacks, so the
-        rule stays out of their way (the cut-off was chosen on the calibration sets' evidence).
-        """
+        """A short single-topic question naming something the article never mentions, with the quote
+        holding few of its words: an answer from an unrelated story (long questions are exempt)."""
         return question_terms <= SINGLE_TOPIC_TERMS and self.name_missing >= 1.0 and self.sentence_coverage < 0.4
 
 
@@ -89,13 +81,9 @@ class Composer:
         staged: bool = False,
         sentences: SentenceScores | None = None,
     ) -> list[RankedArticle]:
-        """The first stage's best articles again, each lifted by its best sentence's fit.
-
-        One sentence that says exactly what was asked lifts its article over one whose chunks are
-        merely about the same story. Only the order changes: scores stay the first stage's, so the
-        sentence choice still weighs retrieval's own margins. Long questions and questions that name
-        a time stay as ranked; ``staged``: a stronger second stage ranked them (a lighter weight).
-        """
+        """The first stage's best articles again, each lifted by its best sentence's fit, because one
+        sentence that says exactly what was asked beats chunks merely about the story; scores stay the
+        first stage's, and long or dated questions (or a stronger ``staged`` second stage) keep its order."""
         tuning = self.tuning
         weight = tuning.staged_rerank_weight if staged else tuning.rerank_weight
         if weight <= 0 or len(ranked) < 2 or spans_stories({stem(t) for t in query.terms}):
@@ -119,14 +107,9 @@ class Composer:
         started: float | None = None,
         short: ShortAnswer | None = None,
     ) -> Answer:
-        """The answer to ``query`` from the ranked articles, or a "not found" answer.
-
-        ``text`` is plain: for who/when/where/how-many questions the short answer first, then the
-        quoted sentences with ``[n]`` markers; ``spans`` mark what answers the question.
-        ``extra_articles``: next-ranked articles a written answer may also cite (``Answer.extra``);
-        ``started`` (a ``time.perf_counter()`` reading): when the question arrived, for ``ms``.
-        ``short``: reads ``Answer.short_answer`` from the quoted sentences once the answer is composed.
-        """
+        """The answer to ``query`` from the ranked articles (plain text with ``[n]`` markers, the entity
+        lead first for who/when/where/how-many, spans marking the answer), or a "not found" answer;
+        ``short`` then reads ``Answer.short_answer`` from the quoted sentences."""
         version = self.snap.version
 
         def answer(answerable: bool, text: str, **fields: Any) -> Answer:
@@ -162,12 +145,9 @@ class Composer:
         return scored, self.evidence(query, scored, ranked)
 
     def select(self, scored: list[ScoredSentence]) -> list[tuple[int, list[ScoredSentence]]]:
-        """The sentences to quote, grouped by article (best article first, in reading order).
-
-        The best sentence, then its close seconds from the same article while they fit the word
-        budget (a short reply is read; a long one is skimmed), then one sentence of another article
-        only when it scores as well and says something different.
-        """
+        """The sentences to quote, best article first in reading order: its best sentence and close
+        seconds within the word budget (a short reply is read, a long one skimmed), then another
+        article's sentence only when it scores as well and says something different."""
         tuning = self.tuning
         best = scored[0]
         chosen, words = [best], self._words(best)
@@ -231,13 +211,9 @@ class Composer:
     def _short_answer(
         self, quoted: list[tuple[str, list[tuple[int, int]]]], kind: str, asked: set[str]
     ) -> tuple[str, list[Span]]:
-        """"Sundar Pichai, Andy Jassy and Tim Cook." from the quoted sentences' marked spans.
-
-        The items of the best quoted sentence that marks any the question does not already name
-        ("Optus" cannot answer "who ran Optus?"); one sentence's list, not every name quoted.
-        Nothing for questions that ask for no name, date, place or number, or when the quote
-        marks none; the short answer only ever repeats words of the quoted sentences.
-        """
+        """"Sundar Pichai, Andy Jassy and Tim Cook.": the best quoted sentence's marked items that the
+        question does not already name ("Optus" cannot answer "who ran Optus?"), so the lead only
+        ever repeats quoted words; nothing when the question asks for no name, date, place or number."""
         if not kind:
             return "", []
         items: list[str] = []

@@ -102,13 +102,9 @@ def counting_spans(sentence: str, counted: frozenset[str], window: int = 3) -> l
 def answer_type_score(
     sentence: str, qtype: str, asked: frozenset[str] | set[str] = frozenset(), counted: frozenset[str] = frozenset()
 ) -> float:
-    """How strongly the sentence holds the kind of thing asked for, in [0, 1] (cheap patterns).
-
-    Graded rather than yes/no: nearly every news sentence names somebody, but the one that
-    answers "who attended?" names several. Names made only of ``asked`` words (the question's
-    stemmed terms) do not count: "Optus" cannot answer "who ran Optus?". With ``counted`` (what a
-    how-many question counts) only a number beside those words does.
-    """
+    """How strongly the sentence holds the kind of thing asked for, in [0, 1], graded because nearly
+    every news sentence names somebody but the answer to "who attended?" names several; names made of
+    ``asked`` words do not count, and with ``counted`` only a number beside the counted words does."""
     if qtype == WHEN:
         m = _DATE.search(sentence)
         if not m:

@@ -157,12 +157,9 @@ class Asker:
             )
 
     def second_stages(self, snap: Snapshot) -> list[SecondStage]:
-        """The configured second stages that can run on ``snap``.
-
-        The re-scorer needs the index's stored vectors from the same model: without them (an index
-        built before it was configured, or by another re-scoring model) the first stage serves
-        alone and a warning says to rebuild, rather than comparing vectors of two models.
-        """
+        """The configured second stages that can run on ``snap``: the re-scorer needs the index's stored
+        vectors from its own model, so without them the first stage serves alone and a warning says to
+        rebuild, rather than comparing vectors of two models."""
         stages: list[SecondStage] = []
         rescorer = self.models.rescorer
         if rescorer is not None:

@@ -38,12 +38,8 @@ class Filters:
 
 @dataclass(frozen=True, eq=False)
 class Query:
-    """Everything the engine knows about one question.
-
-    ``text`` is the question as asked; ``retrieval_text`` also carries the previous question when
-    this one is a follow-up ("and who else was there?"); ``asked_on`` is the day the question was
-    asked, which "last week" and "latest" are relative to.
-    """
+    """Everything the engine knows about one question: ``text`` as asked, ``retrieval_text`` with the
+    previous question for a follow-up, and ``asked_on``, the day "last week" and "latest" are relative to."""
 
     text: str
     retrieval_text: str

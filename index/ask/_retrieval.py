@@ -177,13 +177,9 @@ class Retriever:
         return self._collapse(ranked, limit)
 
     def _sentence_votes(self, query: Query, best: dict[int, tuple[float, float, int]]) -> np.ndarray:
-        """Each article's best sentence cosine: one sentence that says it in other words lifts its
-        article, even when the chunk around it is mostly about something else.
-
-        Articles whose sentences are among the best but whose chunks were not candidates join the
-        candidates (scored by their best chunk's cosine, with no BM25 share). Returns an array
-        indexed by article; ``best`` gains the new candidates.
-        """
+        """Each article's best sentence cosine (indexed by article), because one sentence that says it
+        in other words should lift its article; articles found only this way join ``best`` as candidates
+        scored by their best chunk's cosine."""
         snap, tuning = self.snap, self.tuning
         # Vectorised over the snapshot's sentence→article array: no per-question loop over articles
         # (above the in-RAM size only the candidates' own sentences are read).

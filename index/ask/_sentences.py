@@ -68,12 +68,9 @@ class SentenceScores:
         self._fits: dict[int, _ArticleFit] = {}
 
     def ranked(self, top: Sequence[RankedArticle], *, article_weight: float | None = None) -> list[ScoredSentence]:
-        """Sentences of the ``top`` articles, best first.
-
-        A sentence's fit plus its article's retrieval score relative to the best article: the article
-        ranking is more reliable than any one sentence, so leaving the best article has to be
-        earned. ``article_weight`` 0 gives the fit alone (re-ranking).
-        """
+        """Sentences of the ``top`` articles, best first: a sentence's fit plus its article's score
+        relative to the best, because the article ranking is more reliable than one sentence and leaving
+        the best article has to be earned; ``article_weight`` 0 gives the fit alone (re-ranking)."""
         tuning = self.tuning
         weight = tuning.long_article_weight if self.long else tuning.article_weight
         if article_weight is not None:
@@ -136,13 +133,9 @@ def spans_stories(wanted: set[str]) -> bool:
 
 
 def _focus_weights(found_by_sentence: list[set[str]], idf: Any) -> dict[str, float]:
-    """Question words weighted by the share of the article's sentences that lack them.
-
-    The words naming the story ("Optus", "breach") are in most of its sentences and cannot tell
-    them apart; the word naming what is asked ("chief executive", "dissented") is in one or two.
-    A word keeps at most its idf, so that (divided by the idf of all the question's words) an
-    article lacking most of the question cannot lift its sentences above the one that has it.
-    """
+    """Question words weighted by the share of the article's sentences lacking them: story words are
+    everywhere and tell nothing, the asked-for word is in one or two; capped at the word's idf so an
+    article lacking most of the question cannot lift its sentences above the one that has it."""
     n = len(found_by_sentence)
     df: dict[str, int] = {}
     for found in found_by_sentence:

@@ -1,9 +1,6 @@
-"""The short answer: the reader's words, read once from the passages the reply already quotes.
-
-The reader only adds words to an answer the extractive path has composed; ranking, the quoted
-sentences, declining and confidence never depend on it. A span is kept only when the reader is
-sure enough and the span stands verbatim in a quoted sentence, so it is grounded by construction.
-"""
+"""The short answer: the reader's words, read once from the passages the reply already quotes, kept
+only when the reader is sure and the words stand verbatim in a quoted sentence (grounded by
+construction); ranking, quotes, declines and confidence never depend on it."""
 
 from __future__ import annotations
 
