@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
@@ -19,6 +19,9 @@ from index import Answer, IndexStats, PolicybotError
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+VOTES = ("up", "down")
+WRITTEN_OUTCOMES = ("passed", "fallback", "error")
+"""Label values exported at zero from the start, so a dashboard's rate() has a series to read."""
 
 
 class IndexCollector(Collector):
@@ -67,7 +70,19 @@ class Metrics:
         self.digests = Counter(
             "policybot_digests_posted", "Digests posted, by trigger (command, schedule)", ["trigger"], registry=r
         )
+        self.votes = Counter("policybot_votes", "👍/👎 votes recorded on answers (vote: up, down)", ["vote"], registry=r)
+        self.written = Counter(
+            "policybot_written_answers",
+            "Written answers tried (outcome: passed, fallback when not used, error when writing failed)",
+            ["outcome"],
+            registry=r,
+        )
+        for vote in VOTES:
+            self.votes.labels(vote)
+        for outcome in WRITTEN_OUTCOMES:
+            self.written.labels(outcome)
         self.connected = Gauge("policybot_gateway_connected", "1 when the Discord gateway is connected", registry=r)
+        ProcessCollector(registry=r)  # memory, CPU, open files: the dashboard's process health
         if stats is not None:
             r.register(IndexCollector(stats))
 

@@ -13,6 +13,8 @@ import discord
 from discord import ui
 
 from bot.core.errors import NO_PINGS, send_interaction_error
+from bot.core.metrics import Metrics
+from bot.core.protocol import Slot
 from bot.core.render import plain, trim
 from bot.features.answers.feedback import FEEDBACK
 from bot.features.answers.render import answer_parts, sources_embed
@@ -22,6 +24,8 @@ from index import Answer
 log = logging.getLogger(__name__)
 
 _ID = r"[0-9a-f]{16}"
+METRICS = Slot("metrics", Metrics)
+"""The bot's metrics, where a button's callback has only the client."""
 
 
 class SourcesButton(ui.DynamicItem[ui.Button[Any]], template=rf"pb:src:(?P<rid>{_ID})"):
@@ -84,6 +88,8 @@ class VoteButton(ui.DynamicItem[ui.Button[Any]], template=rf"pb:vote:(?P<rid>{_I
             stored = await FEEDBACK.of(interaction.client).avote(
                 self.record_id, interaction.user.id, 1 if self.vote == "up" else -1
             )
+            if stored:
+                METRICS.of(interaction.client).votes.labels(self.vote).inc()
             text = (
                 f"Thanks, your {'👍' if self.vote == 'up' else '👎'} is recorded."
                 if stored

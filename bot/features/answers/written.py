@@ -55,19 +55,21 @@ async def upgrade(bot: BotCore, feedback: FeedbackStore, answer: Answer, record_
     else back to the quoted one without the "writing…" footer. Never raises."""
     budget = bot.settings.llm_timeout
     loop = asyncio.get_running_loop()
+    outcome = "fallback"
     try:
         written = await asyncio.wait_for(loop.run_in_executor(_POOL, bot.engine.writer.write, answer), budget + 10)
     except Exception as exc:  # Engine.write does not raise; this is the belt to its braces
         log.warning("written answer for %s failed: %s", record_id, type(exc).__name__)
-        written = answer
+        written, outcome = answer, "error"
     parts = answer_parts(written, footer=WRITTEN) if written.generated else []
     shown = answer
     if written.generated and len(parts) == 1:
-        shown = written
+        shown, outcome = written, "passed"
     else:
         reason = written.checker if not written.generated else "written answer does not fit one message"
         log.info("written answer not used for %s: %s", record_id, reason)
         parts = answer_parts(answer)
+    bot.metrics.written.labels(outcome).inc()
     try:
         await edit(parts[0].embeds)
     except discord.HTTPException as exc:  # e.g. the message was deleted meanwhile

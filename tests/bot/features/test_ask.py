@@ -79,6 +79,8 @@ async def test_sources_button_and_feedback_are_stored(fake: FakeDiscord, bot: An
     assert [(v["vote"], v["question"]) for v in votes] == [(-1, question)]  # one vote per user, the last one
     assert votes[0]["articles"][0] == "ransomware-summit"
     assert votes[0]["index_version"] == bot.engine.stats().version  # the version that produced the answer
+    vote_count = bot.metrics.registry.get_sample_value
+    assert [vote_count("policybot_votes_total", {"vote": v}) for v in ("up", "down")] == [1, 1]  # clicks counted
     assert bot.settings.feedback_db.parent == bot.settings.data_dir
     assert not list((bot.settings.data_dir / "versions").rglob("feedback*"))  # never inside an index version
 

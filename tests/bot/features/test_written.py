@@ -60,6 +60,12 @@ async def test_ask_sends_quoted_then_edits_into_the_written_answer(
     assert "ordered federal civilian agencies to disconnect" in quote  # the Sources button: the quotes
     (record,) = [writing_bot.feedback.get_answer(r) for r in _record_ids(writing_bot)]
     assert record.answer["generated"] and record.answer["quoted"] == plain(first["embeds"][0]["description"])
+    assert outcomes(writing_bot) == {"passed": 1, "fallback": 0, "error": 0}
+
+
+def outcomes(bot: Any) -> dict[str, float | None]:
+    value = bot.metrics.registry.get_sample_value
+    return {o: value("policybot_written_answers_total", {"outcome": o}) for o in ("passed", "fallback", "error")}
 
 
 def plain(markdown: str) -> str:
@@ -79,6 +85,7 @@ async def test_a_failed_check_leaves_the_quoted_answer(fake: FakeDiscord, writin
     assert footer(first) == WRITING and footer(msg) == ""
     assert last["embeds"][0]["description"] == first["embeds"][0]["description"]
     assert "48 hours" not in inter.texts() and len(llm.requests) == 1
+    assert outcomes(writing_bot) == {"passed": 0, "fallback": 1, "error": 0}
 
 
 async def test_settings_switch_per_guild_for_moderators_only(
