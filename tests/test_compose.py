@@ -1,5 +1,6 @@
-"""The compose files: compose.yaml is one service that runs with only DISCORD_TOKEN set, and
-compose.replicas.yaml holds the builder and the sharded replicas on the same volumes."""
+"""The compose files: compose.yaml is one service that runs with only DISCORD_TOKEN set (plus the
+opt-in ``monitoring`` profile), and compose.replicas.yaml holds the builder and the sharded replicas
+on the same volumes."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ def interpolate(value: str, given: dict[str, str]) -> str:
     return VARIABLE.sub(one, value)
 
 
+def default_services(compose: dict[str, Any]) -> dict[str, Any]:
+    """What a plain ``docker compose up`` starts: the services in no profile."""
+    return {name: s for name, s in compose["services"].items() if not s.get("profiles")}
+
+
 def image_env() -> dict[str, str]:
     """The Dockerfile's ENV values: what every container starts with."""
     env: dict[str, str] = {}
@@ -56,12 +62,13 @@ def required_variables(name: str) -> set[str]:
 
 def test_compose_yaml_is_one_service_on_two_volumes_with_an_optional_env_file() -> None:
     compose = load("compose.yaml")
-    assert list(compose["services"]) == ["policybot"]
+    assert list(default_services(compose)) == ["policybot"]
     service = compose["services"]["policybot"]
     assert "command" not in service and "depends_on" not in service  # the image's CMD: policybot run
     assert service["env_file"] == [{"path": ".env", "required": False}]  # works without a .env file
     assert sorted(service["volumes"]) == ["corpus:/app/corpus", "data:/app/data"]
-    assert set(compose["volumes"]) == {"data", "corpus"}
+    assert {"data", "corpus"} <= set(compose["volumes"])
+    assert "ports" not in service  # metrics stay on the compose network
     assert service["build"]["args"]["TORCH_INDEX_URL"] == "${TORCH_INDEX_URL:-}"  # empty default: as here
 
 
@@ -70,7 +77,7 @@ def test_compose_yaml_needs_only_discord_token(monkeypatch: pytest.MonkeyPatch) 
     service = load("compose.yaml")["services"]["policybot"]
     given = {"DISCORD_TOKEN": "the-token"}
     environment = {key: interpolate(str(value), given) for key, value in service["environment"].items()}
-    assert set(environment) == {"DISCORD_TOKEN"}
+    assert set(environment) == {"DISCORD_TOKEN", "POLICYBOT_METRICS_PORT", "POLICYBOT_METRICS_HOST"}
     for key in list(os.environ):
         if key.startswith(("POLICYBOT_", "DISCORD_")):
             monkeypatch.delenv(key)
@@ -95,4 +102,16 @@ def test_compose_replicas_yaml_has_the_builder_and_one_replica_per_shard() -> No
     assert [r["environment"]["POLICYBOT_SYNC_COMMANDS"] for r in replicas].count("true") == 1
     assert all(r["depends_on"]["builder"]["condition"] == "service_healthy" for r in replicas)
     assert all(sorted(s["volumes"]) == ["corpus:/app/corpus", "data:/app/data"] for s in services.values())
-    assert set(compose["volumes"]) == set(load("compose.yaml")["volumes"])  # the same data, either way
+    default = load("compose.yaml")
+    used = {v.split(":", 1)[0] for s in default_services(default).values() for v in s["volumes"]}
+    assert set(compose["volumes"]) == used  # the same data, either way
+
+
+def test_the_monitoring_profile_adds_prometheus_and_grafana_on_loopback() -> None:
+    services = load("compose.yaml")["services"]
+    profiled = {name: s for name, s in services.items() if s.get("profiles")}
+    assert set(profiled) == {"prometheus", "grafana"}
+    assert all(s["profiles"] == ["monitoring"] for s in profiled.values())
+    assert all(port.startswith("127.0.0.1:") for s in profiled.values() for port in s["ports"])
+    mounts = [v.split(":")[0] for s in profiled.values() for v in s["volumes"] if v.startswith("./")]
+    assert mounts and all((REPO / m).exists() for m in mounts)  # every provisioned file is in the repository
