@@ -22,9 +22,7 @@ PROMETHEUS_OWN = {"up"}
 """Series Prometheus writes itself for every target."""
 
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-NOT_METRICS = re.compile(
-    r"""\{[^}]*\}|\[[^\]]*\]|"[^"]*"|\b(?:by|without)\s*\([^)]*\)|\b\d+(?:\.\d+)?(?:e-?\d+)?\b"""
-)
+NOT_METRICS = re.compile(r"""\{[^}]*\}|\[[^\]]*\]|"[^"]*"|\b(?:by|without)\s*\([^)]*\)|\b\d+(?:\.\d+)?(?:e-?\d+)?\b""")
 """Label matchers, ranges, strings, grouping labels and numbers: removed before reading names."""
 FUNCTIONS = {
     "sum", "max", "min", "avg", "count", "rate", "increase", "irate", "changes", "histogram_quantile",

@@ -70,7 +70,9 @@ class Metrics:
         self.digests = Counter(
             "policybot_digests_posted", "Digests posted, by trigger (command, schedule)", ["trigger"], registry=r
         )
-        self.votes = Counter("policybot_votes", "👍/👎 votes recorded on answers (vote: up, down)", ["vote"], registry=r)
+        self.votes = Counter(
+            "policybot_votes", "👍/👎 votes recorded on answers (vote: up, down)", ["vote"], registry=r
+        )
         self.written = Counter(
             "policybot_written_answers",
             "Written answers tried (outcome: passed, fallback when not used, error when writing failed)",
