@@ -174,7 +174,8 @@ class RestServer(GatewayServer):
         scope = guild or "global"
         out = []
         for cmd in body or []:
-            item = {**cmd, "id": self.snowflake(), "application_id": app, "version": self.snowflake()}
+            item = {"type": 1, "description": "", **cmd, "id": self.snowflake(), "application_id": app}
+            item["version"] = self.snowflake()  # Discord fills a menu command's empty description and the type
             if guild:
                 item["guild_id"] = guild
             out.append(item)
