@@ -215,6 +215,14 @@ class Scenario(RestServer):
         await self._changed()
         return msg
 
+    async def start_thread(self, message: dict[str, Any], name: str, *, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A user starts a public thread from ``message`` (THREAD_CREATE reaches the bot too)."""
+        user = user or self.alice
+        thread = self.thread(self.channels[message["channel_id"]], message, name, user)
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True}, thread["guild_id"])
+        await self._changed()
+        return thread
+
     # ---- queries for assertions ------------------------------------------------------------
     def bot_messages(self, channel_id: str | None = None) -> list[dict[str, Any]]:
         return [
