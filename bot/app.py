@@ -53,7 +53,9 @@ class PolicyBotMixin(commands.Bot):
 
     def __init__(self, engine: Engine, settings: BotSettings, **options: Any) -> None:
         self.identify_delay: float = float(options.pop("identify_delay", 5.0))
-        options.setdefault("intents", discord.Intents.default())
+        intents = discord.Intents.default()
+        intents.message_content = settings.message_content
+        options.setdefault("intents", intents)
         options.setdefault("allowed_mentions", NO_PINGS)
         options.setdefault("tree_cls", PolicyTree)
         super().__init__(command_prefix=commands.when_mentioned, help_command=None, **options)

@@ -53,6 +53,9 @@ class BotSettings(Settings):
     dm_memory_seconds: float = Field(
         600.0, ge=0, validation_alias=env("POLICYBOT_DM_MEMORY_SECONDS", "dm_memory_seconds")
     )
+    message_content: bool = Field(
+        False, validation_alias=env("POLICYBOT_MESSAGE_CONTENT", "message_content")
+    )  # Discord's privileged intent: follow-ups in the bot's threads without a mention
     progress_interval: float = Field(
         1.0, ge=0, validation_alias=env("POLICYBOT_PROGRESS_INTERVAL", "progress_interval")
     )

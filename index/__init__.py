@@ -25,7 +25,7 @@ from index.settings import Settings, env
 from index.types import Answer, ArticleHit, BuildProgress, BuildReport, Citation, IndexStats, Source, Span
 
 if TYPE_CHECKING:
-    from index.ask import Filters, check_question
+    from index.ask import Filters, check_question, question_from_text
     from index.cli import add_engine_commands, add_index_options, build_if_missing, chat_loop
     from index.digest import Digest, QuestionGroup, Story
     from index.engine import Engine
@@ -35,6 +35,7 @@ _LAZY = {
     "Engine": "index.engine",
     "Filters": "index.ask",
     "check_question": "index.ask",
+    "question_from_text": "index.ask",
     "FeedAlert": "index.feeds",
     "Digest": "index.digest",
     "QuestionGroup": "index.digest",
@@ -98,5 +99,6 @@ __all__ = [
     "chat_loop",
     "check_question",
     "env",
+    "question_from_text",
     "setup_logging",
 ]

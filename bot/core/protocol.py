@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import BotSettings
@@ -68,6 +69,9 @@ class BotCore(Protocol):
     ) -> discord.abc.GuildChannel | discord.abc.PrivateChannel | discord.Thread: ...
 
     async def create_dm(self, user: discord.abc.Snowflake) -> discord.DMChannel: ...
+
+    @property
+    def tree(self) -> app_commands.CommandTree[Any]: ...
 
     async def add_cog(self, cog: commands.Cog, /) -> None: ...
 

@@ -95,6 +95,26 @@ def check_question(question: str) -> str:
     return text
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def question_from_text(text: str) -> str:
+    """A message's text as a question: whole when it fits, else its first sentences up to the limit
+    (a first sentence that alone is too long is cut at a word), then checked like any question."""
+    text = " ".join(_INVISIBLE.sub("", text or "").split())
+    if len(text) <= MAX_QUESTION:
+        return check_question(text)
+    kept = ""
+    for sentence in _SENTENCE_END.split(text):
+        longer = f"{kept} {sentence}".strip()
+        if len(longer) > MAX_QUESTION:
+            break
+        kept = longer
+    if not kept:
+        kept = text[: MAX_QUESTION + 1].rsplit(" ", 1)[0][:MAX_QUESTION]
+    return check_question(kept)
+
+
 def build_query(
     question: str,
     encoder: QueryEncoder,

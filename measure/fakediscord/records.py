@@ -16,6 +16,7 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 APP_ID = 1 << 22 | 1
 PERM_MANAGE_GUILD = 1 << 5
 PERM_ADMIN = 1 << 3
+PERM_THREADS = (1 << 35) | (1 << 38)  # create public threads, send messages in threads
 PERM_BASIC = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31)  # view, send, embed, history, use commands
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7

@@ -21,6 +21,7 @@ from measure.fakediscord.records import (
     APP_ID,
     EPHEMERAL,
     LOADING,
+    PERM_THREADS,
     Interaction,
     RateLimit,
     Request,
@@ -113,6 +114,7 @@ class RestServer(GatewayServer):
             ("DELETE", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)", self._webhook_del),
             ("POST", r"/channels/(?P<cid>\d+)/messages", self._channel_send),
             ("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._channel_edit),
+            ("POST", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)/threads", self._thread_from_message),
             ("POST", r"/channels/(?P<cid>\d+)/typing", self._typing),
             ("GET", r"/channels/(?P<cid>\d+)", self._get_channel),
             ("POST", r"/users/@me/channels", self._create_dm),
@@ -174,7 +176,8 @@ class RestServer(GatewayServer):
         scope = guild or "global"
         out = []
         for cmd in body or []:
-            item = {**cmd, "id": self.snowflake(), "application_id": app, "version": self.snowflake()}
+            item = {"type": 1, "description": "", **cmd, "id": self.snowflake(), "application_id": app}
+            item["version"] = self.snowflake()  # Discord fills a menu command's empty description and the type
             if guild:
                 item["guild_id"] = guild
             out.append(item)
@@ -269,6 +272,24 @@ class RestServer(GatewayServer):
         # Discord echoes the bot's own messages back over the gateway (pitfall 12).
         await self.dispatch("MESSAGE_CREATE", msg, channel.get("guild_id"))
         return json_response(msg)
+
+    async def _thread_from_message(self, body: Any, cid: str, mid: str, **_: Any) -> web.Response:
+        """The bot starts a public thread from a message: THREAD_CREATE to the bot, the thread back."""
+        channel, starter = self.channels.get(cid), self.messages.get(mid)
+        if channel is None or starter is None or starter["channel_id"] != cid:
+            return error(404, 10008, "Unknown Message")
+        if channel.get("type", 0) != 0 or "thread" in starter:
+            return error(400, 160004, "A thread has already been created for this message")
+        if cid in self.denied_channels or not self.bot_may(channel, PERM_THREADS):
+            return error(403, 50013, "Missing Permissions")
+        name = str((body or {}).get("name") or "")
+        if not 1 <= len(name) <= 100:
+            self.rejected.append((f"POST thread {cid}/{mid}", [f"thread name of {len(name)} characters"]))
+            return error(400, 50035, "Invalid Form Body")
+        thread = self.thread(channel, starter, name, self.bot_user)
+        member = {"id": thread["id"], "user_id": self.bot_user["id"], "join_timestamp": now_iso(), "flags": 0}
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True, "member": member}, thread["guild_id"])
+        return json_response({**thread, "member": member})
 
     def _channel_edit(self, body: Any, cid: str, mid: str, **_: Any) -> web.Response:
         msg = self.messages.get(mid)

@@ -1,5 +1,5 @@
-"""What people do on the fake Discord (run a slash command, click, autocomplete, write, delete a
-message, rename a role) and the queries tests assert on (the bot's messages, replies, payloads)."""
+"""What people do on the fake Discord (run a slash or message-menu command, click, autocomplete,
+write, delete a message, rename a role) and the queries tests assert on (the bot's messages, replies, payloads)."""
 
 from __future__ import annotations
 
@@ -130,6 +130,32 @@ class Scenario(RestServer):
             forge(payload)
         return await self._deliver(payload, user)
 
+    async def message_menu(
+        self,
+        name: str,
+        message: dict[str, Any],
+        *,
+        user: dict[str, Any] | None = None,
+    ) -> Interaction:
+        """A user picks the message context-menu command ``name`` on ``message`` (in its channel)."""
+        user = user or self.alice
+        command, scope = self.command(name)
+        assert command.get("type") == 3, f"{name!r} is not a message command"
+        channel = self.channels[message["channel_id"]]
+        guild = self.guilds.get(channel.get("guild_id") or "")
+        data: dict[str, Any] = {
+            "id": command["id"],
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        if scope != "global":
+            data["guild_id"] = scope
+        payload = self._base_interaction(2, user, guild, channel)
+        payload["data"] = data
+        return await self._deliver(payload, user)
+
     async def autocomplete(
         self,
         name: str,
@@ -181,11 +207,21 @@ class Scenario(RestServer):
         msg = self._new_message(channel, {"content": content}, author=user)
         if mention_bot:
             msg["mentions"] = [self.bot_user]
+        event = msg
         if not dm and not mention_bot and not any(gw.intents & (1 << 15) for gw in self.gateways):
-            msg["content"] = ""  # no message-content intent: Discord blanks guild messages
-        await self.dispatch("MESSAGE_CREATE", msg, channel.get("guild_id"))
+            # No message-content intent: Discord blanks the event, yet keeps the text (a menu command sees it).
+            event = {**msg, "content": ""}
+        await self.dispatch("MESSAGE_CREATE", event, channel.get("guild_id"))
         await self._changed()
         return msg
+
+    async def start_thread(self, message: dict[str, Any], name: str, *, user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A user starts a public thread from ``message`` (THREAD_CREATE reaches the bot too)."""
+        user = user or self.alice
+        thread = self.thread(self.channels[message["channel_id"]], message, name, user)
+        await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True}, thread["guild_id"])
+        await self._changed()
+        return thread
 
     # ---- queries for assertions ------------------------------------------------------------
     def bot_messages(self, channel_id: str | None = None) -> list[dict[str, Any]]:

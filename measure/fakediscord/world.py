@@ -199,15 +199,50 @@ class World:
             ],
         }
 
-    def add_channel(self, guild: dict[str, Any], name: str, *, deny_bot: int = 0) -> dict[str, Any]:
-        """Another text channel (before the bot connects); ``deny_bot``: permission bits the bot's
-        member overwrite denies there (e.g. Send Messages)."""
-        overwrites = [{"id": self.bot_user["id"], "type": 1, "allow": "0", "deny": str(deny_bot)}] if deny_bot else []
+    def add_channel(
+        self, guild: dict[str, Any], name: str, *, deny_bot: int = 0, allow_bot: int = 0
+    ) -> dict[str, Any]:
+        """Another text channel (before the bot connects); ``deny_bot``/``allow_bot``: permission bits
+        the bot's member overwrite denies or grants there (e.g. Send Messages, PERM_THREADS)."""
+        overwrite = {"id": self.bot_user["id"], "type": 1, "allow": str(allow_bot), "deny": str(deny_bot)}
+        overwrites = [overwrite] if deny_bot or allow_bot else []
         channel = {**guild["channels"][0], "id": self.snowflake(), "name": name, "position": len(guild["channels"])}
         channel["permission_overwrites"] = overwrites
         guild["channels"].append(channel)
         self.channels[channel["id"]] = channel
         return channel
+
+    def thread(self, parent: dict[str, Any], starter: dict[str, Any], name: str, owner: dict[str, Any]) -> dict[str, Any]:
+        """A public thread started from ``starter`` (its id is the starter message's, as on Discord)."""
+        thread = {
+            "id": starter["id"],
+            "type": 11,
+            "guild_id": parent["guild_id"],
+            "parent_id": parent["id"],
+            "name": name,
+            "owner_id": owner["id"],
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+                "locked": False,
+            },
+        }
+        self.channels[thread["id"]] = thread
+        starter["thread"] = thread
+        return thread
+
+    def bot_may(self, channel: dict[str, Any], bits: int) -> bool:
+        """Whether the bot's member overwrite in ``channel`` grants all of ``bits``."""
+        for o in channel.get("permission_overwrites") or []:
+            if o["id"] == self.bot_user["id"] and int(o["allow"]) & bits == bits:
+                return True
+        return False
 
     @staticmethod
     def _role(rid: str, name: str, perms: int) -> dict[str, Any]:

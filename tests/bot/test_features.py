@@ -131,7 +131,7 @@ async def test_the_bot_runs_with_only_the_features_listed(
 ) -> None:
     monkeypatch.setattr(app, "FEATURES", (answers,))
     bot: Any = await start_bot()
-    assert {c.name for c in bot.tree.get_commands()} == {"ask", "search", "about"}
+    assert {c.name for c in bot.tree.get_commands()} == {"ask", "search", "about", "Ask policybot about this"}
     assert not hasattr(bot, "poller") and not hasattr(bot, "watches")
     inter = await fake.slash("ask", {"question": "When must agencies disconnect Ivanti VPN appliances?"})
     await fake.wait_for(inter.messages)

@@ -1,4 +1,4 @@
-"""/ask, /search and /about: the commands everyone may use, in servers and in DMs."""
+"""/ask, /search, /about and the "Ask policybot about this" message menu: for everyone, in servers and DMs."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from bot.features.answers.answering import Answerer
 from bot.features.answers.render import about_embed, answer_parts, search_embed
 from bot.features.answers.views import answer_view
 from bot.features.answers.written import first_parts, upgrade, writing_on
-from index import Answer, Filters, PolicybotError, check_question
+from index import Answer, Filters, PolicybotError, check_question, question_from_text
 
 log = logging.getLogger(__name__)
 
 EVERYWHERE = {"guilds": True, "dms": True, "private_channels": True}
+ASK_ABOUT = "Ask policybot about this"
 
 
 async def send_answer(
@@ -58,10 +59,33 @@ def parse_day(value: str | None, name: str) -> date | None:
         raise BotError(f"`{name}` must be a date like 2024-03-01.") from None
 
 
+def message_text(message: discord.Message) -> str:
+    """What a message says: its text with mentions as names, else its first embed (an announcement)."""
+    if message.content.strip():
+        return message.clean_content
+    for embed in message.embeds:
+        text = " ".join(t for t in (embed.title, embed.description) if t)
+        if text.strip():
+            return text
+    return ""
+
+
 class AskCog(commands.Cog):
     def __init__(self, bot: BotCore, answerer: Answerer) -> None:
         self.bot = bot
         self.answerer = answerer
+        self.menu = app_commands.ContextMenu(
+            name=ASK_ABOUT,
+            callback=self.ask_about,
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True),
+            allowed_installs=app_commands.AppInstallationType(guild=True, user=True),
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     @app_commands.command(name="ask", description="Ask about cybersecurity-policy news; the answer cites its sources.")
     @app_commands.describe(
@@ -84,6 +108,16 @@ class AskCog(commands.Cog):
     ) -> None:
         question = check_question(question)
         filters = Filters(source.strip() or None if source else None, parse_day(since, "since"), parse_day(until, "until"))
+        await self.respond(interaction, question, filters=filters, private=private)
+
+    async def ask_about(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The context menu: the selected message's text (or its first sentences) is the question."""
+        await self.respond(interaction, question_from_text(message_text(message)), filters=None, private=False)
+
+    async def respond(
+        self, interaction: discord.Interaction, question: str, *, filters: Filters | None, private: bool
+    ) -> None:
+        """Answer a checked question the /ask way: "thinking…", then the answer, then its upgrade."""
         self.bot.check_cooldown(interaction.user.id)
         await interaction.response.defer(ephemeral=private, thinking=True)
         answer, record_id = await self.answerer.answer(

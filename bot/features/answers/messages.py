@@ -1,7 +1,6 @@
-"""Direct messages and mentions, answered like /ask. A DM remembers its last question for a while,
-so a follow-up is read in its light; every post goes through the send guard, so a channel that
-refuses the bot is left alone instead of costing a 403 per mention.
-"""
+"""DMs and mentions, answered like /ask; a mention starts a thread when the bot may. A DM or the bot's
+thread remembers its last question a while, so a follow-up is read in its light; every post goes
+through the send guard, so a channel that refuses the bot is left alone instead of costing a 403 each."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from discord.ext import commands
 from bot.core.errors import NO_PINGS, describe, reply
 from bot.core.protocol import BotCore
 from bot.core.ratelimit import Withheld
+from bot.core.render import plain, trim
 from bot.features.answers.answering import Answerer
 from bot.features.answers.views import answer_view
 from bot.features.answers.written import first_parts, upgrade, writing_on
@@ -43,6 +43,21 @@ def may_post(message: discord.Message) -> bool:
     return True
 
 
+def may_start_thread(message: discord.Message) -> bool:
+    """True when the bot may start a public thread from this message and post in it."""
+    channel, guild = message.channel, message.guild
+    me = guild.me if guild is not None else None
+    if me is None or not isinstance(channel, discord.TextChannel):
+        return False  # DMs, threads, forums, voice-text: reply in place
+    perms = channel.permissions_for(me)
+    return perms.view_channel and perms.create_public_threads and perms.send_messages_in_threads
+
+
+def in_own_thread(message: discord.Message, me: discord.abc.Snowflake) -> bool:
+    """A message in a thread this bot started (others' threads are not its conversation)."""
+    return isinstance(message.channel, discord.Thread) and message.channel.owner_id == me.id
+
+
 class DirectCog(commands.Cog):
     def __init__(self, bot: BotCore, answerer: Answerer) -> None:
         self.bot = bot
@@ -53,9 +68,12 @@ class DirectCog(commands.Cog):
         me = self.bot.user
         if me is None or message.author.bot or message.author.id == me.id or message.webhook_id:
             return  # never answer bots (ourselves included): that is how reply loops start
+        mentioned = me in message.mentions
         if message.guild is None:
             await self.handle(message, remember=True)
-        elif me in message.mentions:
+        elif in_own_thread(message, me) and (mentioned or message.content.strip()):
+            await self.handle(message, remember=True)  # without the content intent, text comes only with a mention
+        elif mentioned:
             await self.handle(message, remember=False)
 
     def question_from(self, message: discord.Message) -> str:
@@ -77,9 +95,15 @@ class DirectCog(commands.Cog):
             await self.report(message, exc)
 
     async def answer(self, message: discord.Message, *, remember: bool) -> None:
-        guard, channel = self.bot.send_guard, message.channel
+        guard = self.bot.send_guard
         question = check_question(self.question_from(message))
         self.bot.check_cooldown(message.author.id)
+        channel = message.channel
+        threaded = not remember and may_start_thread(message)
+        if threaded:
+            start = partial(message.create_thread, name=trim(plain(question), 100), auto_archive_duration=1440)
+            channel = await guard.send(message.channel.id, start)
+            remember = True  # the thread is a conversation, like a DM
         previous = self.bot.memory.get(channel.id) if remember else None
         async with contextlib.AsyncExitStack() as typing:
             await guard.send(channel.id, partial(typing.enter_async_context, channel.typing()))
@@ -98,7 +122,8 @@ class DirectCog(commands.Cog):
         first: discord.Message | None = None
         for i, part in enumerate(parts):
             view = answer_view(record_id, answer) if i == len(parts) - 1 else None
-            send = partial(reply, message) if i == 0 else channel.send  # a reply survives the question's deletion
+            # A reply survives the question's deletion; in a new thread the question heads it already.
+            send = partial(reply, message) if i == 0 and not threaded else channel.send
             sent = await guard.send(
                 channel.id, partial(send, embeds=part.embeds, view=view or discord.utils.MISSING, allowed_mentions=NO_PINGS)
             )

@@ -207,6 +207,7 @@ async def test_dev_guild_gets_the_commands_at_once(fake: FakeDiscord, start_bot:
     assert "global" not in fake.commands and {c["name"] for c in fake.commands[fake.guild["id"]]} == {
         "ask",
         "search",
+        "Ask policybot about this",
         "about",
         "index",
         "feeds",
