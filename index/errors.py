@@ -41,3 +41,7 @@ class ModelMismatchError(PolicybotError):
 
 class ReaderWeightsError(PolicybotError):
     """The reader's weights are missing, damaged or do not match their manifest."""
+
+
+class DatabaseError(PolicybotError):
+    """PostgreSQL (``POLICYBOT_DATABASE_URL``) cannot be reached or refused a statement."""

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), validation_alias=env("POLICYBOT_DATA", "data_dir"))
     corpus_dir: Path = Field(Path("corpus"), validation_alias=env("POLICYBOT_CORPUS", "corpus_dir"))
+    database_url: SecretStr | None = Field(None, validation_alias=env("POLICYBOT_DATABASE_URL", "database_url"))  # postgresql://…: index, feed state and coordination in PostgreSQL; unset: files under POLICYBOT_DATA
     model: str = Field(DEFAULT_MODEL, validation_alias=env("POLICYBOT_MODEL", "model"))
     query_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_QUERY_PROMPT", "query_prompt"))
     document_prompt: str | None = Field(None, validation_alias=env("POLICYBOT_DOCUMENT_PROMPT", "document_prompt"))
