@@ -71,6 +71,7 @@ def closure(roots: list[Requirement], python: str | None = None) -> tuple[dict[s
         for text in dist.requires or []:
             child = Requirement(text)
             if child.marker is None or any(child.marker.evaluate({**env, "extra": e}) for e in (extras or {""})):
+                child.marker = None  # decided here, with the parent's extras (``extra == "binary"``)
                 todo.append((child, frozenset(child.extras)))
     return found, missing
 
@@ -183,6 +184,17 @@ def lock_elsewhere(
     return pins, hashed, markers
 
 
+def python_only(requires: list[Requirement]) -> dict[str, str]:
+    """name → ``python_version`` marker of a direct requirement that only some Pythons install
+    (``pgserver; python_version < "3.13"``: it has no wheel for the others)."""
+    out: dict[str, str] = {}
+    for req in requires:
+        text = str(req.marker or "")
+        if "python_version" in text:
+            out[canonicalize_name(req.name)] = re.sub(r'\s*and\s+extra\s*==\s*"[^"]*"|extra\s*==\s*"[^"]*"\s*and\s*', "", text)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tools", type=Path, default=ROOT / "build" / "lock-tools", help="the pip-tools venv")
@@ -206,7 +218,7 @@ def main() -> int:
     other_runtime, other_hashed, markers = lock_elsewhere(elsewhere(runtime_roots, runtime), args.tools)
     other_dev, dev_hashed, dev_markers = lock_elsewhere(elsewhere(dev_roots, here), args.tools)
     hashed = {**hashed, **other_hashed, **dev_hashed}
-    markers = {**markers, **dev_markers}
+    markers = {**markers, **dev_markers, **python_only(requires)}
     runtime = {**runtime, **other_runtime}
     dev = {**dev, **{k: v for k, v in other_dev.items() if k not in runtime}}
     (ROOT / "requirements.lock").write_text(HEADER + render(runtime, hashed, markers))
