@@ -115,3 +115,31 @@ def test_the_monitoring_profile_adds_prometheus_and_grafana_on_loopback() -> Non
     assert all(port.startswith("127.0.0.1:") for s in profiled.values() for port in s["ports"])
     mounts = [v.split(":")[0] for s in profiled.values() for v in s["volumes"] if v.startswith("./")]
     assert mounts and all((REPO / m).exists() for m in mounts)  # every provisioned file is in the repository
+
+
+def test_compose_postgres_yaml_runs_a_builder_and_two_bots_sharing_only_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compose = load("compose.postgres.yaml")
+    services = compose["services"]
+    assert set(services) == {"postgres", "builder", "bot-0", "bot-1"}
+    assert services["builder"]["command"] == ["policybot", "builder"]
+    policybot = {name: s for name, s in services.items() if name != "postgres"}
+    mounts = [v.split(":", 1)[0] for s in policybot.values() for v in s["volumes"]]
+    assert len(mounts) == len(set(mounts)) == 3  # one cache each, none shared: no shared volume
+    assert all(s["depends_on"]["postgres"]["condition"] == "service_healthy" for s in policybot.values())
+    assert "healthcheck" in services["postgres"] and "ports" not in services["postgres"]
+    assert required_variables("compose.postgres.yaml") == {"POSTGRES_PASSWORD"}
+    given = {"DISCORD_TOKEN": "the-token", "POSTGRES_PASSWORD": "pw"}
+    bots = [s for name, s in policybot.items() if name.startswith("bot-")]
+    assert sorted(int(b["environment"]["POLICYBOT_SHARD_IDS"]) for b in bots) == [0, 1]
+    for key in list(os.environ):
+        if key.startswith(("POLICYBOT_", "DISCORD_")):
+            monkeypatch.delenv(key)
+    for service in policybot.values():
+        environment = {key: interpolate(str(value), given) for key, value in service["environment"].items()}
+        for key, value in {**image_env(), **environment}.items():
+            monkeypatch.setenv(key, value)
+        settings = BotSettings(_env_file=None)  # type: ignore[call-arg]
+        assert settings.database_url is not None
+        assert settings.database_url.get_secret_value() == "postgresql://policybot:pw@postgres:5432/policybot"
