@@ -49,13 +49,14 @@ def closure(roots: list[Requirement], python: str | None = None) -> tuple[dict[s
     found: dict[str, str] = {}
     missing: list[Requirement] = []
     seen: set[tuple[str, frozenset[str]]] = set()
-    todo = [(r, frozenset(r.extras)) for r in roots]
+    # (requirement, its extras, marker already decided by the parent with the parent's extras)
+    todo = [(r, frozenset(r.extras), False) for r in roots]
     env = default_environment()
     if python is not None:
         env = {**env, "python_version": python, "python_full_version": f"{python}.0"}
     while todo:
-        req, extras = todo.pop()
-        if req.marker and not any(req.marker.evaluate({**env, "extra": e}) for e in (extras or {""})):
+        req, extras, decided = todo.pop()
+        if req.marker and not decided and not any(req.marker.evaluate({**env, "extra": e}) for e in (extras or {""})):
             continue
         name = canonicalize_name(req.name)
         try:
@@ -71,8 +72,7 @@ def closure(roots: list[Requirement], python: str | None = None) -> tuple[dict[s
         for text in dist.requires or []:
             child = Requirement(text)
             if child.marker is None or any(child.marker.evaluate({**env, "extra": e}) for e in (extras or {""})):
-                child.marker = None  # decided here, with the parent's extras (``extra == "binary"``)
-                todo.append((child, frozenset(child.extras)))
+                todo.append((child, frozenset(child.extras), True))
     return found, missing
 
 
