@@ -66,8 +66,8 @@ class PolicyBotMixin(commands.Bot):
         self.send_guard = SendGuard(settings.forbidden_retry_seconds)
         self.work = asyncio.Semaphore(settings.max_concurrent)
         self.reindexer = Reindexer(engine, interval=settings.progress_interval)
-        self.audit = AuditLog(settings.audit_log)
-        self.guild_settings = GuildSettings(settings.guild_settings_db)
+        self.audit = AuditLog(settings.audit_log, database_url=settings.database)
+        self.guild_settings = GuildSettings(settings.guild_settings_db, database_url=settings.database)
         self.hooks = Hooks()
         self.leader = LeaderLock(settings.leader_lock, settings.instance)
         self.metrics = Metrics(lambda: self.engine.stats())  # late-bound: tests swap the engine
@@ -166,6 +166,7 @@ class PolicyBotMixin(commands.Bot):
         await super().close()
         self.hooks.exit()
         self.guild_settings.close()
+        self.audit.close()
 
     # ---- shared services for the cogs ----------------------------------------------------
     def check_cooldown(self, user_id: int) -> None:

@@ -95,8 +95,8 @@ def test_clean_question_limits() -> None:
             clean_question(bad)
 
 
-def test_feedback_store_round_trip(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite")
+def test_feedback_store_round_trip(tmp_path: Path, state_url: str | None) -> None:
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite", database_url=state_url)
     rid = store.save_answer(
         question="q?",
         answer_json={"answerable": True, "answer": "It was Tuesday. [1]", "sources": [{"article_id": "a1"}]},
@@ -115,7 +115,9 @@ def test_feedback_store_round_trip(tmp_path: Path) -> None:
     }
     assert all("user_id" not in v for v in votes)  # votes leave the store without who cast them
     store.close()
-    assert FeedbackStore(tmp_path / "data" / "feedback.sqlite").get_answer(rid) is not None  # persists
+    again = FeedbackStore(tmp_path / "data" / "feedback.sqlite", database_url=state_url)
+    assert again.get_answer(rid) is not None  # persists
+    again.close()
 
 
 def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
@@ -125,6 +127,19 @@ def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["action"] for line in lines] == ["article added", "article removed"]
     assert all("at" in json.loads(line) for line in lines)
+    assert [e["article"] for e in log.entries()] == ["a", "a"]
+
+
+def test_audit_log_in_the_database_is_shared_and_ordered(tmp_path: Path, postgres_url: str) -> None:
+    first, second = AuditLog(tmp_path / "a" / "audit.jsonl", database_url=postgres_url), AuditLog(
+        tmp_path / "b" / "audit.jsonl", database_url=postgres_url
+    )
+    first.write(action="article added", user_id=1, user="mod", guild_id=2**40, article="a")
+    second.write(action="article removed", user_id=1, user="mod", guild_id=2, article="a")
+    assert [e["action"] for e in first.entries()] == ["article added", "article removed"]  # one log, two machines
+    assert first.entries()[0]["guild_id"] == 2**40 and not (tmp_path / "a").exists()  # no file written
+    first.close()
+    second.close()
 
 
 class FakeRebuilder:
