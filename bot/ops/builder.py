@@ -14,7 +14,7 @@ from types import FrameType
 from bot.config import BotSettings
 from bot.core.metrics import Metrics, MetricsServer
 from bot.ops.health import check
-from bot.ops.leader import LeaderLock
+from bot.ops.leader import leader_lock
 from bot.ops.status import Heartbeat, Status
 from index import Engine, FeedPoll, PolicybotError
 
@@ -26,7 +26,7 @@ class Builder:
         self.settings = settings
         self.engine = engine
         self.stop = stop or threading.Event()
-        self.lock = LeaderLock(settings.leader_lock, settings.instance)
+        self.lock = leader_lock(settings)
         self.metrics = Metrics(engine.stats)
         self.last: FeedPoll | None = None
         self._built = False
