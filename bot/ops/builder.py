@@ -15,7 +15,7 @@ from bot.config import BotSettings
 from bot.core.metrics import Metrics, MetricsServer
 from bot.ops.health import check
 from bot.ops.leader import leader_lock
-from bot.ops.status import Heartbeat, Status
+from bot.ops.status import Heartbeat, Status, status_board
 from index import Engine, FeedPoll, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Builder:
 
     def run(self) -> int:
         s = self.settings
-        heartbeat = Heartbeat(s.status_dir, self.status, s.heartbeat_seconds)
+        heartbeat = Heartbeat(status_board(s), self.status, s.heartbeat_seconds)
         server = None
         if s.metrics_port is not None:
             server = MetricsServer(self.metrics, lambda: check(self.engine, None, 0), s.metrics_host, s.metrics_port).start()
