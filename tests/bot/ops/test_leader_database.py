@@ -4,6 +4,7 @@ holder whose connection was cut knows it no longer leads."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import psycopg
 
+from bot.app import create_bot
 from bot.config import BotSettings
 from bot.ops.builder import Builder
 from bot.ops.leader import DatabaseLeaderLock, LeaderLock, leader_lock
@@ -112,3 +114,51 @@ def test_settings_choose_the_lock_and_builders_in_two_folders_share_it(tmp_path:
     finally:
         first.lock.release()
         second.lock.release()
+
+
+async def test_a_bot_that_loses_its_session_stops_leading_and_leads_again_when_free(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    settings = BotSettings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", instance="bot",
+        database_url=postgres_url, leader_retry_seconds=0.05,
+    )
+    bot = create_bot(Engine(settings, embedder=FakeEncoder()), settings)
+    changed, calls = asyncio.Event(), []
+
+    class Poller:  # stands in for the feed poll, the digest and the alerts
+        def start(self) -> None:
+            calls.append("start")
+            changed.set()
+
+        async def stop(self) -> None:
+            calls.append("stop")
+            changed.set()
+
+    async def next_change() -> None:
+        await asyncio.wait_for(changed.wait(), 30)
+        changed.clear()
+
+    bot.hooks.while_leading(Poller())
+    standby = DatabaseLeaderLock(postgres_url, "standby")
+    assert isinstance(bot.leader, DatabaseLeaderLock) and await asyncio.to_thread(bot.leader.try_acquire)
+    bot._start_leading()
+    await next_change()
+    keeper: asyncio.Task[None] | None = None
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid(bot.leader),))
+        assert await asyncio.to_thread(until, standby.try_acquire)  # the standby takes over
+        keeper = asyncio.create_task(bot._keep_leading())  # the bot's next check finds its session gone
+        await next_change()
+        assert calls == ["start", "stop"] and bot.metrics.leader._value.get() == 0  # type: ignore[attr-defined]
+        standby.release()
+        await next_change()  # free again: the bot's next retry takes it
+        assert calls == ["start", "stop", "start"] and bot.leader.held
+    finally:
+        if keeper is not None:
+            keeper.cancel()
+        standby.release()
+        bot.leader.release()
+        bot.guild_settings.close()
+        bot.audit.close()
