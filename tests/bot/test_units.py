@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,6 +119,29 @@ def test_feedback_store_round_trip(tmp_path: Path, state_url: str | None) -> Non
     again = FeedbackStore(tmp_path / "data" / "feedback.sqlite", database_url=state_url)
     assert again.get_answer(rid) is not None  # persists
     again.close()
+
+
+def test_gap_questions_are_the_declined_and_downvoted_ones(tmp_path: Path, state_url: str | None) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite", database_url=state_url)
+    since = time.time() - 60
+
+    def save(question: str, answerable: bool, guild_id: int | None) -> str:
+        return store.save_answer(
+            question=question, answer_json={"answerable": answerable}, user_id=1, guild_id=guild_id, channel_id=2
+        )
+
+    declined = save("price of bitcoin?", False, 7)
+    disliked = save("what does the CRA require?", True, 7)
+    liked = save("when must agencies disconnect?", True, 7)
+    elsewhere = save("who found the flaw?", False, 8)
+    assert store.vote(disliked, 4, -1) and store.vote(disliked, 5, -1) and store.vote(liked, 4, 1)
+    found = store.gap_questions(since)
+    assert sorted((q.answer_id, q.reason) for q in found) == sorted(
+        [(declined, "declined"), (disliked, "downvoted"), (elsewhere, "declined")]
+    )  # two 👎 on one answer: one question; a 👍 is no gap
+    assert {q.answer_id for q in store.gap_questions(since, guild_id=7)} == {declined, disliked}
+    assert store.gap_questions(time.time() + 60) == []
+    store.close()
 
 
 def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
