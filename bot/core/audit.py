@@ -1,9 +1,6 @@
-"""Append-only audit trail of index changes and refused moderator commands: JSON lines in a file, or
-rows of ``pb_audit`` when a database is configured (so every machine's events land in one place).
-
-One line per event, written with a single ``write`` on a file opened for appending, so
-concurrent writers never interleave inside a line and history is never rewritten.
-"""
+"""Append-only audit trail of index changes and refused moderator commands: JSON lines (one ``write``
+per line on a file opened for appending, so concurrent writers never interleave and history is
+never rewritten), or rows of ``pb_audit`` when a database is configured."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """What the bot's small stores share: one :class:`index.StateDb`, a SQLite file in the data folder
-(WAL, so a crash never loses a committed row and readers never block the writer) or, with
-``POLICYBOT_DATABASE_URL``, PostgreSQL tables that bots on other machines share; one connection per
-store behind a lock, so worker threads can share it.
-"""
+(WAL: a crash never loses a committed row) or PostgreSQL tables other machines share; one
+connection per store behind a lock, so worker threads can share it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""Which process ingests and builds: the one holding ``<data>/leader.lock``, since two would fetch every
-item twice and race for the build lock. An exclusive ``flock`` held for life: the kernel drops it
-however the process dies, so a standby retrying the lock takes over with no stale-lock clean-up.
-With ``POLICYBOT_DATABASE_URL`` the lock is a PostgreSQL advisory lock instead (machines share no folder).
-"""
+"""Which process ingests and builds: the holder of ``<data>/leader.lock`` (an exclusive ``flock``) or,
+with a database, of an advisory lock. The kernel or PostgreSQL drops either however the holder dies,
+so a standby retrying the lock takes over with no stale-lock clean-up."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
-"""Each running process's status file, ``<data>/status/<instance>.json`` (or its row of ``pb_heartbeat``
-when a database is configured, so machines sharing no folder see each other), refreshed by a heartbeat:
-``policybot health`` runs as another process and cannot ask the bot, and a status that stops being
-refreshed means a hung or dead process.
-"""
+"""Each process's status, ``<data>/status/<instance>.json`` or a ``pb_heartbeat`` row, refreshed by a
+heartbeat: ``policybot health`` runs as another process and cannot ask the bot, and a status that
+stops being refreshed means a hung or dead process."""
 
 from __future__ import annotations
 

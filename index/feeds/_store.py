@@ -1,7 +1,6 @@
-"""Feed state in SQLite (WAL, ``synchronous=FULL``), or in PostgreSQL tables when a database is
-configured: feeds, items seen, article signatures. A corpus file is written and synced first, then
-recorded in one transaction, so a crash or power cut leaves at most a file not yet recorded
-(``sync_corpus`` records it), never a record without its file."""
+"""Feed state in SQLite (WAL, ``synchronous=FULL``) or PostgreSQL: feeds, items seen, article signatures.
+A corpus file is written and synced first, then recorded in one transaction, so a crash or power cut
+leaves at most a file not yet recorded (``sync_corpus`` records it), never a record without its file."""
 
 from __future__ import annotations
 

@@ -1,9 +1,6 @@
-"""Answers and 👍/👎 votes in SQLite, in the data folder beside (not inside) the index versions (or
-in PostgreSQL when configured).
-
+"""Answers and 👍/👎 votes in SQLite beside (not inside) the index versions, or in PostgreSQL.
 Each answer is stored under the random id its buttons carry, so they work after a restart; the
-votes, with their questions and answers, become evaluation questions (``policybot feedback``).
-"""
+votes, with their questions and answers, become evaluation questions (``policybot feedback``)."""
 
 from __future__ import annotations
 
