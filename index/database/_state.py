@@ -158,8 +158,13 @@ class StateDb:
             except sqlite3.IntegrityError as exc:
                 raise RowExistsError(str(exc)) from exc
             return
-        statement = _postgres_sql(sql, self._names)
-        self._pg_call(lambda conn: conn.cursor().executemany(statement, list(rows)))
+        statement, values = _postgres_sql(sql, self._names), list(rows)
+
+        def run(conn: Any) -> None:
+            with conn.cursor() as cursor:
+                cursor.executemany(statement, values)
+
+        self._pg_call(run)
 
     def _pg_call(self, run: Any) -> Any:
         import psycopg
