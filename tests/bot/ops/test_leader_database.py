@@ -162,3 +162,28 @@ async def test_a_bot_that_loses_its_session_stops_leading_and_leads_again_when_f
         bot.leader.release()
         bot.guild_settings.close()
         bot.audit.close()
+
+
+def test_processes_starting_together_elect_exactly_one_leader(postgres_url: str) -> None:
+    code = (
+        "import sys; from bot.ops.leader import DatabaseLeaderLock;"
+        f"lock = DatabaseLeaderLock({postgres_url!r}, sys.argv[1]);"
+        "print('lead' if lock.try_acquire() else 'wait', flush=True); sys.stdin.read()"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, f"p{n}"], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for n in range(3)
+    ]
+    try:
+        said = [child.stdout.readline().strip() for child in children if child.stdout is not None]
+        assert sorted(said) == ["lead", "wait", "wait"]
+        leader = children[said.index("lead")]
+        assert DatabaseLeaderLock(postgres_url, "x").holder()["instance"] == f"p{said.index('lead')}"  # type: ignore[index]
+        leader.communicate("")  # a clean exit: the session ends, the lock is free
+        assert until(DatabaseLeaderLock(postgres_url, "next").try_acquire)
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
