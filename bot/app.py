@@ -29,7 +29,7 @@ from bot.core.ratelimit import ConversationMemory, Cooldown, SendGuard, retry_ti
 from bot.core.reindex import Reindexer
 from bot.features import answers, digest, feeds, settings, watch
 from bot.features import index as index_admin
-from bot.ops.leader import LeaderLock
+from bot.ops.leader import leader_lock
 from index import Engine, IndexMissingError
 
 log = logging.getLogger(__name__)
@@ -66,13 +66,14 @@ class PolicyBotMixin(commands.Bot):
         self.send_guard = SendGuard(settings.forbidden_retry_seconds)
         self.work = asyncio.Semaphore(settings.max_concurrent)
         self.reindexer = Reindexer(engine, interval=settings.progress_interval)
-        self.audit = AuditLog(settings.audit_log)
-        self.guild_settings = GuildSettings(settings.guild_settings_db)
+        self.audit = AuditLog(settings.audit_log, database_url=settings.database)
+        self.guild_settings = GuildSettings(settings.guild_settings_db, database_url=settings.database)
         self.hooks = Hooks()
-        self.leader = LeaderLock(settings.leader_lock, settings.instance)
+        self.leader = leader_lock(settings)
         self.metrics = Metrics(lambda: self.engine.stats())  # late-bound: tests swap the engine
         self._warm_task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
+        self._leading = False
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -83,11 +84,12 @@ class PolicyBotMixin(commands.Bot):
         self._warm_task = asyncio.create_task(self._warm(), name="engine-warm")
         if self.settings.role == "replica":
             log.info("replica: serving questions only; another process ingests and builds")
-        elif self.leader.try_acquire():
+            return
+        if await asyncio.to_thread(self.leader.try_acquire):
             self._start_leading()
         else:
             log.info("another process leads (ingests and builds); retrying every %.0f s", self.settings.leader_retry_seconds)
-            self._lead_task = asyncio.create_task(self._wait_to_lead(), name="leader")
+        self._lead_task = asyncio.create_task(self._keep_leading(), name="leader")
 
     def announce_invite(self) -> None:
         """Log and print the invite URL: the application id is known once logged in, before commands sync."""
@@ -97,14 +99,22 @@ class PolicyBotMixin(commands.Bot):
         log.info("invite the bot to a server: %s", url)
         print(f"Invite policybot to a server: {url}", flush=True)
 
-    async def _wait_to_lead(self) -> None:
-        """Retry the data folder's leader lock, so this process takes over when the leader dies."""
-        while not self.leader.try_acquire():
+    async def _keep_leading(self) -> None:
+        """Every retry interval: a standby tries the lock, so it takes over when the leader dies; the
+        leader checks it still holds it (a database session can be lost) and stops leading if not."""
+        while True:
             await asyncio.sleep(self.settings.leader_retry_seconds)
-        self._start_leading()
+            if self._leading and not await asyncio.to_thread(lambda: self.leader.held):
+                log.warning("lost the leader lock: no longer ingesting or building")
+                self._leading = False
+                self.metrics.leader.set(0)
+                await self.hooks.stop_leading()
+            if not self._leading and await asyncio.to_thread(self.leader.try_acquire):
+                self._start_leading()
 
     def _start_leading(self) -> None:
         """Only the leader runs the leader tasks (the feed poll, and so builds): one per data folder."""
+        self._leading = True
         self.metrics.leader.set(1)
         self.hooks.start_leading()
 
@@ -166,6 +176,7 @@ class PolicyBotMixin(commands.Bot):
         await super().close()
         self.hooks.exit()
         self.guild_settings.close()
+        self.audit.close()
 
     # ---- shared services for the cogs ----------------------------------------------------
     def check_cooldown(self, user_id: int) -> None:

@@ -196,10 +196,10 @@ def cmd_builder(args: argparse.Namespace, settings: BotSettings) -> int:
 def cmd_feedback(args: argparse.Namespace, settings: BotSettings) -> int:
     from bot.features.answers.feedback import FeedbackStore
 
-    if not settings.feedback_db.exists():
+    if settings.database is None and not settings.feedback_db.exists():
         print(f"error: no feedback yet ({settings.feedback_db} does not exist)", file=sys.stderr)
         return 1
-    store = FeedbackStore(settings.feedback_db)
+    store = FeedbackStore(settings.feedback_db, database_url=settings.database)
     try:
         for vote in store.votes():
             print(json.dumps(vote, ensure_ascii=False))
@@ -215,10 +215,10 @@ def cmd_gaps(args: argparse.Namespace, settings: BotSettings) -> int:
     if args.days < 1:
         print("error: --days must be at least 1", file=sys.stderr)
         return 2
-    if not settings.feedback_db.exists():
+    if settings.database is None and not settings.feedback_db.exists():
         print(f"error: no questions stored yet ({settings.feedback_db} does not exist)", file=sys.stderr)
         return 1
-    store = FeedbackStore(settings.feedback_db)
+    store = FeedbackStore(settings.feedback_db, database_url=settings.database)
     try:
         questions = store.gap_questions(since(args.days))
     finally:
@@ -236,19 +236,19 @@ def cmd_gaps(args: argparse.Namespace, settings: BotSettings) -> int:
 
 
 def cmd_forget(args: argparse.Namespace, settings: BotSettings) -> int:
-    """Erase one user's questions, votes and watches (a running bot may keep serving: SQLite WAL)."""
+    """Erase one user's questions, votes and watches (a running bot may keep serving: SQLite WAL, or PostgreSQL)."""
     from bot.features.answers.feedback import FeedbackStore
     from bot.features.watch.store import WatchStore
 
     answers = votes = watches = 0
-    if settings.feedback_db.exists():
-        store = FeedbackStore(settings.feedback_db)
+    if settings.database is not None or settings.feedback_db.exists():
+        store = FeedbackStore(settings.feedback_db, database_url=settings.database)
         try:
             answers, votes = store.forget_user(args.user_id)
         finally:
             store.close()
-    if settings.watches_db.exists():
-        watch_store = WatchStore(settings.watches_db)
+    if settings.database is not None or settings.watches_db.exists():
+        watch_store = WatchStore(settings.watches_db, database_url=settings.database)
         try:
             watches = watch_store.forget_user(args.user_id)
         finally:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from index import Settings, env
+from index import Settings, database_url, env
 
 
 class BotSettings(Settings):
@@ -97,6 +97,11 @@ class BotSettings(Settings):
         """The token, or None when unset or blank (compose passes ``DISCORD_TOKEN=`` when it is missing)."""
         token = self.discord_token.get_secret_value().strip() if self.discord_token else ""
         return token or None
+
+    @property
+    def database(self) -> str | None:
+        """The PostgreSQL URL holding coordination and small state (None: files in the data folder)."""
+        return database_url(self)
 
     @property
     def feedback_db(self) -> Path:

@@ -14,7 +14,7 @@ from bot.app import PolicyBotMixin, create_bot
 from bot.config import BotSettings
 from bot.core.metrics import MetricsServer
 from bot.ops.health import check
-from bot.ops.status import Heartbeat, Status
+from bot.ops.status import Heartbeat, Status, status_board
 from index import Engine, PolicybotError
 
 log = logging.getLogger("bot.runner")
@@ -62,7 +62,7 @@ def run(settings: BotSettings, engine: Engine) -> int:
         settings.corpus_dir,
         settings.model,
     )
-    heartbeat = Heartbeat(settings.status_dir, lambda: bot_status(bot), settings.heartbeat_seconds)
+    heartbeat = Heartbeat(status_board(settings), lambda: bot_status(bot), settings.heartbeat_seconds)
     server = None
     if settings.metrics_port is not None:
         health = lambda: check(engine, bot_status(bot), settings.health_max_age)  # noqa: E731

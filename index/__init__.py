@@ -13,6 +13,7 @@ from index.errors import (
     ArticleError,
     BuildError,
     BuildLockedError,
+    DatabaseError,
     FetchError,
     IndexCorruptError,
     IndexMissingError,
@@ -27,11 +28,16 @@ from index.types import Answer, ArticleHit, BuildProgress, BuildReport, Citation
 if TYPE_CHECKING:
     from index.ask import Filters, check_question, question_from_text
     from index.cli import add_engine_commands, add_index_options, build_if_missing, chat_loop
+    from index.database import AdvisoryLock, RowExistsError, StateDb, database_url
     from index.digest import Digest, QuestionGroup, Story
     from index.engine import Engine
     from index.feeds import FeedAlert, FeedError, FeedPoll, FeedState, FreshArticle, OpmlError, OpmlImport
 
 _LAZY = {
+    "AdvisoryLock": "index.database",
+    "RowExistsError": "index.database",
+    "StateDb": "index.database",
+    "database_url": "index.database",
     "Engine": "index.engine",
     "Filters": "index.ask",
     "check_question": "index.ask",
@@ -63,6 +69,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AdvisoryLock",
     "Answer",
     "ArticleError",
     "ArticleHit",
@@ -71,6 +78,7 @@ __all__ = [
     "BuildProgress",
     "BuildReport",
     "Citation",
+    "DatabaseError",
     "Digest",
     "Engine",
     "FeedAlert",
@@ -89,15 +97,18 @@ __all__ = [
     "PolicybotError",
     "QuestionError",
     "QuestionGroup",
+    "RowExistsError",
     "Settings",
     "Source",
     "Span",
+    "StateDb",
     "Story",
     "add_engine_commands",
     "add_index_options",
     "build_if_missing",
     "chat_loop",
     "check_question",
+    "database_url",
     "env",
     "question_from_text",
     "setup_logging",

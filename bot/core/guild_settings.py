@@ -1,4 +1,4 @@
-"""Per-guild settings chosen by moderators in Discord: one ``(guild, key) -> value`` table in SQLite.
+"""Per-guild settings chosen by moderators in Discord: one ``(guild, key) -> value`` table (SQLite, or PostgreSQL when configured).
 
 Shared by the features, so each adds a key instead of a table; the key of a setting that several
 features read (the answer style) is kept here. Values are short strings; ``None`` removes a key.
@@ -10,7 +10,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.core.sqlite_store import SqliteStore
+from bot.core.state_store import StateStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS guild_settings (
@@ -27,11 +27,13 @@ ANSWERS = "answers"
 STYLES = ("written", "quoted")
 
 
-class GuildSettings(SqliteStore):
-    """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread (it may wait on the file lock)."""
+class GuildSettings(StateStore):
+    """Thread-safe; the ``a*`` methods run the database work in a worker thread (it may wait on a lock)."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    def __init__(self, path: Path, *, database_url: str | None = None) -> None:
+        super().__init__(
+            path, SCHEMA, part="guild_settings", tables={"guild_settings": "pb_guild_settings"}, database_url=database_url
+        )
 
     def get(self, guild_id: int, key: str) -> str | None:
         with self._lock:

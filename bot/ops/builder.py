@@ -14,8 +14,8 @@ from types import FrameType
 from bot.config import BotSettings
 from bot.core.metrics import Metrics, MetricsServer
 from bot.ops.health import check
-from bot.ops.leader import LeaderLock
-from bot.ops.status import Heartbeat, Status
+from bot.ops.leader import leader_lock
+from bot.ops.status import Heartbeat, Status, status_board
 from index import Engine, FeedPoll, PolicybotError
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class Builder:
         self.settings = settings
         self.engine = engine
         self.stop = stop or threading.Event()
-        self.lock = LeaderLock(settings.leader_lock, settings.instance)
+        self.lock = leader_lock(settings)
         self.metrics = Metrics(engine.stats)
         self.last: FeedPoll | None = None
         self._built = False
@@ -61,7 +61,7 @@ class Builder:
 
     def run(self) -> int:
         s = self.settings
-        heartbeat = Heartbeat(s.status_dir, self.status, s.heartbeat_seconds)
+        heartbeat = Heartbeat(status_board(s), self.status, s.heartbeat_seconds)
         server = None
         if s.metrics_port is not None:
             server = MetricsServer(self.metrics, lambda: check(self.engine, None, 0), s.metrics_host, s.metrics_port).start()

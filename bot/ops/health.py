@@ -1,6 +1,6 @@
 """``policybot health``: exit 0 when the index verifies and this instance's process is alive, fresh and
 connected, else 1 with a one-line reason. It is a container ``HEALTHCHECK``, so it never loads the
-model: the index is checked by ``Engine.stats()`` and the process by its status file.
+model: the index is checked by ``Engine.stats()`` and the process by its status (file or database row).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import time
 
 from bot.config import BotSettings
-from bot.ops.status import Status, all_statuses, problem, read_status, status_path
+from bot.ops.status import Status, problem, status_board
 from index import Engine, IndexStats, PolicybotError
 
 
@@ -29,7 +29,7 @@ def check(engine: Engine, status: Status | None, max_age: float) -> str | None:
 
 
 def describe(status: Status) -> str:
-    parts = [f"{status.instance} ({status.role}, pid {status.pid})"]
+    parts = [f"{status.instance} ({status.role}, pid {status.pid} on {status.host})"]
     if status.connected is not None:
         parts.append("connected" if status.connected else "not connected")
     if status.shard_ids is not None or status.shard_count is not None:
@@ -47,16 +47,17 @@ def cmd_health(args: argparse.Namespace, settings: BotSettings) -> int:
         return 1
     assert stats is not None
     summary = f"index {stats.version} ({stats.articles} articles, {stats.chunks} chunks)"
+    board = status_board(settings)
     if args.all:
         bad = 0
         print(f"ok: {summary}")
-        for each in all_statuses(settings.status_dir):
+        for each in board.all():
             why = problem(each, settings.health_max_age)
             bad += why is not None
             print(f"{'UNHEALTHY' if why else 'ok'}: {describe(each)}{f' — {why}' if why else ''}")
         return 1 if bad else 0
     instance = args.instance or settings.instance
-    status = read_status(status_path(settings.status_dir, instance))
+    status = board.read(instance)
     if status is not None and (why := problem(status, settings.health_max_age)):
         print(f"unhealthy: {why}")
         return 1

@@ -1,7 +1,6 @@
-"""Each running process's status file, ``<data>/status/<instance>.json``, refreshed by a heartbeat:
-``policybot health`` runs as another process and cannot ask the bot, and a file that stops being
-refreshed means a hung or dead process.
-"""
+"""Each process's status, ``<data>/status/<instance>.json`` or a ``pb_heartbeat`` row, refreshed by a
+heartbeat: ``policybot health`` runs as another process and cannot ask the bot, and a status that
+stops being refreshed means a hung or dead process."""
 
 from __future__ import annotations
 
@@ -9,11 +8,16 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
+
+from bot.config import BotSettings
+from index import StateDb
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,7 @@ class Status:
     index_version: str | None = None
     started_at: float = field(default_factory=time.time)
     heartbeat_at: float = 0.0
+    host: str = field(default_factory=socket.gethostname)  # its pid means something on this host only
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Status:
@@ -67,6 +72,97 @@ def all_statuses(status_dir: Path) -> list[Status]:
     return [s for s in found if s is not None]
 
 
+class StatusBoard(Protocol):
+    """Where the statuses are kept: the data folder's files, or the database's table."""
+
+    def write(self, status: Status) -> None: ...
+
+    def read(self, instance: str) -> Status | None: ...
+
+    def all(self) -> list[Status]: ...
+
+    def remove(self, instance: str) -> None: ...
+
+
+class FileBoard:
+    """One JSON file per instance in ``status_dir``."""
+
+    def __init__(self, status_dir: Path) -> None:
+        self.status_dir = status_dir
+
+    def write(self, status: Status) -> None:
+        write_status(self.status_dir, status)
+
+    def read(self, instance: str) -> Status | None:
+        return read_status(status_path(self.status_dir, instance))
+
+    def all(self) -> list[Status]:
+        return all_statuses(self.status_dir)
+
+    def remove(self, instance: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            status_path(self.status_dir, instance).unlink()
+
+
+HEARTBEAT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS heartbeat (
+    instance TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    heartbeat_at REAL NOT NULL
+);
+"""
+
+
+class DatabaseBoard:
+    """One row per instance in ``pb_heartbeat``; thread-safe (the heartbeat writes from its thread)."""
+
+    def __init__(self, url: str) -> None:
+        self._lock = threading.Lock()
+        self._db = StateDb(
+            path=None, url=url, part="heartbeat", version=1, schema=HEARTBEAT_SCHEMA, names={"heartbeat": "pb_heartbeat"}
+        )
+
+    def write(self, status: Status) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO heartbeat VALUES (?, ?, ?) ON CONFLICT(instance) "
+                "DO UPDATE SET status = excluded.status, heartbeat_at = excluded.heartbeat_at",
+                (status.instance, json.dumps(asdict(status)), status.heartbeat_at),
+            )
+
+    def read(self, instance: str) -> Status | None:
+        with self._lock:
+            row = self._db.execute("SELECT status FROM heartbeat WHERE instance = ?", (instance,)).fetchone()
+        return _parse(row[0]) if row else None
+
+    def all(self) -> list[Status]:
+        with self._lock:
+            rows = self._db.execute("SELECT status FROM heartbeat ORDER BY instance").fetchall()
+        return [s for s in (_parse(r[0]) for r in rows) if s is not None]
+
+    def remove(self, instance: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM heartbeat WHERE instance = ?", (instance,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _parse(text: str) -> Status | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return Status.from_dict(data) if isinstance(data, dict) else None
+
+
+def status_board(settings: BotSettings) -> StatusBoard:
+    """The database's table when one is configured, else the data folder's status files."""
+    url = settings.database
+    return DatabaseBoard(url) if url is not None else FileBoard(settings.status_dir)
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -80,7 +176,7 @@ def pid_alive(pid: int) -> bool:
 def problem(status: Status, max_age: float, *, now: float | None = None, same_host: bool = True) -> str | None:
     """Why this process is unhealthy, in one line; None when it is fine."""
     age = (now or time.time()) - status.heartbeat_at
-    if same_host and not pid_alive(status.pid):
+    if same_host and status.host == socket.gethostname() and not pid_alive(status.pid):
         return f"{status.instance}: process {status.pid} is not running"
     if age > max_age:
         return f"{status.instance}: no heartbeat for {age:.0f} s (limit {max_age:.0f} s)"
@@ -91,23 +187,24 @@ def problem(status: Status, max_age: float, *, now: float | None = None, same_ho
 
 class Heartbeat:
     """Writes ``snapshot()`` every ``interval`` seconds from a daemon thread (so a long build or a
-    busy event loop cannot delay it), and removes the file on a clean stop."""
+    busy event loop cannot delay it), and removes the status on a clean stop."""
 
-    def __init__(self, status_dir: Path, snapshot: Callable[[], Status], interval: float) -> None:
-        self.status_dir = status_dir
+    def __init__(self, board: StatusBoard | Path, snapshot: Callable[[], Status], interval: float) -> None:
+        self.board = FileBoard(board) if isinstance(board, Path) else board
         self.snapshot = snapshot
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._path: Path | None = None
+        self._instance: str | None = None
 
     def beat(self) -> None:
         try:
             status = self.snapshot()
             status.heartbeat_at = time.time()
-            self._path = write_status(self.status_dir, status)
+            self.board.write(status)
+            self._instance = status.instance
         except Exception:
-            log.warning("could not write the status file", exc_info=True)
+            log.warning("could not write the status", exc_info=True)
 
     def start(self) -> None:
         self.beat()
@@ -122,6 +219,8 @@ class Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self._path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._path.unlink()
+        if self._instance is not None:
+            try:
+                self.board.remove(self._instance)
+            except Exception:
+                log.warning("could not remove the status", exc_info=True)

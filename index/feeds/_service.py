@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from index.corpus import article_id_for
+from index.database import database_url
 from index.errors import BuildLockedError
 from index.feeds._live import FeedPoll, fetch_options, fresh_article
 from index.feeds._opml import OpmlImport, export_opml, import_opml
@@ -36,7 +37,7 @@ class Build(Protocol):
 
 
 class Feeds:
-    """Thread-safe; the feed state (``<data>/feeds.sqlite``) is opened on first use, once."""
+    """Thread-safe; the feed state (``<data>/feeds.sqlite``, or the database's) is opened on first use, once."""
 
     def __init__(self, settings: Settings, build: Build) -> None:
         self.settings = settings
@@ -48,7 +49,7 @@ class Feeds:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = FeedStore.open(self.settings.data_dir)
+                    self._store = FeedStore.open(self.settings.data_dir, database_url(self.settings))
         return self._store
 
     def all(self) -> list[FeedState]:

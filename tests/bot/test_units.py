@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,8 +96,8 @@ def test_clean_question_limits() -> None:
             clean_question(bad)
 
 
-def test_feedback_store_round_trip(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite")
+def test_feedback_store_round_trip(tmp_path: Path, state_url: str | None) -> None:
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite", database_url=state_url)
     rid = store.save_answer(
         question="q?",
         answer_json={"answerable": True, "answer": "It was Tuesday. [1]", "sources": [{"article_id": "a1"}]},
@@ -115,7 +116,32 @@ def test_feedback_store_round_trip(tmp_path: Path) -> None:
     }
     assert all("user_id" not in v for v in votes)  # votes leave the store without who cast them
     store.close()
-    assert FeedbackStore(tmp_path / "data" / "feedback.sqlite").get_answer(rid) is not None  # persists
+    again = FeedbackStore(tmp_path / "data" / "feedback.sqlite", database_url=state_url)
+    assert again.get_answer(rid) is not None  # persists
+    again.close()
+
+
+def test_gap_questions_are_the_declined_and_downvoted_ones(tmp_path: Path, state_url: str | None) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite", database_url=state_url)
+    since = time.time() - 60
+
+    def save(question: str, answerable: bool, guild_id: int | None) -> str:
+        return store.save_answer(
+            question=question, answer_json={"answerable": answerable}, user_id=1, guild_id=guild_id, channel_id=2
+        )
+
+    declined = save("price of bitcoin?", False, 7)
+    disliked = save("what does the CRA require?", True, 7)
+    liked = save("when must agencies disconnect?", True, 7)
+    elsewhere = save("who found the flaw?", False, 8)
+    assert store.vote(disliked, 4, -1) and store.vote(disliked, 5, -1) and store.vote(liked, 4, 1)
+    found = store.gap_questions(since)
+    assert sorted((q.answer_id, q.reason) for q in found) == sorted(
+        [(declined, "declined"), (disliked, "downvoted"), (elsewhere, "declined")]
+    )  # two 👎 on one answer: one question; a 👍 is no gap
+    assert {q.answer_id for q in store.gap_questions(since, guild_id=7)} == {declined, disliked}
+    assert store.gap_questions(time.time() + 60) == []
+    store.close()
 
 
 def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
@@ -125,6 +151,19 @@ def test_audit_log_appends_json_lines(tmp_path: Path) -> None:
     lines = (tmp_path / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["action"] for line in lines] == ["article added", "article removed"]
     assert all("at" in json.loads(line) for line in lines)
+    assert [e["article"] for e in log.entries()] == ["a", "a"]
+
+
+def test_audit_log_in_the_database_is_shared_and_ordered(tmp_path: Path, postgres_url: str) -> None:
+    first, second = AuditLog(tmp_path / "a" / "audit.jsonl", database_url=postgres_url), AuditLog(
+        tmp_path / "b" / "audit.jsonl", database_url=postgres_url
+    )
+    first.write(action="article added", user_id=1, user="mod", guild_id=2**40, article="a")
+    second.write(action="article removed", user_id=1, user="mod", guild_id=2, article="a")
+    assert [e["action"] for e in first.entries()] == ["article added", "article removed"]  # one log, two machines
+    assert first.entries()[0]["guild_id"] == 2**40 and not (tmp_path / "a").exists()  # no file written
+    first.close()
+    second.close()
 
 
 class FakeRebuilder:

@@ -60,3 +60,11 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["files", "postgres"])
+def state_url(request: pytest.FixtureRequest) -> str | None:
+    """Each small store's test once on its SQLite file (None) and once on PostgreSQL (the URL)."""
+    if request.param == "files":
+        return None
+    return str(request.getfixturevalue("postgres_url"))

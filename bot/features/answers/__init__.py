@@ -12,7 +12,7 @@ from bot.features.answers.views import SourcesButton, StoryButton, VoteButton
 
 async def setup(bot: BotCore) -> None:
     """Open the stored answers, then register the commands, the DM and mention listener and the buttons."""
-    feedback = FEEDBACK.put(bot, FeedbackStore(bot.settings.feedback_db))
+    feedback = FEEDBACK.put(bot, FeedbackStore(bot.settings.feedback_db, database_url=bot.settings.database))
     bot.hooks.at_exit(feedback.close)
     answerer = Answerer(bot, feedback)
     await bot.add_cog(AskCog(bot, answerer))

@@ -1,8 +1,6 @@
-"""Answers and 👍/👎 votes in SQLite, in the data folder beside (not inside) the index versions.
-
+"""Answers and 👍/👎 votes in SQLite beside (not inside) the index versions, or in PostgreSQL.
 Each answer is stored under the random id its buttons carry, so they work after a restart; the
-votes, with their questions and answers, become evaluation questions (``policybot feedback``).
-"""
+votes, with their questions and answers, become evaluation questions (``policybot feedback``)."""
 
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ from typing import Any
 
 from bot.core.gaps import DECLINED, DOWNVOTED, GapQuestion
 from bot.core.protocol import Slot
-from bot.core.sqlite_store import SqliteStore
+from bot.core.state_store import StateStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -48,11 +46,13 @@ class AnswerRecord:
     user_id: int | None
 
 
-class FeedbackStore(SqliteStore):
-    """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread."""
+class FeedbackStore(StateStore):
+    """Thread-safe; the ``a*`` methods run the database work in a worker thread."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    def __init__(self, path: Path, *, database_url: str | None = None) -> None:
+        super().__init__(
+            path, SCHEMA, part="feedback", tables={"answers": "pb_answers", "feedback": "pb_feedback"}, database_url=database_url
+        )
 
     def save_answer(
         self,
@@ -159,23 +159,15 @@ class FeedbackStore(SqliteStore):
     def forget_user(self, user_id: int) -> tuple[int, int]:
         """Delete what is stored about one user: the questions they asked (with every vote on those
         answers) and their own votes. Returns (answers, votes) deleted (``policybot forget``)."""
-        with self._lock:
-            self._db.execute("PRAGMA secure_delete=ON")  # zero the freed bytes, not just unlink them
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                on_theirs = self._db.execute(
-                    "DELETE FROM feedback WHERE answer_id IN (SELECT id FROM answers WHERE user_id = ?)", (user_id,)
-                ).rowcount
-                votes = self._db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,)).rowcount
-                answers = self._db.execute("DELETE FROM answers WHERE user_id = ?", (user_id,)).rowcount
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and no old copy stays in the WAL file
+        with self._lock, self._db.erasing(), self._db.transaction() as db:  # no old copy stays in the file
+            on_theirs = db.execute(
+                "DELETE FROM feedback WHERE answer_id IN (SELECT id FROM answers WHERE user_id = ?)", (user_id,)
+            ).rowcount
+            votes = db.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,)).rowcount
+            answers = db.execute("DELETE FROM answers WHERE user_id = ?", (user_id,)).rowcount
         return answers, votes + on_theirs
 
-    # async wrappers: SQLite may wait on its file lock, which must not stall the event loop
+    # async wrappers: the database may wait on a lock, which must not stall the event loop
     async def asave_answer(self, **kwargs: Any) -> str:
         return await asyncio.to_thread(lambda: self.save_answer(**kwargs))
 

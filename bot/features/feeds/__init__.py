@@ -15,7 +15,7 @@ from bot.features.feeds.routes import ROUTES, AnnounceRoutes
 async def setup(bot: BotCore) -> None:
     """The poll runs only while this process leads; its new articles are announced first, and
     feed alerts owed go out after each poll. An earlier single announcement channel is adopted."""
-    routes = ROUTES.put(bot, AnnounceRoutes(bot.settings.announce_db))
+    routes = ROUTES.put(bot, AnnounceRoutes(bot.settings.announce_db, database_url=bot.settings.database))
     bot.hooks.at_exit(routes.close)
     await asyncio.to_thread(routes.adopt_legacy, bot.guild_settings)
     alerter = FeedAlerter(bot, routes)

@@ -1,5 +1,5 @@
 """Where each server wants new articles (``/feeds announce``): channels, each with an optional topic
-and opt-in role, in ``<data>/announce.sqlite``. The one channel of earlier versions (guild setting
+and opt-in role, in ``<data>/announce.sqlite`` (or PostgreSQL when configured). The one channel of earlier versions (guild setting
 ``announce_channel``) becomes a route without topic when the bot first opens the store."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.core.errors import BotError
 from bot.core.guild_settings import GuildSettings
 from bot.core.protocol import Slot
-from bot.core.sqlite_store import SqliteStore
+from bot.core.state_store import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,13 @@ class Route:
     role_id: int | None = None
 
 
-class AnnounceRoutes(SqliteStore):
-    """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread."""
+class AnnounceRoutes(StateStore):
+    """Thread-safe; the ``a*`` methods run the database work in a worker thread."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    def __init__(self, path: Path, *, database_url: str | None = None) -> None:
+        super().__init__(
+            path, SCHEMA, part="announce_routes", tables={"announce_routes": "pb_announce_routes"}, database_url=database_url
+        )
 
     def put(self, route: Route) -> Route:
         """Add the channel, or change its topic and role; BotError past :data:`MAX_ROUTES` per server."""

@@ -1,18 +1,18 @@
-"""Saved questions (``/watch``) in SQLite, at most :data:`MAX_PER_USER` per user, so one user
-cannot make every poll score thousands of questions.
+"""Saved questions (``/watch``) in SQLite (or PostgreSQL when configured), at most
+:data:`MAX_PER_USER` per user, so one user cannot make every poll score thousands of questions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.errors import BotError
 from bot.core.protocol import Slot
-from bot.core.sqlite_store import SqliteStore
+from bot.core.state_store import StateStore
+from index import RowExistsError
 
 MAX_PER_USER = 20
 MAX_QUERY = 300
@@ -36,11 +36,17 @@ class Watch:
     query: str
 
 
-class WatchStore(SqliteStore):
-    """Thread-safe; the ``a*`` methods run the SQLite work in a worker thread."""
+class WatchStore(StateStore):
+    """Thread-safe; the ``a*`` methods run the database work in a worker thread."""
 
-    def __init__(self, path: Path, *, max_per_user: int = MAX_PER_USER) -> None:
-        super().__init__(path, SCHEMA)
+    def __init__(self, path: Path, *, max_per_user: int = MAX_PER_USER, database_url: str | None = None) -> None:
+        super().__init__(
+            path,
+            SCHEMA,
+            part="watches",
+            tables={"watches": "pb_watches", "watches_user": "pb_watches_user"},
+            database_url=database_url,
+        )
         self.max_per_user = max_per_user
 
     def add(self, user_id: int, query: str) -> Watch:
@@ -55,12 +61,13 @@ class WatchStore(SqliteStore):
             if count >= self.max_per_user:
                 raise BotError(f"You already have {count} watches (the most allowed); remove one first.")
             try:
-                cur = self._db.execute(
-                    "INSERT INTO watches (user_id, query, created_at) VALUES (?, ?, ?)", (user_id, text, time.time())
-                )
-            except sqlite3.IntegrityError:
+                row = self._db.execute(
+                    "INSERT INTO watches (user_id, query, created_at) VALUES (?, ?, ?) RETURNING id",
+                    (user_id, text, time.time()),
+                ).fetchone()
+            except RowExistsError:
                 raise BotError("You already watch that question.") from None
-        return Watch(int(cur.lastrowid or 0), user_id, text)
+        return Watch(int(row[0]), user_id, text)
 
     def of_user(self, user_id: int) -> list[Watch]:
         with self._lock:
@@ -82,10 +89,8 @@ class WatchStore(SqliteStore):
 
     def forget_user(self, user_id: int) -> int:
         """Delete every watch of one user (``policybot forget``); returns how many."""
-        with self._lock:
-            self._db.execute("PRAGMA secure_delete=ON")  # zero the freed bytes, not just unlink them
+        with self._lock, self._db.erasing():  # zero the freed bytes, not just unlink them
             count = int(self._db.execute("DELETE FROM watches WHERE user_id = ?", (user_id,)).rowcount)
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return count
 
     def every(self) -> list[Watch]:

@@ -13,10 +13,12 @@ from bot.features.feeds.routes import MAX_ROUTES, AnnounceRoutes, Route
 from index import FeedAlert
 
 
-def test_routes_are_per_channel_bounded_and_the_old_setting_is_adopted_once(tmp_path: Path) -> None:
-    settings = GuildSettings(tmp_path / "guild_settings.sqlite")
+def test_routes_are_per_channel_bounded_and_the_old_setting_is_adopted_once(
+    tmp_path: Path, state_url: str | None
+) -> None:
+    settings = GuildSettings(tmp_path / "guild_settings.sqlite", database_url=state_url)
     settings.set(1, "announce_channel", "100")
-    routes = AnnounceRoutes(tmp_path / "announce.sqlite")
+    routes = AnnounceRoutes(tmp_path / "announce.sqlite", database_url=state_url)
     assert routes.adopt_legacy(settings) == 1 and routes.adopt_legacy(settings) == 0
     assert routes.every() == [Route(1, 100)] and settings.get(1, "announce_channel") is None
     routes.put(Route(1, 100, "  ransomware   gangs ", 7))  # the same channel: changed, not doubled
@@ -29,6 +31,22 @@ def test_routes_are_per_channel_bounded_and_the_old_setting_is_adopted_once(tmp_
     assert routes.remove(1, 100) == 1 and routes.remove(1) == MAX_ROUTES - 1 and routes.of_guild(1) == []
     routes.close()
     settings.close()
+
+
+def test_guild_settings_set_change_remove_and_list(tmp_path: Path, state_url: str | None) -> None:
+    big = 1_234_567_890_123_456_789  # a Discord snowflake: 64 bits
+    settings = GuildSettings(tmp_path / "guild_settings.sqlite", database_url=state_url)
+    settings.set(big, "answers", "quoted")
+    settings.set(big, "answers", "written")  # changed, not doubled
+    settings.set(2, "answers", "quoted")
+    settings.set(2, "other", "x")
+    assert settings.get(big, "answers") == "written" and settings.all("answers") == {big: "written", 2: "quoted"}
+    settings.set(2, "answers", None)
+    assert settings.get(2, "answers") is None and settings.all("answers") == {big: "written"}
+    settings.close()
+    again = GuildSettings(tmp_path / "guild_settings.sqlite", database_url=state_url)  # persists
+    assert again.get(2, "other") == "x"
+    again.close()
 
 
 def test_alerts_go_to_one_topic_free_channel_per_home_server() -> None:

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from bot.config import BotSettings
 from bot.core.metrics import Metrics, MetricsServer
 from bot.ops.builder import Builder
 from bot.ops.leader import LeaderLock
-from bot.ops.status import Heartbeat, Status, read_status, status_path, write_status
+from bot.ops.status import Heartbeat, Status, read_status, status_board, status_path, write_status
 from index.engine import Engine
 from index.logs import setup_logging
 from index.store._snapshot import segment_dirs
@@ -277,3 +278,29 @@ def test_log_format_setting_reaches_the_entry_point(monkeypatch: pytest.MonkeyPa
     assert out.returncode == 1 and out.stdout.startswith("unhealthy: index:")
     records = [json.loads(line) for line in out.stderr.splitlines() if line.strip()]
     assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_health_reads_the_heartbeats_from_the_database_without_a_shared_folder(
+    built: BotSettings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, postgres_url: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("POLICYBOT_DATABASE_URL", postgres_url)
+    remote = built.with_(data_dir=tmp_path / "elsewhere", instance="remote", database_url=postgres_url)
+
+    def snapshot() -> Status:  # a bot on another machine: its pid means nothing here
+        return Status("remote", "bot", pid=2**22 + 12345, connected=True, leader=True, host="other-machine")
+
+    hb = Heartbeat(status_board(remote), snapshot, interval=3600)
+    hb.start()
+    try:
+        code, out = health(built, "--all", capsys=capsys)
+        assert code == 0 and "ok: remote (bot, pid 4206649 on other-machine)" in out and "leader" in out
+        assert health(built.with_(instance="remote"), capsys=capsys)[0] == 0
+        board = status_board(built.with_(database_url=postgres_url))
+        board.write(replace(snapshot(), heartbeat_at=time.time() - 600))
+        code, out = health(built.with_(instance="remote"), capsys=capsys)
+        assert code == 1 and "no heartbeat for 600 s" in out
+    finally:
+        hb.stop()
+    assert status_board(remote).all() == []  # a clean stop removes its row
+    assert not built.status_dir.exists() and not remote.status_dir.exists()

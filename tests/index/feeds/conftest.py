@@ -1,5 +1,5 @@
 """Fixtures for the feed tests: a local server per test (``tests/support/local_server.py``), fetch
-options for it, a feed store and a corpus folder; the guard lets only ``index/feeds/_fetch.py`` connect.
+options for it, a feed store (on each backend) and a corpus folder; the guard lets only ``index/feeds/_fetch.py`` connect.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ def opts() -> FetchOptions:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[FeedStore]:
-    s = FeedStore.open(tmp_path / "data")
+def store(tmp_path: Path, state_url: str | None) -> Iterator[FeedStore]:
+    """The feed state on its SQLite file and again on PostgreSQL."""
+    s = FeedStore.open(tmp_path / "data", state_url)
     yield s
     s.close()
 

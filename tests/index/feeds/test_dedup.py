@@ -116,15 +116,17 @@ def _edited(rng: random.Random, words: list[str], vocabulary: list[str], rate: f
     return out
 
 
-def _store_with(tmp_path: Path, articles: dict[str, np.ndarray]) -> FeedStore:
+def _store_with(tmp_path: Path, articles: dict[str, np.ndarray], database_url: str | None = None) -> FeedStore:
     from index.feeds._store import ArticleRecord
 
-    store = FeedStore.open(tmp_path / "data")
+    store = FeedStore.open(tmp_path / "data", database_url)
     store.record_articles(ArticleRecord(path, f"https://x.example/{path}", 1, 1, sig) for path, sig in articles.items())
     return store
 
 
-def test_lsh_candidates_give_the_same_decisions_as_comparing_every_signature(tmp_path: Path) -> None:
+def test_lsh_candidates_give_the_same_decisions_as_comparing_every_signature(
+    tmp_path: Path, state_url: str | None
+) -> None:
     rng = random.Random(19)
     vocabulary = [f"w{n}" for n in range(3000)]
     bases = {f"story-{n}.md": _text(rng, vocabulary) for n in range(200)}
@@ -133,7 +135,7 @@ def test_lsh_candidates_give_the_same_decisions_as_comparing_every_signature(tmp
     signatures = {path: sig for path, sig in stored.items() if sig is not None}
     queries = [_edited(rng, bases[f"story-{n % 200}.md"], vocabulary, (n % 12) * 0.05) for n in range(300)]
     queries += [_text(rng, vocabulary) for _ in range(100)]  # new stories: no match
-    with _store_with(tmp_path, signatures) as store:
+    with _store_with(tmp_path, signatures, state_url) as store:
         decisions = {"match": 0, "none": 0}
         for words in queries:
             sig = signature(" ".join(words))

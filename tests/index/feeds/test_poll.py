@@ -345,7 +345,7 @@ def test_the_corpus_is_compared_with_the_store_once_an_hour(
     assert calls == [T0]
     poll_due(store, corpus, now=T0 + timedelta(minutes=65), options=opts)
     assert calls == [T0, T0 + timedelta(minutes=65)]
-    with FeedStore.open(store.path.parent) as restarted:  # a new process compares on its first poll
+    with FeedStore.open(store.path.parent, store.database_url) as restarted:  # a new process compares on its first poll
         assert poll_due(restarted, corpus, now=T0 + timedelta(minutes=70), options=opts).feeds
     assert len(calls) == 3
 

@@ -121,6 +121,12 @@ def invariant_violations(corpus: Path, data: Path) -> list[str]:
 
 
 @pytest.fixture
+def state_url() -> None:
+    """The simulation models a SQLite file's durability; PostgreSQL's is the server's own."""
+    return None
+
+
+@pytest.fixture
 def disk(tmp_path: Path, corpus: Path) -> Iterator[DurableDisk]:
     model = DurableDisk(corpus=corpus, data=tmp_path / "data", out=tmp_path / "cuts")
     yield model

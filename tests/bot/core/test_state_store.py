@@ -1,4 +1,4 @@
-"""The bot's SQLite stores open safely when several processes start at once."""
+"""The SQLite stores open safely when several processes start at once."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.core.sqlite_store import _switch_to_wal
+from index.database._state import switch_to_wal as _switch_to_wal
 
 
 class Flaky:
