@@ -13,10 +13,8 @@ from index.store._versions import (
     current_version,
     owed,
     owing,
-    pointer_stamp,
     read_progress,
     read_progress_text,
-    versions_dir,
 )
 
 __all__ = [
@@ -33,11 +31,9 @@ __all__ = [
     "open_home",
     "owed",
     "owing",
-    "pointer_stamp",
     "read_progress",
     "read_progress_text",
     "selective_terms",
     "unseen_idf",
     "vector_limits",
-    "versions_dir",
 ]

@@ -4,6 +4,10 @@ downloads, a builder taking over on an empty machine."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from index.store import _pg_publish
 from index.store import _versions as versions
 from index.store._execute import build_index
 from index.store._home import open_home
+from tests.support import REPO
 from tests.support.articles import STORIES, write_article
 from tests.support.fakes import CountingEncoder, FakeEncoder
 
@@ -65,10 +70,20 @@ def _live(settings: Settings) -> str | None:
         home.close()
 
 
+def _url(settings: Settings) -> str:
+    assert settings.database_url is not None
+    return settings.database_url.get_secret_value()
+
+
 def _sql(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with psycopg.connect(url, autocommit=True) as conn:
         cur = conn.execute(query, params)
         return cur.fetchall() if cur.description else []
+
+
+def _segments_of(url: str, version: str) -> set[str]:
+    query = "SELECT jsonb_array_elements(manifest->'segments')->>'name' FROM pb_version WHERE name = %s"
+    return {r[0] for r in _sql(url, query, (version,))}
 
 
 # ---- the contract, on both backends ---------------------------------------------------------------
@@ -79,7 +94,7 @@ def test_build_ask_increment_remove_and_prune(place: Place, embedder: FakeEncode
     assert (first.articles, first.added) == (3, 3)
     engine = Engine(builder, embedder=embedder)  # type: ignore[arg-type]
     answer = engine.ask(QUESTION)
-    assert [s.article_id for s in answer.sources][0] == "pipeline"
+    assert answer.sources[0].article_id == "pipeline"
     assert engine.stats().version == first.version == _live(builder)
 
     counting = CountingEncoder(embedder)
@@ -101,7 +116,7 @@ def test_build_ask_increment_remove_and_prune(place: Place, embedder: FakeEncode
     local = sorted(p.name for p in versions.versions_dir(builder.data_dir).glob("v*"))
     assert len(local) == builder.keep_versions and _live(builder) in local
     if builder.database_url is not None:
-        url = builder.database_url.get_secret_value()
+        url = _url(builder)
         assert [r[0] for r in _sql(url, "SELECT name FROM pb_version ORDER BY name")] == local
         named = _sql(url, "SELECT DISTINCT jsonb_array_elements(manifest->'segments')->>'name' FROM pb_version")
         assert {r[0] for r in _sql(url, "SELECT name FROM pb_segment")} == {r[0] for r in named}
@@ -140,7 +155,7 @@ def test_corrupt_download_is_refused_and_the_live_version_keeps_serving(
     pg_place: Place, embedder: FakeEncoder, caplog: pytest.LogCaptureFixture
 ) -> None:
     builder, reader = pg_place("builder"), pg_place("reader")
-    url = builder.database_url.get_secret_value()  # type: ignore[union-attr]
+    url = _url(builder)
     _stories(builder)
     first = build_index(builder, embedder=embedder)
     engine = Engine(reader, embedder=embedder)  # type: ignore[arg-type]
@@ -148,9 +163,7 @@ def test_corrupt_download_is_refused_and_the_live_version_keeps_serving(
 
     write_article(builder.corpus_dir, "fresh", "Officials in Lisbon adopted a cyber resilience plan for hospitals.")
     second = build_index(builder, embedder=embedder)
-    (new_segment,) = {r[0] for r in _sql(url, "SELECT jsonb_array_elements(manifest->'segments')->>'name' FROM pb_version WHERE name = %s", (second.version,))} - {
-        r[0] for r in _sql(url, "SELECT jsonb_array_elements(manifest->'segments')->>'name' FROM pb_version WHERE name = %s", (first.version,))
-    }
+    (new_segment,) = _segments_of(url, second.version) - _segments_of(url, first.version)
     _sql(url, "UPDATE pb_segment_file SET bytes = overlay(bytes placing '\\xff'::bytea from 200) "
          "WHERE segment = %s AND file LIKE 'sentences%%'", (new_segment,))
 
@@ -167,7 +180,7 @@ def test_interrupted_publish_leaves_the_old_version_live(
     pg_place: Place, embedder: FakeEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builder = pg_place("builder")
-    url = builder.database_url.get_secret_value()  # type: ignore[union-attr]
+    url = _url(builder)
     _stories(builder)
     first = build_index(builder, embedder=embedder)
     segments_before = _sql(url, "SELECT name FROM pb_segment ORDER BY name")
@@ -214,3 +227,49 @@ def test_a_builder_on_an_empty_machine_builds_an_increment_from_the_live_version
     back = build_index(first_machine, embedder=embedder)  # the first machine pulls the new article
     assert (first_machine.corpus_dir / "fresh.md").read_bytes() == (takeover.corpus_dir / "fresh.md").read_bytes()
     assert back.articles == 4
+
+
+def test_a_builder_killed_mid_build_loses_nothing_and_another_takes_over(
+    pg_place: Place, embedder: FakeEncoder
+) -> None:
+    old, new = pg_place("old"), pg_place("new")
+    _stories(old)
+    first = build_index(old, embedder=embedder)
+    write_article(old.corpus_dir, "late", "A late story about a new cyber rule for banks and insurers.")
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(REPO)!r})
+        from index.store._execute import build_index
+        from index.settings import Settings
+        from tests.support.fakes import FakeEncoder
+        class Killer(FakeEncoder):
+            def encode_chunks(self, texts, spans, progress=None):
+                os.kill(os.getpid(), signal.SIGKILL)
+        build_index(Settings(_env_file=None, data_dir={str(old.data_dir)!r}, corpus_dir={str(old.corpus_dir)!r},
+                             database_url={_url(old)!r}), embedder=Killer())
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    assert _live(new) == first.version
+
+    report = build_index(new, embedder=embedder)  # another machine: the late article reached the database
+    assert (report.added, report.articles) == (1, 4)
+    assert any(s.article_id == "late" for s in Engine(new, embedder=embedder).ask(  # type: ignore[arg-type]
+        "Which cyber rule was adopted for banks and insurers?").sources)
+
+
+def test_a_lost_connection_is_reopened_at_once(pg_place: Place, embedder: FakeEncoder) -> None:
+    builder = pg_place("builder")
+    url = _url(builder)
+    _stories(builder)
+    build_index(builder, embedder=embedder)
+    engine = Engine(pg_place("reader"), embedder=embedder)  # type: ignore[arg-type]
+    engine.ask(QUESTION)
+    killed = _sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    assert killed  # the reader's polling connection
+    write_article(builder.corpus_dir, "fresh", "Officials in Lisbon adopted a cyber resilience plan for hospitals.")
+    second = build_index(builder, embedder=embedder)
+    assert engine.stats().version == second.version  # the first poll after the loss reconnected
