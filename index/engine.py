@@ -138,10 +138,10 @@ class Engine:
             try:
                 snap = Snapshot(home.local(name), vector_limits(self.settings))
                 snap.load_indexes()
-            except (IndexCorruptError, IndexMissingError, DatabaseError) as exc:
+            except (IndexCorruptError, IndexMissingError, DatabaseError, OSError) as exc:
                 if self._snap is not None:
                     log.error("new index version unusable, still serving %s: %s", self._snap.version, exc)
-                    if not isinstance(exc, DatabaseError):  # a lost connection is tried again next time
+                    if not isinstance(exc, DatabaseError | OSError):  # a lost connection or a full disk: next call
                         self._stamp = stamp
                     return self._snap
                 raise

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from index.database import redact_url
-from index.errors import BuildError, DatabaseError
+from index.errors import BuildError, BuildLockedError, DatabaseError
 from index.store import _versions as versions
 from index.store._pg_corpus import sync_corpus
 from index.store._pg_fetch import fetch_version
@@ -37,8 +37,16 @@ class PgHome:
         return self._poll(live_version)
 
     def local(self, name: str) -> Path:
+        """Also trims this folder's cache to the versions the database keeps when it fetched one
+        (skipped while a build runs here: the build prunes)."""
         with self._session() as conn:
-            return fetch_version(conn, self.data_dir, name)
+            cached = (versions.versions_dir(self.data_dir) / name).is_dir()
+            path = fetch_version(conn, self.data_dir, name)
+            if not cached:
+                kept = {*version_names(conn), name}
+                with contextlib.suppress(BuildLockedError, OSError), versions.build_lock(self.data_dir):
+                    versions.prune_to(self.data_dir, kept, temporary=False)  # others may be fetching
+            return path
 
     def next_version_name(self) -> str:
         with self._session() as conn:

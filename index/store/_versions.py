@@ -132,25 +132,26 @@ def prune(data_dir: Path, keep: int) -> None:
     prune_to(data_dir, {*versions[max(0, len(versions) - keep) :], *([live] if live else [])})
 
 
-def prune_to(data_dir: Path, wanted: set[str]) -> None:
-    """Remove stale temporary builds, every version not in ``wanted`` and the segments only they used."""
+def prune_to(data_dir: Path, wanted: set[str], *, temporary: bool = True) -> None:
+    """Remove every version not in ``wanted``, the segments only they used and (``temporary``)
+    stale temporary folders."""
     root = versions_dir(data_dir)
     if not root.is_dir():
         return
-    for tmp in root.glob(f"{TMP_PREFIX}*"):
+    for tmp in root.glob(f"{TMP_PREFIX}*") if temporary else ():
         shutil.rmtree(tmp, ignore_errors=True)
     for old in root.glob("v*"):
         if old.is_dir() and old.name not in wanted:
             shutil.rmtree(old, ignore_errors=True)
-    _prune_segments(data_dir)
+    _prune_segments(data_dir, temporary)
 
 
-def _prune_segments(data_dir: Path) -> None:
+def _prune_segments(data_dir: Path, temporary: bool = True) -> None:
     """Remove segments no remaining version names, and stale partial ones (callers hold the lock)."""
     root = segments_root(data_dir)
     if not root.is_dir():
         return
-    for tmp in root.glob(f"{TMP_PREFIX}*"):
+    for tmp in root.glob(f"{TMP_PREFIX}*") if temporary else ():
         shutil.rmtree(tmp, ignore_errors=True)
     named: set[str] = set()
     for version in versions_dir(data_dir).glob("v*"):

@@ -22,6 +22,7 @@ from index.store import _pg_publish
 from index.store import _versions as versions
 from index.store._execute import build_index
 from index.store._home import open_home
+from index.store._snapshot import Snapshot
 from tests.support import REPO
 from tests.support.articles import STORIES, write_article
 from tests.support.fakes import CountingEncoder, FakeEncoder
@@ -149,6 +150,16 @@ def test_engines_with_separate_folders_serve_one_version(pg_place: Place, embedd
     second = build_index(builder, embedder=embedder)
     assert engine_b.stats().version == second.version  # followed pb_live without a restart
     assert any(s.article_id == "fresh" for s in engine_b.ask("Where was the hospital cyber plan adopted?").sources)
+
+    for i in range(4):  # the reader's cache keeps only what the database keeps
+        write_article(builder.corpus_dir, "counter", f"Revision {i} of a story about a ransomware gang's leak site.")
+        built = build_index(builder, embedder=embedder)
+        assert engine_b.stats().version == built.version
+    cached = {p.name for p in versions.versions_dir(reader.data_dir).glob("v*")}
+    assert len(cached) <= reader.keep_versions
+    assert cached <= {r[0] for r in _sql(_url(reader), "SELECT name FROM pb_version")}
+    named = {s.name for v in versions.versions_dir(reader.data_dir).glob("v*") for s in Snapshot(v).segments}
+    assert {p.name for p in versions.segments_root(reader.data_dir).iterdir()} == named
 
 
 def test_corrupt_download_is_refused_and_the_live_version_keeps_serving(
