@@ -51,10 +51,12 @@ def build_index(
     home = open_home(settings)
     try:
         with versions.build_lock(data_dir):
-            synced = home.sync_corpus(settings.corpus_dir, settings.trash_dir)
             owed = versions.owed(data_dir)
             if changed is not None:
-                changed = None if owed.paths is None else [*changed, *owed.paths, *synced]
+                changed = None if owed.paths is None else [*changed, *owed.paths]
+            synced = home.sync_corpus(settings.corpus_dir, settings.trash_dir, changed)
+            if changed is not None:
+                changed = [*changed, *synced]
             home.prune(settings.keep_versions)
             tmp_dir = versions.new_tmp_dir(data_dir)
             try:

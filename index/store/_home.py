@@ -5,7 +5,7 @@ configuration gets, so nothing else learns which backend serves the index."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -41,8 +41,9 @@ class IndexHome(Protocol):
         """Drop all but the newest ``keep`` versions (never the live one) and what only they use."""
         ...
 
-    def sync_corpus(self, corpus_dir: Path, trash_dir: Path) -> list[Path]:
-        """Share the corpus with other machines; returns the local files it wrote or removed."""
+    def sync_corpus(self, corpus_dir: Path, trash_dir: Path, paths: Sequence[Path] | None) -> list[Path]:
+        """Share the corpus with other machines (``paths``: the files known to have changed here,
+        None: look at all); returns the local files it wrote or removed."""
         ...
 
     def close(self) -> None: ...
@@ -72,7 +73,7 @@ class FileHome:
     def prune(self, keep: int) -> None:
         versions.prune(self.data_dir, keep)
 
-    def sync_corpus(self, corpus_dir: Path, trash_dir: Path) -> list[Path]:
+    def sync_corpus(self, corpus_dir: Path, trash_dir: Path, paths: Sequence[Path] | None) -> list[Path]:
         return []  # one folder, or a shared volume: nothing to exchange
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,9 +68,9 @@ class PgHome:
             kept = prune_versions(conn, keep)
         versions.prune_to(self.data_dir, kept)
 
-    def sync_corpus(self, corpus_dir: Path, trash_dir: Path) -> list[Path]:
+    def sync_corpus(self, corpus_dir: Path, trash_dir: Path, paths: Sequence[Path] | None) -> list[Path]:
         with self._session() as conn:
-            return sync_corpus(conn, corpus_dir, self.data_dir, trash_dir)
+            return sync_corpus(conn, corpus_dir, self.data_dir, trash_dir, paths)
 
     def close(self) -> None:
         with self._lock:

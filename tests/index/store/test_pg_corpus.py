@@ -24,10 +24,10 @@ def machines(tmp_path: Path, postgres_url: str) -> tuple[Settings, Settings]:
     return made[0], made[1]
 
 
-def _sync(settings: Settings) -> list[str]:
+def _sync(settings: Settings, paths: list[Path] | None = None) -> list[str]:
     home = open_home(settings)
     try:
-        changed = home.sync_corpus(settings.corpus_dir, settings.trash_dir)
+        changed = home.sync_corpus(settings.corpus_dir, settings.trash_dir, paths)
     finally:
         home.close()
     return sorted(p.relative_to(settings.corpus_dir).as_posix() for p in changed)
@@ -74,3 +74,21 @@ def test_bad_rows_are_refused_and_the_others_pulled(machines: tuple[Settings, Se
     assert _sync(b) == ["good.md"]
     assert sorted(_files(b.corpus_dir)) == ["good.md"]
     assert not (b.corpus_dir.parent / "escape.md").exists()
+
+
+def test_an_increment_looks_at_its_files_and_at_rows_changed_since(machines: tuple[Settings, Settings]) -> None:
+    a, b = machines
+    write_article(a.corpus_dir, "first", "A first article about a cyber incident report rule.")
+    _sync(a)
+    _sync(b)
+    told = write_article(a.corpus_dir, "told", "An article the caller reports as written.")
+    untold = write_article(a.corpus_dir, "untold", "An article written behind the build's back.")
+    assert _sync(a, [told]) == []
+    assert _sync(b, []) == ["told.md"]  # a row changed since b's last sync, though b was told nothing
+    assert not (b.corpus_dir / "untold.md").exists()  # an increment does not walk the corpus
+    (b.corpus_dir / "first.md").unlink()
+    assert _sync(b, [b.corpus_dir / "first.md"]) == []
+    assert _sync(a, []) == ["first.md"] and not (a.corpus_dir / "first.md").exists()
+    assert _sync(a) == []  # a full sync walks: the untold file is pushed
+    assert _sync(b, []) == ["untold.md"]
+    assert (b.corpus_dir / "untold.md").read_bytes() == untold.read_bytes()
