@@ -4,6 +4,7 @@ versions fetched into the local data folder as a verified cache, publishing in o
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from index.store._pg_publish import live_version, prune_versions, publish_versio
 from index.store._pg_schema import open_connection
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class PgHome:
@@ -64,8 +66,13 @@ class PgHome:
         return final
 
     def prune(self, keep: int) -> None:
-        with self._session() as conn:
-            kept = prune_versions(conn, keep)
+        """Best effort, as on files: a failure is logged and the next build prunes again."""
+        try:
+            with self._session() as conn:
+                kept = prune_versions(conn, keep)
+        except DatabaseError as exc:
+            log.warning("old index versions not pruned (the next build tries again): %s", exc)
+            return
         versions.prune_to(self.data_dir, kept)
 
     def sync_corpus(self, corpus_dir: Path, trash_dir: Path, paths: Sequence[Path] | None) -> list[Path]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from index.database import connect, ensure_schema
-from index.errors import IndexCorruptError
+from index.database import connect, ensure_schema, redact_url
+from index.errors import DatabaseError, IndexCorruptError
 
 PART = "index"
 VERSION = 1
@@ -55,9 +55,14 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}")
 
 def open_connection(url: str) -> Any:
     """A connection with the index's tables in place (created by the first process to need them)."""
+    import psycopg
+
     conn = connect(url)
     try:
         ensure_schema(conn, PART, VERSION, DDL)
+    except psycopg.Error as exc:
+        conn.close()
+        raise DatabaseError(f"PostgreSQL: {redact_url(str(exc)).strip()}") from None
     except BaseException:
         conn.close()
         raise

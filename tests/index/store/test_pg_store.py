@@ -284,3 +284,22 @@ def test_a_lost_connection_is_reopened_at_once(pg_place: Place, embedder: FakeEn
     write_article(builder.corpus_dir, "fresh", "Officials in Lisbon adopted a cyber resilience plan for hospitals.")
     second = build_index(builder, embedder=embedder)
     assert engine.stats().version == second.version  # the first poll after the loss reconnected
+
+
+def test_names_from_the_database_never_leave_the_data_folder(pg_place: Place, embedder: FakeEncoder) -> None:
+    builder = pg_place("builder")
+    url = _url(builder)
+    _stories(builder)
+    first = build_index(builder, embedder=embedder)
+    (segment,) = _segments_of(url, first.version)
+    _sql(url, "INSERT INTO pb_segment_file (segment, file, part, bytes) VALUES (%s, '../../escape', 0, 'x')", (segment,))
+    reader = pg_place("reader")
+    with pytest.raises(IndexCorruptError, match="refused"):
+        Engine(reader, embedder=embedder).ask(QUESTION)  # type: ignore[arg-type]
+    assert not (reader.data_dir / "escape").exists() and not (reader.data_dir.parent / "escape").exists()
+
+    _sql(url, "DELETE FROM pb_segment_file WHERE file = '../../escape'")
+    _sql(url, "INSERT INTO pb_version (name, manifest, body) VALUES ('../../v000009-x', '{}', '{}')")
+    _sql(url, "UPDATE pb_live SET version = '../../v000009-x'")
+    with pytest.raises(IndexCorruptError, match="refused"):
+        Engine(pg_place("other"), embedder=embedder).ask(QUESTION)  # type: ignore[arg-type]
