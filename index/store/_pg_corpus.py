@@ -31,10 +31,9 @@ Local = dict[str, tuple[int, int, str]]
 def sync_corpus(
     conn: Any, corpus_dir: Path, data_dir: Path, trash_dir: Path, paths: Sequence[Path] | None = None
 ) -> list[Path]:
-    """Push local edits, pull what other machines added or changed, apply their removals; returns
-    the local files written or removed. ``paths``: the files a caller changed, looked at alone with
-    the rows changed since the last sync (None, or a first sync here: the whole corpus and table).
-    One file failing is logged and the others go on."""
+    """Push local edits, pull other machines' changes and removals; returns the local files written
+    or removed. ``paths``: changed files, looked at with the rows changed since the last sync (None,
+    or a first sync here: everything). One file failing is logged and the others go on."""
     synced, since = _load_state(data_dir)
     now = conn.execute("SELECT now()").fetchone()[0]
     if paths is None or since is None:
