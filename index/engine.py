@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 faiss.omp_set_num_threads(1)
 
 ProgressFn = Callable[[BuildProgress], None]
+_UNREACHABLE = object()
 
 
 class Engine:
@@ -118,17 +119,12 @@ class Engine:
         """The live version, reloaded when the live pointer has changed since the last call; while
         the database cannot be reached, the version already loaded keeps serving."""
         home = self._home
-        try:
-            stamp = home.stamp()
-        except DatabaseError as exc:
-            if self._snap is None:
-                raise
-            log.warning("cannot check for a new index version, still serving %s: %s", self._snap.version, exc)
-            return self._snap
-        if self._snap is not None and stamp == self._stamp:
+        stamp = self._pointer_stamp()
+        if self._snap is not None and stamp in (self._stamp, _UNREACHABLE):
             return self._snap
         with self._snap_lock:
-            if self._snap is not None and stamp == self._stamp:
+            stamp = self._pointer_stamp()
+            if self._snap is not None and stamp in (self._stamp, _UNREACHABLE):
                 return self._snap
             name = home.live() if stamp is not None else None
             if name is None:
@@ -150,6 +146,16 @@ class Engine:
             self._snap, self._stamp = snap, stamp
             log.info("serving index version %s", snap.version)
             return snap
+
+    def _pointer_stamp(self) -> Hashable | None:
+        """The live pointer's stamp; ``_UNREACHABLE`` when the database cannot be reached but a version is loaded."""
+        try:
+            return self._home.stamp()
+        except DatabaseError as exc:
+            if self._snap is None:
+                raise
+            log.warning("cannot check for a new index version, still serving %s: %s", self._snap.version, exc)
+            return _UNREACHABLE
 
     # ---- questions -----------------------------------------------------------------------
     def ask(

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from index.engine import Engine
-from index.errors import BuildError, IndexCorruptError
+from index.errors import BuildError, DatabaseError, IndexCorruptError
 from index.settings import Settings
 from index.store import _pg_publish
 from index.store import _versions as versions
@@ -303,3 +303,22 @@ def test_names_from_the_database_never_leave_the_data_folder(pg_place: Place, em
     _sql(url, "UPDATE pb_live SET version = '../../v000009-x'")
     with pytest.raises(IndexCorruptError, match="refused"):
         Engine(pg_place("other"), embedder=embedder).ask(QUESTION)  # type: ignore[arg-type]
+
+
+def test_the_loaded_version_serves_while_the_database_is_unreachable(
+    pg_place: Place, postgres_server: str, embedder: FakeEncoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    builder = pg_place("builder")
+    url = _url(builder)
+    _stories(builder)
+    first = build_index(builder, embedder=embedder)
+    engine = Engine(pg_place("reader"), embedder=embedder)  # type: ignore[arg-type]
+    before = engine.ask(QUESTION)
+    ((name,),) = _sql(url, "SELECT current_database()")
+    _sql(postgres_server, f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')  # from outside it
+    _sql(postgres_server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    assert engine.ask(QUESTION).sources == before.sources
+    assert engine.stats().version == first.version
+    assert "still serving" in caplog.text
+    with pytest.raises(DatabaseError):
+        Engine(pg_place("late"), embedder=embedder).ask(QUESTION)  # type: ignore[arg-type]
