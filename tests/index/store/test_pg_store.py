@@ -22,7 +22,7 @@ from index.store import _pg_publish
 from index.store import _versions as versions
 from index.store._execute import build_index
 from index.store._home import open_home
-from index.store._snapshot import Snapshot
+from index.store._snapshot import Snapshot, segment_dirs
 from tests.support import REPO
 from tests.support.articles import STORIES, write_article
 from tests.support.fakes import CountingEncoder, FakeEncoder
@@ -131,6 +131,34 @@ def test_both_backends_give_the_same_answer(tmp_path: Path, postgres_url: str, e
         answer = Engine(machine, embedder=embedder).ask(QUESTION)  # type: ignore[arg-type]
         answers.append((answer.text, [(s.article_id, s.quote) for s in answer.sources]))
     assert answers[0] == answers[1]
+
+
+def test_a_corrupt_new_version_is_refused_and_the_live_one_keeps_serving(
+    place: Place, embedder: FakeEncoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    builder = place("a")
+    pg = builder.database_url is not None
+    reader = place("b") if pg else builder  # on files, readers share the builder's folder
+    _stories(builder)
+    first = build_index(builder, embedder=embedder)
+    engine = Engine(reader, embedder=embedder)  # type: ignore[arg-type]
+    before = engine.ask(QUESTION)
+    write_article(builder.corpus_dir, "fresh", "Officials in Lisbon adopted a cyber resilience plan for hospitals.")
+    second = build_index(builder, embedder=embedder)
+    if pg:  # the bytes in the database
+        (new,) = _segments_of(_url(builder), second.version) - _segments_of(_url(builder), first.version)
+        _sql(_url(builder), "UPDATE pb_segment_file SET bytes = overlay(bytes placing '\\xff'::bytea from 200) "
+             "WHERE segment = %s AND file LIKE 'sentences%%'", (new,))
+    else:  # the bytes on the shared volume
+        (folder,) = set(segment_dirs(versions.versions_dir(builder.data_dir) / second.version)) - set(
+            segment_dirs(versions.versions_dir(builder.data_dir) / first.version))
+        (vectors,) = folder.glob("sentences*")
+        data = bytearray(vectors.read_bytes())
+        data[-3] ^= 0xFF
+        vectors.write_bytes(bytes(data))
+    assert engine.stats().version == first.version  # still serving
+    assert engine.ask(QUESTION).sources == before.sources
+    assert "still serving" in caplog.text and ("checksum" in caplog.text or "refused" in caplog.text)
 
 
 # ---- what the database adds ---------------------------------------------------------------------
