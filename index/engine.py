@@ -1,7 +1,7 @@
 """The engine's one front door: the bot, the command line and the evaluation all use it.
 
-It follows the data folder's ``CURRENT`` pointer (a version published elsewhere is served on the
-next call, without a restart) and composes the services: ``asker``, ``corpus``, ``digest``, ``feeds``, ``writer``.
+It follows the live pointer (the data folder's ``CURRENT``, or PostgreSQL's: a version published
+elsewhere is served on the next call, without a restart) and composes the services: ``asker``, ``corpus``, ``digest``, ``feeds``, ``writer``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -20,22 +20,21 @@ import numpy as np
 from index.ask import AnswerTuning, Asker, Filters, Tuning, article_scores, check_question
 from index.corpus import Corpus
 from index.digest import Digester
-from index.errors import BuildLockedError, IndexCorruptError, IndexMissingError
+from index.errors import BuildLockedError, DatabaseError, IndexCorruptError, IndexMissingError
 from index.feeds import Feeds, question_vector
 from index.generation import Writer
 from index.models import Encoder, Models, Reranker, TextReader, ner
 from index.settings import Settings
 from index.store import (
+    IndexHome,
     Snapshot,
     build_index,
-    current_version,
+    open_home,
     owed,
     owing,
-    pointer_stamp,
     read_progress,
     read_progress_text,
     vector_limits,
-    versions_dir,
 )
 from index.types import Answer, ArticleHit, BuildProgress, BuildReport, IndexStats
 
@@ -45,6 +44,7 @@ log = logging.getLogger(__name__)
 faiss.omp_set_num_threads(1)
 
 ProgressFn = Callable[[BuildProgress], None]
+_UNREACHABLE = object()
 
 
 class Engine:
@@ -68,7 +68,7 @@ class Engine:
         models = Models(settings, embedder=embedder, rescorer=rescorer, reranker=reranker, reader=reader)
         self._compose(models, tuning, answer_tuning)
         self._snap: Snapshot | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: Hashable | None = None
         self._snap_lock = threading.Lock()
         s = settings
         log.info("engine settings: model=%s today=%s threads=%s batch_size=%d data=%s corpus=%s", s.model,
@@ -76,6 +76,10 @@ class Engine:
 
     def _compose(self, models: Models, tuning: Tuning | None, answer_tuning: AnswerTuning | None) -> None:
         s = self._settings
+        old_home = getattr(self, "_home", None)
+        self._home: IndexHome = open_home(s)  # the data folder's CURRENT, or PostgreSQL's pb_live
+        if old_home is not None:
+            old_home.close()
         self.models = models
         self.asker = Asker(s, models, tuning=tuning, answer_tuning=answer_tuning)
         self.corpus = Corpus(s.corpus_dir, s.trash_dir, partial(owing, s.data_dir))
@@ -112,27 +116,29 @@ class Engine:
         ner.get(wait=30.0)
 
     def snapshot(self) -> Snapshot:
-        """The live version, reloaded when ``CURRENT`` has changed since the last call."""
-        data_dir = self.settings.data_dir
-        stamp = pointer_stamp(data_dir)
-        if self._snap is not None and stamp == self._stamp:
+        """The live version, reloaded when the live pointer has changed since the last call; while
+        the database cannot be reached, the version already loaded keeps serving."""
+        home = self._home
+        stamp = self._pointer_stamp()
+        if self._snap is not None and stamp in (self._stamp, _UNREACHABLE):
             return self._snap
         with self._snap_lock:
-            stamp = pointer_stamp(data_dir)
-            if self._snap is not None and stamp == self._stamp:
+            stamp = self._pointer_stamp()
+            if self._snap is not None and stamp in (self._stamp, _UNREACHABLE):
                 return self._snap
-            name = current_version(data_dir)
+            name = home.live() if stamp is not None else None
             if name is None:
                 raise IndexMissingError(
-                    f"No index in {data_dir} yet: run `policybot build` (or /index reindex) first."
+                    f"No index in {home.data_dir} yet: run `policybot build` (or /index reindex) first."
                 )
             try:
-                snap = Snapshot(versions_dir(data_dir) / name, vector_limits(self.settings))
+                snap = Snapshot(home.local(name), vector_limits(self.settings))
                 snap.load_indexes()
-            except (IndexCorruptError, IndexMissingError) as exc:
+            except (IndexCorruptError, IndexMissingError, DatabaseError, OSError) as exc:
                 if self._snap is not None:
                     log.error("new index version unusable, still serving %s: %s", self._snap.version, exc)
-                    self._stamp = stamp
+                    if not isinstance(exc, DatabaseError | OSError):  # a lost connection or a full disk: next call
+                        self._stamp = stamp
                     return self._snap
                 raise
             if snap.manifest.get("model") != self.settings.model:
@@ -140,6 +146,16 @@ class Engine:
             self._snap, self._stamp = snap, stamp
             log.info("serving index version %s", snap.version)
             return snap
+
+    def _pointer_stamp(self) -> Hashable | None:
+        """The live pointer's stamp; ``_UNREACHABLE`` when the database cannot be reached but a version is loaded."""
+        try:
+            return self._home.stamp()
+        except DatabaseError as exc:
+            if self._snap is None:
+                raise
+            log.warning("cannot check for a new index version, still serving %s: %s", self._snap.version, exc)
+            return _UNREACHABLE
 
     # ---- questions -----------------------------------------------------------------------
     def ask(
@@ -218,7 +234,7 @@ class Engine:
         return sorted(counts, key=lambda s: (-counts[s], s.casefold()))
 
     def has_index(self) -> bool:
-        return current_version(self.settings.data_dir) is not None
+        return self._home.live() is not None
 
     def build(
         self, *, full: bool = False, progress: ProgressFn | None = None, changed: Sequence[Path] | None = None

@@ -19,6 +19,7 @@ from index.corpus._chunking import (
     split_marked,
     split_sentences,
 )
+from index.corpus._edit import move_to_trash
 from index.corpus._html import Extracted, extract_article
 from index.corpus._read import (
     SUFFIXES,
@@ -59,6 +60,7 @@ __all__ = [
     "labelled",
     "load_article",
     "load_corpus",
+    "move_to_trash",
     "parse_article",
     "parse_front_matter",
     "read_article_bytes",

@@ -20,6 +20,7 @@ from index.models import Span, token_budget
 from index.settings import Settings
 from index.store import _scan as corpus_scan
 from index.store import _versions as versions
+from index.store._home import IndexHome, open_home
 from index.store._plan import BuildPlan, ChunkEncoder, Models, Report, Space, plan_full, plan_increment, reading_limits
 from index.store._scan import FileState, Scan
 from index.store._segment import SegmentWriter, VectorLimits, vector_limits, verify_segment
@@ -47,36 +48,46 @@ def build_index(
     files the caller wrote or removed, looked up alone instead of walking, plus what earlier builds
     owe; ``embedder``/``rescorer``: a model or a factory, so a build with nothing to embed loads none."""
     data_dir = settings.data_dir
-    with versions.build_lock(data_dir):
-        owed = versions.owed(data_dir)
-        if changed is not None:
-            changed = None if owed.paths is None else [*changed, *owed.paths]
-        versions.prune(data_dir, settings.keep_versions)
-        tmp_dir = versions.new_tmp_dir(data_dir)
-        try:
-            started = time.perf_counter()
-            reporter = _Reporter(data_dir, progress)
-            plan = None
-            if changed is not None and not full:
-                plan = plan_increment(settings, changed, reporter, embedder, rescorer)
-            if plan is None:
-                plan = plan_full(settings, full, reporter, embedder, rescorer)
-            report = execute(plan, settings, tmp_dir, reporter, started)
-        except BaseException:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-            raise
-        versions.settle(owed.records)
-        versions.prune(data_dir, settings.keep_versions)
-        return report
+    home = open_home(settings)
+    try:
+        with versions.build_lock(data_dir):
+            owed = versions.owed(data_dir)
+            if changed is not None:
+                changed = None if owed.paths is None else [*changed, *owed.paths]
+            synced = home.sync_corpus(settings.corpus_dir, settings.trash_dir, changed)
+            if changed is not None:
+                changed = [*changed, *synced]
+            home.prune(settings.keep_versions)
+            tmp_dir = versions.new_tmp_dir(data_dir)
+            try:
+                started = time.perf_counter()
+                reporter = _Reporter(data_dir, progress)
+                plan = None
+                if changed is not None and not full:
+                    plan = plan_increment(settings, changed, reporter, embedder, rescorer, home)
+                if plan is None:
+                    plan = plan_full(settings, full, reporter, embedder, rescorer, home)
+                report = execute(plan, settings, tmp_dir, reporter, started, home)
+            except BaseException:
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+                raise
+            versions.settle(owed.records)
+            home.prune(settings.keep_versions)
+            return report
+    finally:
+        home.close()
 
 
-def execute(plan: BuildPlan, settings: Settings, tmp_dir: Path, report: Report, started: float) -> BuildReport:
+def execute(
+    plan: BuildPlan, settings: Settings, tmp_dir: Path, report: Report, started: float, home: IndexHome
+) -> BuildReport:
     """Carry out ``plan``: write its segment, write and verify the version in ``tmp_dir``, switch it
     in, record the corpus files it indexed, and report."""
     written = _write_segment(settings, plan, report)
     segments = [(seg.name, seg.digest) for seg in plan.keep] + ([written] if written else [])
     meta = _meta(settings, plan.space, plan.skipped)
-    name, counts = _publish(settings, tmp_dir, meta, segments, plan.dead, written[0] if written else None, report)
+    new_segment = written[0] if written else None
+    name, counts = _publish(settings, home, tmp_dir, meta, segments, plan.dead, new_segment, report)
     _record_files(settings.data_dir, plan.files)
     report("verifying", 1, 1)
 
@@ -291,6 +302,7 @@ def _meta(settings: Settings, space: Space, skipped: Sequence[Sequence[str]]) ->
 
 def _publish(
     settings: Settings,
+    home: IndexHome,
     tmp_dir: Path,
     meta: dict[str, Any],
     segments: list[tuple[str, str]],
@@ -303,8 +315,8 @@ def _publish(
     write_version(tmp_dir, meta, segments, dict(dead))
     counts = _verify(tmp_dir, reading_limits(settings), new_segment)
     write_version(tmp_dir, {**meta, "counts": counts}, segments, dict(dead))
-    name = versions.next_version_name(settings.data_dir)
-    versions.publish(settings.data_dir, tmp_dir, name)
+    name = home.next_version_name()
+    home.publish(tmp_dir, name)
     return name, counts
 
 

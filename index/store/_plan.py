@@ -18,7 +18,7 @@ from index.errors import ArticleError, BuildError, IndexCorruptError, IndexMissi
 from index.models import EncodedChunk, Span, make_embedder, make_rescorer, token_budget
 from index.settings import Settings
 from index.store import _scan as corpus_scan
-from index.store import _versions as versions
+from index.store._home import IndexHome
 from index.store._scan import FileState, Scan
 from index.store._segment import Segment, VectorLimits, vector_limits
 from index.store._snapshot import Snapshot
@@ -82,10 +82,12 @@ class BuildPlan:
 
 
 # ---- the full walk ----------------------------------------------------------------------------
-def plan_full(settings: Settings, full: bool, report: Report, embedder: Models, rescorer: Models) -> BuildPlan:
+def plan_full(
+    settings: Settings, full: bool, report: Report, embedder: Models, rescorer: Models, home: IndexHome
+) -> BuildPlan:
     """Walk the corpus: unchanged articles are copied from the live version (none when ``full``)."""
     report("reading", 0, 1)
-    previous = None if full else previous_snapshot(settings)
+    previous = None if full else previous_snapshot(settings, home)
     reusable = _reusable(previous, settings)
     try:
         scan = corpus_scan.scan_corpus(settings.corpus_dir, settings.data_dir, previous if reusable else None)
@@ -190,12 +192,12 @@ def _segments_to_keep(
 
 # ---- the increment ------------------------------------------------------------------------------
 def plan_increment(
-    settings: Settings, changed: Sequence[Path], report: Report, embedder: Models, rescorer: Models
+    settings: Settings, changed: Sequence[Path], report: Report, embedder: Models, rescorer: Models, home: IndexHome
 ) -> BuildPlan | None:
     """Look up only the changed files' articles; None when only a full walk can decide (no live
     version, other settings, no scan cache, an id two files claim, another model underneath)."""
     report("reading", 0, 1)
-    previous = previous_snapshot(settings)
+    previous = previous_snapshot(settings, home)
     if previous is None or not _same_setup(previous, settings):
         return None
     changes = _changes(previous, settings.corpus_dir, settings.data_dir, changed)
@@ -355,13 +357,14 @@ def _same_setup(previous: Snapshot, settings: Settings) -> bool:
     )
 
 
-def previous_snapshot(settings: Settings) -> Snapshot | None:
-    """The live version, read row by row; None before the first build or when it is unusable."""
-    name = versions.current_version(settings.data_dir)
+def previous_snapshot(settings: Settings, home: IndexHome) -> Snapshot | None:
+    """The live version (fetched into this data folder first if it is elsewhere), read row by row;
+    None before the first build or when it is unusable."""
+    name = home.live()
     if name is None:
         return None
     try:
-        return Snapshot(versions.versions_dir(settings.data_dir) / name, reading_limits(settings), preload=False)
+        return Snapshot(home.local(name), reading_limits(settings), preload=False)
     except (IndexCorruptError, IndexMissingError) as exc:
         log.warning("live index unusable, building from scratch: %s", exc)
         return None

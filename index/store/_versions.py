@@ -73,10 +73,15 @@ def pointer_stamp(data_dir: Path) -> tuple[int, int] | None:
     return (st.st_ino, st.st_mtime_ns)
 
 
-def next_version_name(data_dir: Path) -> str:
+def next_version_name(data_dir: Path, others: Iterable[str] = ()) -> str:
+    """A name after every local version's and ``others`` (the versions a database holds)."""
     existing = [p.name for p in versions_dir(data_dir).glob("v*") if p.is_dir()]
+    return numbered_name("v", [*existing, *others])
+
+
+def numbered_name(prefix: str, existing: Iterable[str]) -> str:
     numbers = [int(name[1:7]) for name in existing if name[1:7].isdigit()]
-    return f"v{max(numbers, default=0) + 1:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
+    return f"{prefix}{max(numbers, default=0) + 1:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
 
 
 def segments_root(data_dir: Path) -> Path:
@@ -84,9 +89,7 @@ def segments_root(data_dir: Path) -> Path:
 
 
 def next_segment_name(data_dir: Path) -> str:
-    existing = [p.name for p in segments_root(data_dir).glob("s*") if p.is_dir()]
-    numbers = [int(name[1:7]) for name in existing if name[1:7].isdigit()]
-    return f"s{max(numbers, default=0) + 1:06d}-{time.strftime('%Y%m%dT%H%M%S')}"
+    return numbered_name("s", [p.name for p in segments_root(data_dir).glob("s*") if p.is_dir()])
 
 
 def new_tmp_segment_dir(data_dir: Path) -> Path:
@@ -125,24 +128,30 @@ def prune(data_dir: Path, keep: int) -> None:
     Processes still reading an old version keep working: their open files stay valid on POSIX.
     """
     live = current_version(data_dir)
+    versions = sorted(p.name for p in versions_dir(data_dir).glob("v*") if p.is_dir())
+    prune_to(data_dir, {*versions[max(0, len(versions) - keep) :], *([live] if live else [])})
+
+
+def prune_to(data_dir: Path, wanted: set[str], *, temporary: bool = True) -> None:
+    """Remove every version not in ``wanted``, the segments only they used and (``temporary``)
+    stale temporary folders."""
     root = versions_dir(data_dir)
     if not root.is_dir():
         return
-    for tmp in root.glob(f"{TMP_PREFIX}*"):
+    for tmp in root.glob(f"{TMP_PREFIX}*") if temporary else ():
         shutil.rmtree(tmp, ignore_errors=True)
-    versions = sorted((p for p in root.glob("v*") if p.is_dir()), key=lambda p: p.name)
-    for old in versions[: max(0, len(versions) - keep)]:
-        if old.name != live:
+    for old in root.glob("v*"):
+        if old.is_dir() and old.name not in wanted:
             shutil.rmtree(old, ignore_errors=True)
-    _prune_segments(data_dir)
+    _prune_segments(data_dir, temporary)
 
 
-def _prune_segments(data_dir: Path) -> None:
+def _prune_segments(data_dir: Path, temporary: bool = True) -> None:
     """Remove segments no remaining version names, and stale partial ones (callers hold the lock)."""
     root = segments_root(data_dir)
     if not root.is_dir():
         return
-    for tmp in root.glob(f"{TMP_PREFIX}*"):
+    for tmp in root.glob(f"{TMP_PREFIX}*") if temporary else ():
         shutil.rmtree(tmp, ignore_errors=True)
     named: set[str] = set()
     for version in versions_dir(data_dir).glob("v*"):
