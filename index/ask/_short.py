@@ -19,11 +19,11 @@ MAX_PASSAGES = 2
 @dataclass(frozen=True)
 class StoryReading:
     """What the reader made of one story: its short answer, the quoted sentence holding it, and
-    whether the reading was relevant at all (unknown, so True, without a reader)."""
+    whether the reading was relevant at all (another story is offered only when it was)."""
 
     words: str | None = None
     sentence: int | None = None
-    relevant: bool = True
+    relevant: bool = False
 
 
 UNREAD = StoryReading()
@@ -71,11 +71,11 @@ def read_stories(
         found = _grounded(snap, readings[passage], passage[1], quoted, threshold)
         if found is not None and (best is None or readings[passage].answer_score > best[0]):
             best = (readings[passage].answer_score, found)
-    mine = best[1] if best else StoryReading(relevant=bool(own))
+    mine = best[1] if best else UNREAD
     stories = []
     for s, where in zip(others, theirs, strict=True):
         if where is None:
-            stories.append(StoryReading(relevant=False))
+            stories.append(UNREAD)
             continue
         reading = readings[where]
         found = _grounded(snap, reading, where[1], [s.sid], threshold)
@@ -90,4 +90,4 @@ def _grounded(snap: Snapshot, reading: Reading, text: str, quoted: Sequence[int]
         return None
     words = text[reading.span[0] : reading.span[1]].strip()
     sentence = next((sid for sid in quoted if words and words in snap.sentence_text[sid]), None)
-    return StoryReading(words, sentence) if sentence is not None else None
+    return StoryReading(words, sentence, relevant=True) if sentence is not None else None
