@@ -130,7 +130,8 @@ class Composer:
         if confidence < self.tuning.abstain_threshold or evidence.about_another_story(len(query.terms)):
             return answer(False, NOT_FOUND, confidence=confidence)
         groups = self.select(scored)
-        others = other_stories(scored, self.tuning.story_margin)
+        # A long question names several stories on purpose: they answer it together, not instead.
+        others = [] if spans_stories({stem(t) for t in query.terms}) else other_stories(scored, self.tuning.story_margin)
         mine, theirs = short(groups, others) if short is not None else (UNREAD, [UNREAD] * len(others))
         strength = {article: max(s.score for s in sentences) for article, sentences in groups}
         groups = self.focus(query, groups, scored, mine.sentence)
