@@ -133,9 +133,7 @@ class Composer:
         # A long question names several stories on purpose: they answer it together, not instead.
         others = [] if spans_stories({stem(t) for t in query.terms}) else other_stories(scored, self.tuning.story_margin)
         mine, theirs = short(groups, others) if short is not None else (UNREAD, [UNREAD] * len(others))
-        strength = {article: max(s.score for s in sentences) for article, sentences in groups}
-        groups = self.focus(query, groups, scored, mine.sentence)
-        text, spans, sources = self._write(query, groups, nlp, strength)
+        text, spans, sources = self._write(query, groups, nlp)
         extra = extra_sources(self.snap, sources, [r.idx for r in ranked], scored, articles=extra_articles)
         alternatives: list[Answer] = []
         for s, reading in zip(others, theirs, strict=True):
@@ -193,36 +191,12 @@ class Composer:
         )
         return [(best.article, chosen)] + ([(extra.article, [extra])] if extra else [])
 
-    def focus(self, query: Query, groups: Groups, scored: list[ScoredSentence], held: int | None) -> Groups:
-        """The quote cut to what answers (a short reply is read): with the reader's words, only the
-        sentence holding them, and the one before it when it opens by pointing back ("It said…");
-        otherwise only the sentences holding a question word. The best article keeps its best sentence."""
-        wanted = {stem(t) for t in query.terms}
-        by_sid = {s.sid: s for s in scored}
-        out: Groups = []
-        for n, (article, sentences) in enumerate(groups):
-            if held is not None:
-                keep = [s for s in sentences if s.sid == held]
-                if keep and _points_back(self.snap.sentence_text[held]):
-                    before = by_sid.get(held - 1)
-                    if before is not None and before.article == article:
-                        keep.insert(0, before)
-            else:
-                keep = [s for s in sentences if wanted & {stem(t) for t in tokens(self.snap.sentence_text[s.sid])}]
-            if n == 0 and not keep:
-                keep = [max(sentences, key=lambda s: s.score)]
-            if keep:
-                out.append((article, keep))
-        return out
-
     def _words(self, s: ScoredSentence) -> int:
         return len(self.snap.sentence_text[s.sid].split())
 
     def _write(
-        self, query: Query, groups: Groups, nlp: Any, strength: dict[int, float] | None = None
+        self, query: Query, groups: Groups, nlp: Any
     ) -> tuple[str, list[Span], list[Source]]:
-        """The answer's text, spans and sources; a source's score is its article's best chosen
-        sentence (``strength``, from before the quote was cut) so it compares with other stories'."""
         kind = SPAN_KINDS.get(query.qtype, "")
         quoted: list[tuple[str, list[tuple[int, int]]]] = [
             (text, entity_spans(text, query.qtype, nlp))
@@ -247,7 +221,7 @@ class Composer:
                 Source(
                     citation=self.snap.articles[article_idx].citation,
                     quote=" ".join(self.snap.sentence_text[s.sid] for s in sentences),
-                    score=(strength or {}).get(article_idx, max(s.score for s in sentences)),
+                    score=max(s.score for s in sentences),
                 )
             )
         return text, spans, sources
@@ -344,17 +318,6 @@ class Composer:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-
-
-POINTING_BACK = frozenset(
-    {"he", "she", "it", "they", "this", "that", "these", "those", "his", "her", "its", "their", "such", "both", "there"}
-)
-"""Opening words that lean on the sentence before: quoted alone, such a sentence says little."""
-
-
-def _points_back(sentence: str) -> bool:
-    words = tokens(sentence)
-    return bool(words) and words[0] in POINTING_BACK
 
 
 def _names_and_numbers(question: str) -> list[str]:

@@ -18,11 +18,10 @@ MAX_PASSAGES = 2
 
 @dataclass(frozen=True)
 class StoryReading:
-    """What the reader made of one story: its short answer, the quoted sentence holding it, and
-    whether the reading was relevant at all (another story is offered only when it was)."""
+    """What the reader made of one story: its short answer, and whether the reading was relevant at
+    all (another story is offered only when it was)."""
 
     words: str | None = None
-    sentence: int | None = None
     relevant: bool = False
 
 
@@ -89,5 +88,6 @@ def _grounded(snap: Snapshot, reading: Reading, text: str, quoted: Sequence[int]
     if reading.span is None or reading.relevance < threshold or reading.answer_score <= 0:
         return None
     words = text[reading.span[0] : reading.span[1]].strip()
-    sentence = next((sid for sid in quoted if words and words in snap.sentence_text[sid]), None)
-    return StoryReading(words, sentence, relevant=True) if sentence is not None else None
+    if not words or not any(words in snap.sentence_text[sid] for sid in quoted):
+        return None
+    return StoryReading(words, relevant=True)

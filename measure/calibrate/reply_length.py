@@ -1,7 +1,7 @@
 """Compare ways of cutting the reply's quote: ``python -m measure.calibrate.reply_length --data DIR``.
 
 Each variant changes only how much the extractive answer quotes (the word budget, the number of
-sentences, the cut to the reader's sentence); ranking, declines and the short answer stay. For each
+sentences); ranking, declines and the short answer stay. For each
 set it prints the fact recall and the median reply length (words of the answer text, as
 ``policybot eval`` counts them), so the shortest variant that keeps fact recall can be chosen.
 """
@@ -9,41 +9,31 @@ set it prints the fact recall and the median reply length (words of the answer t
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from index.ask._compose import Composer
 from index.settings import Settings
 from measure.eval import runner
 from measure.eval.cli import _prepare
-
-Focus = Callable[..., Any]
-SHIPPED_FOCUS = Composer.focus
-
-
-def no_cut(self: Composer, query: Any, groups: Any, scored: Any, held: int | None) -> Any:
-    return groups
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     changes: dict[str, Any]
-    focus: Focus
 
 
 VARIANTS = (
-    Variant("as before (no cut)", {}, no_cut),
-    Variant("shipped cut", {}, SHIPPED_FOCUS),
-    Variant("quote_words 60", {"quote_words": 60}, no_cut),
-    Variant("quote_words 45", {"quote_words": 45}, no_cut),
-    Variant("max_sentences 2", {"max_sentences": 2}, no_cut),
-    Variant("max_sentences 2, quote_words 60", {"max_sentences": 2, "quote_words": 60}, no_cut),
-    Variant("max_sentences 3, quote_words 60", {"max_sentences": 3, "quote_words": 60}, no_cut),
-    Variant("shipped cut, quote_words 60", {"quote_words": 60}, SHIPPED_FOCUS),
+    Variant("as shipped", {}),
+    Variant("quote_words 60", {"quote_words": 60}),
+    Variant("quote_words 45", {"quote_words": 45}),
+    Variant("max_sentences 2", {"max_sentences": 2}),
+    Variant("max_sentences 2, quote_words 60", {"max_sentences": 2, "quote_words": 60}),
+    Variant("max_sentences 3, quote_words 60", {"max_sentences": 3, "quote_words": 60}),
 )
+"""The cut to the reader's sentence (commit fdd48dd's ``Composer.focus``) was measured with that
+commit's version of this script; docs/measurements/reader.md has the table."""
 
 
 def measure(set_name: str, data: Path, sample: int | None, seed: int, titles: str, names: set[str]) -> list[str]:
@@ -60,11 +50,7 @@ def measure(set_name: str, data: Path, sample: int | None, seed: int, titles: st
             continue
         engine.asker.answer_tuning = replace(shipped, **variant.changes)
         engine.asker._composer = None
-        Composer.focus = variant.focus  # type: ignore[method-assign]
-        try:
-            results = [runner.evaluate_question(engine, q, modes=()) for q in qset.questions]
-        finally:
-            Composer.focus = SHIPPED_FOCUS  # type: ignore[method-assign]
+        results = [runner.evaluate_question(engine, q, modes=()) for q in qset.questions]
         answers = runner._answers(results)
         declines = runner._abstention(results)["false_declines"]
         lines.append(
