@@ -1,7 +1,6 @@
-"""The short answer: the reader's words, read once from the passages the reply already quotes (and
-the other stories' best passages, in the same batch), kept only when the reader is sure and the
-words stand verbatim in a quoted sentence (grounded by construction); ranking, quotes, declines
-and confidence never depend on it."""
+"""The short answers: the reader's words, read in one batch from the passages the reply quotes and
+each other story's, kept only when the reader is sure and they stand verbatim in a quoted sentence
+(grounded by construction); ranking, quotes, declines and confidence never depend on them."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ then from answers dressed up from three real answers of the test index (hostile 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,11 +57,13 @@ class Ambiguous(GatedEngine):
 
 
 async def test_the_engine_offers_other_meetings_as_story_buttons_that_expand(
-    fake: FakeDiscord, start_bot: StartBot, workspace: Workspace, no_pings_everywhere: None
+    fake: FakeDiscord, start_bot: StartBot, workspace: Workspace, tmp_path: Path, no_pings_everywhere: None
 ) -> None:
+    corpus = tmp_path / "meetings"  # only meeting stories: the question could mean any of them
     for name, (title, published, body) in MEETINGS.items():
-        write_article(workspace.corpus, name, body, title=title, published=published)
-    engine = GatedEngine(workspace.settings().with_(reader_model=None), embedder=workspace.embedder)
+        write_article(corpus, name, body, title=title, published=published)
+    settings = workspace.settings().with_(corpus_dir=corpus, data_dir=tmp_path / "meetings-data", reader_model=None)
+    engine = GatedEngine(settings, embedder=workspace.embedder)
     engine.build()
     expected = engine.ask(AMBIGUOUS)  # what the bot will be answered (the engine is deterministic)
     assert expected.alternatives
