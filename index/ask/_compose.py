@@ -131,7 +131,7 @@ class Composer:
             return answer(False, NOT_FOUND, confidence=confidence)
         groups = self.select(scored)
         # A long question names several stories on purpose: they answer it together, not instead.
-        others = [] if spans_stories({stem(t) for t in query.terms}) else other_stories(scored, self.tuning.story_margin)
+        others = [] if spans_stories({stem(t) for t in query.terms}) else other_stories(self.snap, scored, self.tuning.story_margin)
         mine, theirs = short(groups, others) if short is not None else (UNREAD, [UNREAD] * len(others))
         text, spans, sources = self._write(query, groups, nlp)
         extra = extra_sources(self.snap, sources, [r.idx for r in ranked], scored, articles=extra_articles)

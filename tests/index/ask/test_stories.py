@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
+from types import SimpleNamespace
+from typing import Any
 
+import numpy as np
 import pytest
 
 from index import Engine
 from index.ask._sentences import ScoredSentence
-from index.ask._stories import MAX_ALTERNATIVES, other_stories
+from index.ask._stories import MAX_ALTERNATIVES, one_story, other_stories
 from index.models import Reading, TextReader, make_reader
 from index.settings import Settings
 from index.types import Answer
@@ -145,15 +148,34 @@ def sentence(sid: int, article: int, score: float) -> ScoredSentence:
     return ScoredSentence(sid, article, score, 0.0)
 
 
+def articles(vectors: list[list[float]], days: list[int]) -> Any:
+    """The arrays of a snapshot that the story check reads: one chunk per article."""
+    return SimpleNamespace(
+        chunk_vectors=np.array(vectors, dtype=np.float32),
+        article_chunk_start=np.arange(len(vectors)),
+        article_chunk_count=np.ones(len(vectors), dtype=np.int64),
+        published_ordinal=np.array(days, dtype=np.int64),
+    )
+
+
 def test_other_stories_are_each_articles_best_sentence_within_the_margin() -> None:
+    snap = articles([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], [100, 100, 100, 100])
     scored = [
-        sentence(1, 7, 1.0),
-        sentence(2, 7, 0.98),  # the answer's own article: never another story
-        sentence(5, 3, 0.95),
-        sentence(6, 3, 0.94),  # a second sentence of a story already offered
-        sentence(9, 4, 0.91),
-        sentence(12, 5, 0.7),  # too far below the answer
+        sentence(1, 0, 1.0),
+        sentence(2, 0, 0.98),  # the answer's own article: never another story
+        sentence(5, 1, 0.95),
+        sentence(6, 1, 0.94),  # a second sentence of a story already offered
+        sentence(9, 2, 0.91),
+        sentence(12, 3, 0.7),  # too far below the answer
     ]
-    assert other_stories(scored, 0.1) == [scored[2], scored[4]]
-    assert other_stories(scored, 0.06) == [scored[2]]
-    assert other_stories(scored, -1.0) == [] and other_stories([], 0.1) == []
+    assert other_stories(snap, scored, 0.1) == [scored[2], scored[4]]
+    assert other_stories(snap, scored, 0.06) == [scored[2]]
+    assert other_stories(snap, scored, -1.0) == [] and other_stories(snap, [], 0.1) == []
+
+
+def test_one_event_from_several_outlets_is_one_story_but_a_later_one_is_news() -> None:
+    event, other = [1.0, 0.1, 0.0], [0.0, 0.0, 1.0]
+    snap = articles([event, event, event, other], [100, 101, 130, 100])
+    scored = [sentence(1, 0, 1.0), sentence(2, 1, 0.99), sentence(3, 2, 0.98), sentence(4, 3, 0.97)]
+    assert one_story(snap, 0, 1) and not one_story(snap, 0, 2) and not one_story(snap, 0, 3)
+    assert other_stories(snap, scored, 0.1) == [scored[2], scored[3]]  # the next day's report folds
