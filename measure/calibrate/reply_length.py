@@ -32,8 +32,8 @@ VARIANTS = (
     Variant("max_sentences 2, quote_words 60", {"max_sentences": 2, "quote_words": 60}),
     Variant("max_sentences 3, quote_words 60", {"max_sentences": 3, "quote_words": 60}),
 )
-"""The cut to the reader's sentence (commit fdd48dd's ``Composer.focus``) was measured with that
-commit's version of this script; docs/measurements/reader.md has the table."""
+"""The cut to the reader's sentence was measured with the version of this script that came with it
+(docs/measurements/reader.md names the commit)."""
 
 
 def measure(set_name: str, data: Path, sample: int | None, seed: int, titles: str, names: set[str]) -> list[str]:
