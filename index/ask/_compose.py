@@ -20,6 +20,8 @@ from index.ask._extra import extra_sources
 from index.ask._query import Query
 from index.ask._retrieval import RankedArticle
 from index.ask._sentences import SINGLE_TOPIC_TERMS, Lexicon, ScoredSentence, SentenceScores, spans_stories
+from index.ask._short import UNREAD, StoryReading
+from index.ask._stories import MAX_ALTERNATIVES, other_stories
 from index.ask._tuning import AnswerTuning
 from index.dates import CALENDAR_WORDS, TimeHint
 from index.store import Snapshot
@@ -28,8 +30,11 @@ from index.types import Answer, Source, Span
 
 NOT_FOUND = "I could not find this in the indexed articles."
 
-ShortAnswer = Callable[[list[tuple[int, list[ScoredSentence]]]], str | None]
-"""Reads a composed answer's short answer from its quoted sentences, grouped by article."""
+Groups = list[tuple[int, list[ScoredSentence]]]
+"""The sentences an answer quotes, grouped by article, best article first."""
+ShortAnswer = Callable[[Groups, list[ScoredSentence]], tuple[StoryReading, list[StoryReading]]]
+"""Reads, in one batch, a composed answer's short answer from its quoted sentences and each other
+story's from its best sentence (index.ask._short.read_stories)."""
 
 
 @dataclass(frozen=True)
@@ -125,11 +130,24 @@ class Composer:
         if confidence < self.tuning.abstain_threshold or evidence.about_another_story(len(query.terms)):
             return answer(False, NOT_FOUND, confidence=confidence)
         groups = self.select(scored)
+        # A long question names several stories on purpose: they answer it together, not instead.
+        others = [] if spans_stories({stem(t) for t in query.terms}) else other_stories(self.snap, scored, self.tuning.story_margin)
+        mine, theirs = short(groups, others) if short is not None else (UNREAD, [UNREAD] * len(others))
         text, spans, sources = self._write(query, groups, nlp)
         extra = extra_sources(self.snap, sources, [r.idx for r in ranked], scored, articles=extra_articles)
-        words = short(groups) if short is not None else None
+        alternatives: list[Answer] = []
+        for s, reading in zip(others, theirs, strict=True):
+            if reading.relevant and len(alternatives) < MAX_ALTERNATIVES:
+                alt_text, alt_spans, alt_sources = self._write(query, [(s.article, [s])], nlp)
+                alternatives.append(
+                    answer(
+                        True, alt_text, spans=tuple(alt_spans), sources=tuple(alt_sources), confidence=confidence,
+                        short_answer=reading.words,
+                    )
+                )
         return answer(
-            True, text, spans=tuple(spans), sources=tuple(sources), confidence=confidence, extra=extra, short_answer=words
+            True, text, spans=tuple(spans), sources=tuple(sources), confidence=confidence, extra=extra,
+            short_answer=mine.words, alternatives=tuple(alternatives),
         )
 
     def assess(
@@ -144,7 +162,7 @@ class Composer:
         scored = scores.ranked(ranked[: self.tuning.candidate_articles])
         return scored, self.evidence(query, scored, ranked)
 
-    def select(self, scored: list[ScoredSentence]) -> list[tuple[int, list[ScoredSentence]]]:
+    def select(self, scored: list[ScoredSentence]) -> Groups:
         """The sentences to quote, best article first in reading order: its best sentence and close
         seconds within the word budget (a short reply is read, a long one skimmed), then another
         article's sentence only when it scores as well and says something different."""
@@ -177,7 +195,7 @@ class Composer:
         return len(self.snap.sentence_text[s.sid].split())
 
     def _write(
-        self, query: Query, groups: list[tuple[int, list[ScoredSentence]]], nlp: Any
+        self, query: Query, groups: Groups, nlp: Any
     ) -> tuple[str, list[Span], list[Source]]:
         kind = SPAN_KINDS.get(query.qtype, "")
         quoted: list[tuple[str, list[tuple[int, int]]]] = [

@@ -10,11 +10,11 @@ import logging
 from dataclasses import replace
 from datetime import date
 
-from index.ask._compose import Composer, ShortAnswer
+from index.ask._compose import Composer, Groups, ShortAnswer
 from index.ask._query import Filters, Query, build_query
 from index.ask._retrieval import RankedArticle, Retriever, SecondStage, Tuning
 from index.ask._sentences import ScoredSentence, SentenceScores
-from index.ask._short import short_answer
+from index.ask._short import UNREAD, StoryReading, read_stories
 from index.ask._stages import CrossEncoderStage, VectorRescorer
 from index.ask._tuning import AnswerTuning, profile_for, tuning_for
 from index.errors import ModelMismatchError
@@ -93,12 +93,14 @@ class Asker:
         ]
 
     def _short_answer(self, snap: Snapshot, query: Query) -> ShortAnswer:
-        """The reader's step for a composed answer: it loads the reader on the first answer that
-        needs one, and gives None when ``POLICYBOT_READER_MODEL=off``."""
+        """The reader's step for a composed answer and its other stories: it loads the reader on the
+        first answer that needs one, and reads nothing when ``POLICYBOT_READER_MODEL=off``."""
 
-        def read(groups: list[tuple[int, list[ScoredSentence]]]) -> str | None:
+        def read(groups: Groups, others: list[ScoredSentence]) -> tuple[StoryReading, list[StoryReading]]:
             reader = self.models.reader
-            return short_answer(reader, snap, query.text, groups) if reader is not None else None
+            if reader is None:
+                return UNREAD, [UNREAD] * len(others)
+            return read_stories(reader, snap, query.text, groups, others)
 
         return read
 

@@ -44,6 +44,9 @@ class AnswerTuning:
     aside_penalty: float = 0.3
     short_items: int = 8
     extra_article_margin: float = 0.03
+    story_margin: float = 0.05
+    """Another story whose best sentence scores this close to the answer's is offered beside it
+    (index.ask._stories); negative offers none. Chosen on data nobody here wrote (docs/measurements)."""
     # Question words rare within the article (what is asked, not which story) lift their sentence,
     # and the article ranking weighs twice, so those lifts cannot carry the quote to a weaker story;
     # long questions (several stories) keep the lighter weights.

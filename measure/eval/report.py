@@ -101,6 +101,7 @@ def markdown(summary: dict[str, Any], failed: Sequence[dict[str, Any]], chart_na
         f"| fact recall ({ans['n']} answerable questions with expectations) | {_fmt(ans['fact_recall'])} |",
         f"| exact-answer rate (all groups found) | {_fmt(ans['exact_rate'])} |",
         f"| median answer length (words, answered questions) | {_fmt(ans['answer_words_p50'])} |",
+        f"| answers offering other stories (ambiguous questions) | {_fmt(ans.get('several_stories'))} |",
         f"| abstention precision ({abst['abstained']} abstained) | {_fmt(abst['precision'])} |",
         f"| abstention recall ({abst['unanswerable']} unanswerable) | {_fmt(abst['recall'])} |",
         f"| abstention F1 | {_fmt(abst['f1'])} |",

@@ -64,6 +64,7 @@ class Result:
     top: list[str] = field(default_factory=list)  # hybrid top-3 "title [id]"
     answer: str = ""
     short_answer: str | None = None  # the reader's span (None: declined or none found)
+    stories: int = 0  # stories the answer offers: itself and its alternatives (0: declined)
     confidence: float = 0.0
     abstained: bool = False
     found: list[bool] = field(default_factory=list)  # per expect group
@@ -138,6 +139,7 @@ def evaluate_question(engine: SearchEngine, q: Question, modes: Sequence[str] = 
         return result
     result.answer = answer.text
     result.short_answer = answer.short_answer
+    result.stories = (1 + len(answer.alternatives)) if answer.answerable else 0
     result.confidence = answer.confidence
     result.abstained = not answer.answerable
     result.sources = [s.citation.article_id for s in answer.sources]
@@ -180,7 +182,8 @@ def _answers(results: Sequence[Result]) -> dict[str, Any]:
     scored = [r for r in results if r.scored_answer]
     n = len(scored)
     # Containment rewards long answers, so their length is reported beside it.
-    words = [float(len(r.answer.split())) for r in results if not r.abstained]
+    answered = [r for r in results if not r.abstained]
+    words = [float(len(r.answer.split())) for r in answered]
     # SQuAD-style sets (one group of crowd answers): the short answer's exact match and token F1,
     # a declined or missing short answer scoring 0.
     spans = [r for r in scored if len(r.expect) == 1]
@@ -193,6 +196,8 @@ def _answers(results: Sequence[Result]) -> dict[str, Any]:
         "fact_recall": sum(sum(r.found) / len(r.found) for r in scored) / n if n else None,
         "exact_rate": sum(all(r.found) for r in scored) / n if n else None,
         "answer_words_p50": metrics.percentile(words, 50) if words else None,
+        # ambiguous questions: the share of answers offering other stories beside the best one
+        "several_stories": sum(r.stories > 1 for r in answered) / len(answered) if answered else None,
     }
 
 

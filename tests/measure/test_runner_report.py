@@ -45,7 +45,12 @@ QUESTIONS = (
 ANSWERS = {
     "Who leads CISA?": Answer("Who leads CISA?", True, "Jen Easterly leads the agency."),
     "When was the fine?": Answer("When was the fine?", False, "I could not find it; the closest is 2023."),
-    "What did the moon say?": Answer("What did the moon say?", True, "The moon said nothing."),
+    "What did the moon say?": Answer(
+        "What did the moon say?",
+        True,
+        "The moon said nothing.",
+        alternatives=(Answer("What did the moon say?", True, "Another moon spoke."),),
+    ),
 }
 RANKINGS = {
     ("Who leads CISA?", "hybrid"): ["a", "b"],
@@ -85,6 +90,7 @@ def test_per_question_results(results: list[runner.Result]) -> None:
         "bm25": None,
         "dense": None,
     }
+    assert (q1.stories, q2.stories, q3.stories) == (1, 0, 2)
     assert q4.error == "That question is too long." and q4.abstained and q4.found == [False]
     assert q4.failures == ["error: That question is too long."]
 
@@ -105,6 +111,7 @@ def test_summary_by_hand(results: list[runner.Result]) -> None:
     assert ans["fact_recall"] == pytest.approx((0.5 + 0 + 0) / 3)
     assert ans["exact_rate"] == 0.0
     assert ans["answer_words_p50"] == 4.5  # q1 (5 words) and q3 (4 words) were answered
+    assert ans["several_stories"] == 0.5  # q3 offered another story; q1 did not
     ab = s["abstention"]
     # q2 and q4 abstained (answerable: fp); q3 unanswerable but answered (fn)
     assert (ab["tp"], ab["fp"], ab["fn"], ab["tn"]) == (0, 2, 1, 1)

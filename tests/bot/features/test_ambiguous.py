@@ -1,10 +1,11 @@
 """End to end: an ambiguous question's stories and the reader's short answer, through the real bot,
-its rendering and its buttons; only the engine's answer is dressed up (the reader that makes such
-answers is not in the engine yet), from three real answers of the test index."""
+its rendering and its buttons: first from the real engine and reader over a few meeting stories,
+then from answers dressed up from three real answers of the test index (hostile titles, long stories)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from bot.features.answers.written import WRITTEN
 from index.types import Answer
 from measure.fakediscord import EPHEMERAL, FakeDiscord, pings
 from tests.bot.conftest import GatedEngine, StartBot, Workspace
+from tests.index.ask.test_stories import AMBIGUOUS, MEETINGS
+from tests.support.articles import write_article
 from tests.support.discord_text import assert_inert, visible_texts
 from tests.support.fake_llm import FakeLLM, Reply
 
@@ -51,6 +54,38 @@ class Ambiguous(GatedEngine):
             hostile = replace(source, citation=replace(source.citation, title=HOSTILE_TITLE))
             found[2] = replace(cra[0], sources=(hostile, *cra[0].sources[1:]))
         return replace(found[0], alternatives=tuple(found[1:]))
+
+
+async def test_the_engine_offers_other_meetings_as_story_buttons_that_expand(
+    fake: FakeDiscord, start_bot: StartBot, workspace: Workspace, tmp_path: Path, no_pings_everywhere: None
+) -> None:
+    corpus = tmp_path / "meetings"  # only meeting stories: the question could mean any of them
+    for name, (title, published, body) in MEETINGS.items():
+        write_article(corpus, name, body, title=title, published=published)
+    settings = workspace.settings().with_(corpus_dir=corpus, data_dir=tmp_path / "meetings-data", reader_model=None)
+    engine = GatedEngine(settings, embedder=workspace.embedder)
+    engine.build()
+    expected = engine.ask(AMBIGUOUS)  # what the bot will be answered (the engine is deterministic)
+    assert expected.alternatives
+    await start_bot(engine_=engine)
+    inter = await fake.slash("ask", {"question": AMBIGUOUS})
+    (msg,) = await fake.wait_for(inter.messages)
+    assert msg["embeds"][0]["description"].startswith(SEVERAL)
+    count = 1 + len(expected.alternatives)
+    rid = ids(msg)[0].split(":")[2]
+    assert ids(msg)[:count] == [f"pb:story:{rid}:{n}" for n in range(1, count + 1)]
+
+    second = expected.alternatives[0]
+    click = await fake.click(msg, ids(msg)[1], user=fake.bob)
+    await fake.wait_for(lambda: click.callbacks)
+    shown = click.callbacks[0]["data"]
+    assert shown["flags"] & EPHEMERAL
+    embed = shown["embeds"][0]
+    assert embed["title"].startswith("2. ") and second.sources[0].citation.title in embed["title"]
+    assert second.sources[0].citation.url in embed["fields"][0]["value"]
+    if second.short_answer:
+        assert second.short_answer in embed["description"].split("\n", 1)[0].replace("\\", "")
+    assert not fake.rejected and not fake.unknown_routes
 
 
 @pytest.fixture

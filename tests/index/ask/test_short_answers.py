@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from index import Engine
+from index.ask import AnswerTuning
+from index.ask._short import MAX_PASSAGES
 from index.models import Reading, TextReader, make_reader
 from index.settings import Settings
 from index.types import Answer
@@ -67,8 +69,9 @@ def engines(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> tuple
 
 
 def comparable(answer: Answer) -> Answer:
-    """Every field but the time taken and the short answer, compared exactly (floats included)."""
-    return replace(answer, ms=0.0, short_answer=None)
+    """Every field but the time taken, the short answer and the other stories (offered only when
+    the reader finds them relevant), compared exactly (floats included)."""
+    return replace(answer, ms=0.0, short_answer=None, alternatives=())
 
 
 def quoted_sentences(answer: Answer) -> list[str]:
@@ -95,7 +98,7 @@ def test_the_reader_reads_once_per_answer_and_never_for_a_decline(
         before = len(reader.calls)
         answer = engine.ask(question)
         assert len(reader.calls) - before == (1 if answer.answerable else 0), question
-        assert all(1 <= n <= 2 for n in reader.calls[before:])
+        assert all(1 <= n <= MAX_PASSAGES + AnswerTuning().candidate_articles - 1 for n in reader.calls[before:])
     before = len(reader.calls)
     declined = engine.ask(OFF_TOPIC)
     assert not declined.answerable and declined.short_answer is None and len(reader.calls) == before
@@ -109,5 +112,5 @@ def test_the_reader_changes_nothing_but_the_short_answer(engines: tuple[Engine, 
     for question in questions:
         on, off = with_reader.ask(question), without.ask(question)
         assert comparable(on) == comparable(off), question
-        assert off.short_answer is None
+        assert off.short_answer is None and off.alternatives == ()
         assert [h.article_id for h in with_reader.search(question)] == [h.article_id for h in without.search(question)]
