@@ -33,6 +33,7 @@ PG_RANKINGS = {
     "ts_rank_cd": "ts_rank_cd(tsv, q)",
     "ts_rank_cd norm=1": "ts_rank_cd(tsv, q, 1)",
     "ts_rank": "ts_rank(tsv, q)",
+    "ts_rank norm=1": "ts_rank(tsv, q, 1)",
 }
 
 
@@ -58,6 +59,7 @@ class TextRow:
     p95_ms: float
     hit10: float
     no_match: int  # questions whose query matched no chunk at all
+    hits: tuple[bool, ...]  # per question, for the paired comparison with FTS5 (not in the JSON)
 
 
 def squad_chunks(squad: dict[str, Any], questions: int, seed: int = 24) -> tuple[list[Chunk], list[Question]]:
@@ -81,19 +83,23 @@ def squad_chunks(squad: dict[str, Any], questions: int, seed: int = 24) -> tuple
     return chunks, random.Random(seed).sample(asked, min(questions, len(asked)))
 
 
-def _hits(search: Callable[[str], list[int]], questions: list[Question]) -> tuple[list[float], float, int]:
+def _row(
+    backend: str, method: str, build_s: float, search: Callable[[str], list[int]], questions: list[Question]
+) -> TextRow:
+    """Each question's terms as the store's retrieval builds them, timed one at a time after a warm-up."""
     matches = [fts_query(content_terms(q.text)) for q in questions]
     for m in matches[:5]:
         if m:
             search(m)
-    times, hits, empty = [], 0, 0
+    times, hits, empty = [], [], 0
     for q, match in zip(questions, matches, strict=True):
         t0 = time.perf_counter()
         ids = search(match) if match else []
         times.append((time.perf_counter() - t0) * 1000)
-        hits += bool(q.gold & set(ids))
+        hits.append(bool(q.gold & set(ids)))
         empty += not ids
-    return times, hits / len(questions) if questions else 0.0, empty
+    hit10 = sum(hits) / len(hits) if hits else 0.0
+    return TextRow(backend, method, build_s, percentile(times, 50), percentile(times, 95), hit10, empty, tuple(hits))
 
 
 def fts5_row(chunks: list[Chunk], questions: list[Question]) -> TextRow:
@@ -107,10 +113,11 @@ def fts5_row(chunks: list[Chunk], questions: list[Question]) -> TextRow:
             )
             db.commit()
             build_s = time.perf_counter() - t0
-            times, hit, empty = _hits(lambda m: [r[0] for r in db.execute(FTS5_SQL, (m, K))], questions)
+            return _row(
+                "files", "fts5 bm25", build_s, lambda m: [r[0] for r in db.execute(FTS5_SQL, (m, K))], questions
+            )
         finally:
             db.close()
-    return TextRow("files", "fts5 bm25", build_s, percentile(times, 50), percentile(times, 95), hit, empty)
 
 
 def _pg_search(conn: Any, sql: str) -> Callable[[str], list[int]]:
@@ -140,10 +147,7 @@ def postgres_rows(conn: Any, chunks: list[Chunk], questions: list[Question]) -> 
             f"SELECT id FROM {TABLE}, websearch_to_tsquery('english', %s) q WHERE tsv @@ q "
             f"ORDER BY {rank} DESC LIMIT {K}"
         )
-        times, hit, empty = _hits(_pg_search(conn, sql), questions)
-        out.append(
-            TextRow("postgres", f"tsvector {name}", build_s, percentile(times, 50), percentile(times, 95), hit, empty)
-        )
+        out.append(_row("postgres", f"tsvector {name}", build_s, _pg_search(conn, sql), questions))
     conn.execute(f"DROP TABLE {TABLE}")
     return out
 
@@ -152,7 +156,17 @@ def text_bench(
     conn: Any, chunks: list[Chunk], questions: list[Question], log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     log(f"full text: {len(chunks)} chunks, {len(questions)} questions ...")
-    rows = [fts5_row(chunks, questions), *postgres_rows(conn, chunks, questions)]
-    for r in rows:
+    fts5 = fts5_row(chunks, questions)
+    out = []
+    for r in (fts5, *postgres_rows(conn, chunks, questions)):
         log(f"  {r.backend} {r.method}: p50 {r.p50_ms:.2f} ms, hit@10 {r.hit10:.3f}")
-    return [asdict(r) for r in rows]
+        paired = list(zip(r.hits, fts5.hits, strict=True))
+        row = {k: v for k, v in asdict(r).items() if k != "hits"}
+        out.append(
+            {
+                **row,
+                "won_vs_fts5": sum(a and not b for a, b in paired),
+                "lost_vs_fts5": sum(b and not a for a, b in paired),
+            }
+        )
+    return out

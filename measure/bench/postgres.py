@@ -24,6 +24,30 @@ from measure.bench import ann, pg_text, pg_vectors
 from measure.eval.cli import benchmarks_dir
 
 DEFAULT_SIZES = "10000,100000"
+VECTOR_COLUMNS = (
+    "n",
+    "backend",
+    "method",
+    "setting",
+    "build_s",
+    "p50_ms",
+    "p95_ms",
+    "x_scan",
+    "recall10",
+    "uses_index",
+)
+TEXT_COLUMNS = (
+    "backend",
+    "method",
+    "build_s",
+    "p50_ms",
+    "p95_ms",
+    "x_fts5",
+    "hit10",
+    "won_vs_fts5",
+    "lost_vs_fts5",
+    "no_match",
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,7 +61,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pg-sizes", default=DEFAULT_SIZES, help=f"--backend postgres: vector counts (default {DEFAULT_SIZES})"
     )
     p.add_argument(
-        "--pg-questions", type=int, default=300, help="--backend postgres: SQuAD questions for full text (default 300)"
+        "--pg-questions",
+        type=int,
+        default=1000,
+        help="--backend postgres: SQuAD questions for full text (default 1000)",
     )
 
 
@@ -87,7 +114,7 @@ def bench(
     }
 
 
-def _table(rows: list[dict[str, Any]], cols: list[str]) -> list[str]:
+def _table(rows: list[dict[str, Any]], cols: tuple[str, ...]) -> list[str]:
     cells = [[_cell(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     return ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in [cols, *cells]]
@@ -110,24 +137,10 @@ def format_results(r: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"PostgreSQL {r['postgres']}, pgvector {r['pgvector']}; {r['queries']} query vectors",
-            *_table(
-                vec,
-                [
-                    "n",
-                    "backend",
-                    "method",
-                    "setting",
-                    "build_s",
-                    "p50_ms",
-                    "p95_ms",
-                    "x_scan",
-                    "recall10",
-                    "uses_index",
-                ],
-            ),
+            *_table(vec, VECTOR_COLUMNS),
             "",
             f"full text: {r['chunks']} SQuAD chunks, {r['questions']} questions",
-            *_table(text, ["backend", "method", "build_s", "p50_ms", "p95_ms", "x_fts5", "hit10", "no_match"]),
+            *_table(text, TEXT_COLUMNS),
         ]
     )
 

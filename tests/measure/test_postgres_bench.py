@@ -87,6 +87,8 @@ def test_bench_against_postgres(postgres_url: str) -> None:
     assert set(text) == {"fts5 bm25", *(f"tsvector {name}" for name in pg_text.PG_RANKINGS)}
     assert text["fts5 bm25"]["hit10"] == 1.0 and text["tsvector ts_rank_cd"]["hit10"] == 1.0
     assert all(r["no_match"] == 0 for r in result["text"])
+    assert text["fts5 bm25"]["won_vs_fts5"] == text["fts5 bm25"]["lost_vs_fts5"] == 0
+    assert all(r["lost_vs_fts5"] == round((1.0 - r["hit10"]) * len(TOPICS)) for r in result["text"])
 
     table = postgres.format_results(result)
     assert "pgvector hnsw" in table and "fts5 bm25" in table and "tsvector ts_rank_cd" in table
