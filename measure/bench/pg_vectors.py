@@ -2,7 +2,9 @@
 
 The embedded side is ``index.store.VectorSet`` as a segment uses it (an exact float32 scan in RAM, and
 the IVF index ``build_ann_index`` makes with ``ANN_DEFAULT``); the PostgreSQL side is pgvector with no
-index, HNSW and IVFFlat. Ground truth is the exact inner-product top-k over the stored rows.
+index, HNSW and IVFFlat, each on its own copy of the table. Ground truth is the exact inner-product
+top-k over the stored rows. The queries run in rounds that visit every method in turn, so a burst of
+load from other work on a shared machine falls on all methods alike rather than on one.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ import math
 import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ K = 10
 TABLE = "pb_bench_vectors"
 HNSW_EF_SEARCH = (40, 100)
 IVFFLAT_PROBES = (1, 4, 10, 20)
+ROUNDS = 4
+WARM = 3  # queries a method runs untimed at the start of each round (its pages back in cache)
 
 
 @dataclass(frozen=True)
@@ -51,19 +55,52 @@ def recall(found: list[np.ndarray], truth: np.ndarray) -> float:
     return hits / (truth.shape[1] * len(truth)) if len(truth) else 0.0
 
 
-def timed_queries(
-    search: Callable[[np.ndarray], np.ndarray], queries: np.ndarray
-) -> tuple[list[float], list[np.ndarray]]:
-    """Latency in ms and the ids found, one query at a time after a short warm-up."""
-    for q in queries[:5]:
-        search(q)
-    times, found = [], []
-    for q in queries:
-        t0 = time.perf_counter()
-        ids = search(q)
-        times.append((time.perf_counter() - t0) * 1000)
-        found.append(ids)
-    return times, found
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Method:
+    """A search to time: ``prepare`` sets its session knobs before each round (untimed)."""
+
+    backend: str
+    method: str
+    setting: str
+    build_s: float
+    search: Callable[[np.ndarray], np.ndarray]
+    prepare: Callable[[], None] = field(default=_nothing)
+    uses_index: bool | None = None
+
+
+def measure(methods: list[Method], queries: np.ndarray, truth: np.ndarray, n: int) -> list[VectorRow]:
+    """Every method on every query, in ROUNDS blocks of queries; the method order rotates per round."""
+    times: list[list[float]] = [[] for _ in methods]
+    found: list[list[np.ndarray]] = [[np.zeros(0, dtype=np.int64)] * len(queries) for _ in methods]
+    for r, block in enumerate(np.array_split(np.arange(len(queries)), ROUNDS)):
+        order = list(range(len(methods)))
+        order = order[r % len(order) :] + order[: r % len(order)]
+        for i in order:
+            methods[i].prepare()
+            for q in queries[block[:WARM]]:
+                methods[i].search(q)
+            for j in block:
+                t0 = time.perf_counter()
+                found[i][j] = methods[i].search(queries[j])
+                times[i].append((time.perf_counter() - t0) * 1000)
+    return [
+        VectorRow(
+            n=n,
+            backend=m.backend,
+            method=m.method,
+            setting=m.setting,
+            build_s=m.build_s,
+            p50_ms=percentile(times[i], 50),
+            p95_ms=percentile(times[i], 95),
+            recall10=recall(found[i], truth),
+            uses_index=m.uses_index,
+        )
+        for i, m in enumerate(methods)
+    ]
 
 
 def vector_literal(v: np.ndarray) -> str:
@@ -98,88 +135,100 @@ def _files_search(vs: VectorSet) -> Callable[[np.ndarray], np.ndarray]:
     return search
 
 
-def files_rows(rows16: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> Iterator[VectorRow]:
+def files_methods(rows16: np.ndarray, folder: Path) -> list[Method]:
     """The embedded store: the exact scan small segments use, and the IVF index of large ones."""
     n = len(rows16)
-    with tempfile.TemporaryDirectory(prefix="policybot-pgbench-") as tmp:
-        for method, ann_min, directory in (
-            ("numpy exact", n + 1, Path(tmp, "flat")),
-            ("faiss ivf", 0, Path(tmp, "ivf")),
-        ):
-            directory.mkdir()
-            t0 = time.perf_counter()
-            VectorSet.write(directory, "chunks", rows16, ann_min=ann_min)
-            vs = VectorSet.open(directory, "chunks")
-            _ = vs.index  # read the faiss file now, not inside the first timed query
-            build_s = time.perf_counter() - t0
-            times, found = timed_queries(_files_search(vs), queries)
-            setting = "" if ann_min else f"{ANN_DEFAULT.kind} nlist={nlist_for(n)} nprobe={ANN_DEFAULT.nprobe}"
-            yield VectorRow(
-                n, "files", method, setting, build_s, percentile(times, 50), percentile(times, 95), recall(found, truth)
-            )
-
-
-def _plan_uses(conn: Any, sql: str, param: str, index: str | None) -> bool:
-    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, (param,)).fetchall())
-    return index in plan if index else "Index" not in plan
+    out = []
+    for method, ann_min, directory in (("numpy exact", n + 1, folder / "flat"), ("faiss ivf", 0, folder / "ivf")):
+        directory.mkdir()
+        t0 = time.perf_counter()
+        VectorSet.write(directory, "chunks", rows16, ann_min=ann_min)
+        vs = VectorSet.open(directory, "chunks")
+        _ = vs.index  # read the faiss file now, not inside the first timed query
+        build_s = time.perf_counter() - t0
+        setting = "" if ann_min else f"{ANN_DEFAULT.kind} nlist={nlist_for(n)} nprobe={ANN_DEFAULT.nprobe}"
+        out.append(Method("files", method, setting, build_s, _files_search(vs)))
+    return out
 
 
 def _pg_search(conn: Any, sql: str) -> Callable[[np.ndarray], np.ndarray]:
     def search(q: np.ndarray) -> np.ndarray:
-        return np.array(
-            [r[0] for r in conn.execute(sql, (vector_literal(q),), prepare=True).fetchall()], dtype=np.int64
-        )
+        rows = conn.execute(sql, (vector_literal(q),), prepare=True).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
 
     return search
 
 
-def postgres_rows(conn: Any, rows: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> Iterator[VectorRow]:
-    """pgvector on the same rows: exact (no index), HNSW (pgvector defaults) and IVFFlat (sqrt(n) lists)."""
-    n, dim = rows.shape
-    conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
-    conn.execute(f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, embedding vector({dim}) NOT NULL)")
-    with conn.cursor().copy(f"COPY {TABLE} (id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+def _pg_settings(conn: Any, settings: dict[str, str]) -> Callable[[], None]:
+    def prepare() -> None:
+        for name, value in settings.items():
+            conn.execute(f"SET {name} = {value}")
+
+    return prepare
+
+
+def _table(conn: Any, name: str, rows: np.ndarray, index: str | None) -> float:
+    """A copy of the rows in table ``name``, with ``index`` (USING ... clause) built on it; the build time."""
+    conn.execute(f"DROP TABLE IF EXISTS {name}")
+    conn.execute(f"CREATE TABLE {name} (id bigint PRIMARY KEY, embedding vector({rows.shape[1]}) NOT NULL)")
+    with conn.cursor().copy(f"COPY {name} (id, embedding) FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(copy_binary(rows))
-    conn.execute(f"VACUUM ANALYZE {TABLE}")
-    conn.execute("SET maintenance_work_mem = '1GB'")  # an HNSW graph that spills to disk builds far slower
-    sql = f"SELECT id FROM {TABLE} ORDER BY embedding <#> %s::vector LIMIT {K}"
-    probe = vector_literal(queries[0])
-    search = _pg_search(conn, sql)
-
-    def row(method: str, setting: str, build_s: float, index: str | None) -> VectorRow:
-        uses = _plan_uses(conn, sql, probe, index)
-        times, found = timed_queries(search, queries)
-        return VectorRow(
-            n,
-            "postgres",
-            method,
-            setting,
-            build_s,
-            percentile(times, 50),
-            percentile(times, 95),
-            recall(found, truth),
-            uses,
-        )
-
-    yield row("pgvector exact", "no index", 0.0, None)
-    conn.execute("SET enable_seqscan = off")  # small tables: the planner would rather scan than use the index
     t0 = time.perf_counter()
-    conn.execute(f"CREATE INDEX {TABLE}_hnsw ON {TABLE} USING hnsw (embedding vector_ip_ops)")
+    if index:
+        conn.execute(f"CREATE INDEX {name}_ann ON {name} USING {index}")
     build_s = time.perf_counter() - t0
-    for ef in HNSW_EF_SEARCH:
-        conn.execute(f"SET hnsw.ef_search = {ef}")
-        yield row("pgvector hnsw", f"m=16 ef_construction=64 ef_search={ef}", build_s, f"{TABLE}_hnsw")
-    conn.execute(f"DROP INDEX {TABLE}_hnsw")
+    conn.execute(f"VACUUM ANALYZE {name}")
+    return build_s
+
+
+def postgres_methods(conn: Any, rows: np.ndarray, probe: np.ndarray) -> list[Method]:
+    """pgvector on the same rows: exact (no index), HNSW (pgvector defaults), IVFFlat (sqrt(n) lists).
+
+    Index methods run with sequential scans off (a small table's planner would rather scan), and
+    ``uses_index`` records whether the plan really used the index under test (exact: no index)."""
+    n = len(rows)
     lists = max(1, round(math.sqrt(n)))
-    t0 = time.perf_counter()
-    conn.execute(f"CREATE INDEX {TABLE}_ivf ON {TABLE} USING ivfflat (embedding vector_ip_ops) WITH (lists = {lists})")
-    build_s = time.perf_counter() - t0
-    for probes in IVFFLAT_PROBES:
-        if probes <= lists:
-            conn.execute(f"SET ivfflat.probes = {probes}")
-            yield row("pgvector ivfflat", f"lists={lists} probes={probes}", build_s, f"{TABLE}_ivf")
+    conn.execute("SET maintenance_work_mem = '1GB'")  # an HNSW graph that spills to disk builds far slower
+    plans = [
+        ("pgvector exact", "", None, [("no index", {"enable_seqscan": "on"})]),
+        (
+            "pgvector hnsw",
+            "_hnsw",
+            "hnsw (embedding vector_ip_ops)",
+            [
+                (f"m=16 ef_construction=64 ef_search={ef}", {"enable_seqscan": "off", "hnsw.ef_search": str(ef)})
+                for ef in HNSW_EF_SEARCH
+            ],
+        ),
+        (
+            "pgvector ivfflat",
+            "_ivfflat",
+            f"ivfflat (embedding vector_ip_ops) WITH (lists = {lists})",
+            [
+                (f"lists={lists} probes={p}", {"enable_seqscan": "off", "ivfflat.probes": str(p)})
+                for p in IVFFLAT_PROBES
+                if p <= lists
+            ],
+        ),
+    ]
+    out = []
+    for method, suffix, index, settings in plans:
+        table = TABLE + suffix
+        build_s = _table(conn, table, rows, index)
+        sql = f"SELECT id FROM {table} ORDER BY embedding <#> %s::vector LIMIT {K}"
+        for setting, knobs in settings:
+            prepare = _pg_settings(conn, knobs)
+            prepare()
+            plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, (vector_literal(probe),)).fetchall())
+            uses = f"{table}_ann" in plan if index else "Index" not in plan
+            out.append(Method("postgres", method, setting, build_s, _pg_search(conn, sql), prepare, uses))
+    return out
+
+
+def drop_tables(conn: Any) -> None:
+    for suffix in ("", "_hnsw", "_ivfflat"):
+        conn.execute(f"DROP TABLE IF EXISTS {TABLE}{suffix}")
     conn.execute("RESET enable_seqscan")
-    conn.execute(f"DROP TABLE {TABLE}")
 
 
 def vector_bench(
@@ -190,13 +239,16 @@ def vector_bench(
     for n in sizes:
         rows16 = synth(n)
         truth = exact_topk(rows16, queries, K)
-        log(f"vectors: n={n}, {len(queries)} queries ...")
-        for result in (
-            *files_rows(rows16, queries, truth),
-            *postgres_rows(conn, rows16.astype(np.float32), queries, truth),
-        ):
-            log(
-                f"  {result.backend} {result.method} {result.setting}: p50 {result.p50_ms:.2f} ms, recall {result.recall10:.3f}"
-            )
-            out.append(asdict(result))
+        log(f"vectors: n={n}, building ...")
+        with tempfile.TemporaryDirectory(prefix="policybot-pgbench-") as tmp:
+            try:
+                methods = files_methods(rows16, Path(tmp))
+                methods += postgres_methods(conn, rows16.astype(np.float32), queries[0])
+                log(f"vectors: n={n}, {len(queries)} queries x {len(methods)} methods ...")
+                results = measure(methods, queries, truth, n)
+            finally:
+                drop_tables(conn)
+        for r in results:
+            log(f"  {r.backend} {r.method} {r.setting}: p50 {r.p50_ms:.2f} ms, recall {r.recall10:.3f}")
+            out.append(asdict(r))
     return out
