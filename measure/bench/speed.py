@@ -22,6 +22,7 @@ from index.engine import Engine
 from index.models import make_embedder, token_budget
 from index.settings import Settings
 from measure import synthetic as synthetic
+from measure.bench import postgres as postgres
 from measure.bench import scale as scale
 
 
@@ -36,12 +37,15 @@ def add_subparser(sub: Any) -> None:
     p.add_argument("--model", help="sentence-transformers model name or path")
     p.add_argument("--json", help="also write the results to this JSON file")
     scale.add_arguments(p)
+    postgres.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.scale:
         return scale.main_scale(args, settings)
+    if args.backend == "postgres":
+        return postgres.main(args, settings)
     results = bench(
         settings,
         articles=args.articles,
