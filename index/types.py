@@ -96,7 +96,7 @@ class Answer:
     checker: str = ""
     quoted: str = ""
     extra: tuple[Source, ...] = field(default=(), repr=False)
-    # The reader's answer words, verbatim from the first quoted sentence (None when it found none).
+    # The reader's answer words, verbatim from one of the quoted sentences (None when it found none).
     short_answer: str | None = None
     # An ambiguous question (close readings from different stories): the other stories' answers,
     # best first; this answer is the first story's.
