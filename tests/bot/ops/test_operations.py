@@ -286,6 +286,7 @@ def test_health_reads_the_heartbeats_from_the_database_without_a_shared_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("POLICYBOT_DATABASE_URL", postgres_url)
     remote = built.with_(data_dir=tmp_path / "elsewhere", instance="remote", database_url=postgres_url)
+    Engine(built.with_(database_url=postgres_url), embedder=FakeEncoder()).build()  # the index's home is the database
 
     def snapshot() -> Status:  # a bot on another machine: its pid means nothing here
         return Status("remote", "bot", pid=2**22 + 12345, connected=True, leader=True, host="other-machine")
@@ -294,7 +295,7 @@ def test_health_reads_the_heartbeats_from_the_database_without_a_shared_folder(
     hb.start()
     try:
         code, out = health(built, "--all", capsys=capsys)
-        assert code == 0 and "ok: remote (bot, pid 4206649 on other-machine)" in out and "leader" in out
+        assert code == 0 and "ok: remote (bot, pid 4206649 on other-machine)" in out and "leader" in out, out
         assert health(built.with_(instance="remote"), capsys=capsys)[0] == 0
         board = status_board(built.with_(database_url=postgres_url))
         board.write(replace(snapshot(), heartbeat_at=time.time() - 600))
