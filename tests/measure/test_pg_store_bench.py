@@ -35,7 +35,9 @@ def test_store_bench_on_both_backends(postgres_url: str, tmp_path: Path) -> None
     assert [row["kill"] for row in result["failover"]] == list(pg_store.KILLS)
     for row in result["failover"]:
         assert row["trials"] == 1 and row["retry_s"] == 0.05
-        assert row["takeover_s_max"] >= row["takeover_s_p50"] >= 0.0 and row["freed_ms_max"] >= row["freed_ms_p50"] >= 0.0
+        assert (
+            row["takeover_s_max"] >= row["takeover_s_p50"] >= 0.0 and row["freed_ms_max"] >= row["freed_ms_p50"] >= 0.0
+        )
 
     with psycopg.connect(postgres_url) as conn:
         left = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'pb_bench_%'").fetchone()
@@ -49,7 +51,9 @@ def test_store_bench_on_both_backends(postgres_url: str, tmp_path: Path) -> None
 
 def test_scratch_database_keeps_the_servers_options() -> None:
     url = "postgresql://bot:secret@db.internal:5433/policybot?sslmode=require"
-    assert pg_store.database_in(url, "pb_bench_x") == "postgresql://bot:secret@db.internal:5433/pb_bench_x?sslmode=require"
+    assert (
+        pg_store.database_in(url, "pb_bench_x") == "postgresql://bot:secret@db.internal:5433/pb_bench_x?sslmode=require"
+    )
     socket = "postgresql://postgres:@/postgres?host=/tmp/pg"
     assert pg_store.database_in(socket, "pb_bench_x") == "postgresql://postgres:@/pb_bench_x?host=/tmp/pg"
 
