@@ -29,6 +29,7 @@ DEFAULT_INCREMENT = 1000
 DEFAULT_TRIALS = 5
 DEFAULT_RETRY = 1.0
 LEADER = "leader"  # the bot's lock name; advisory locks are per database, so the scratch one is private
+POLLS = 200
 KILLS = ("pg_terminate_backend", "SIGKILL")
 
 
@@ -102,6 +103,7 @@ def _increment(
     t1 = time.perf_counter()
     snap = engine.snapshot()  # the reader's own path: the pointer polled, the version loaded
     t2 = time.perf_counter()
+    check = _check_cost(engine, POLLS)
     return {
         "backend": backend,
         "base_build_s": base_build["seconds"],
@@ -112,6 +114,8 @@ def _increment(
         "fetch_s": round(t1 - t0, 3),
         "load_s": round(t2 - t1, 3),
         "serve_new_s": round(t2 - t0, 3),
+        "check_ms_p50": round(statistics.median(check) * 1000, 3),
+        "check_ms_p95": round(check[int(0.95 * (len(check) - 1))] * 1000, 3),
         "fetched_mb": round((_folder_bytes(reader.data_dir) - before) / 2**20, 2),
         "reader_before": first.version,
         "reader_after": snap.version,
@@ -119,6 +123,16 @@ def _increment(
         "chunks_before": int(first.chunk_alive.sum()),
         "chunks_after": int(snap.chunk_alive.sum()),
     }
+
+
+def _check_cost(engine: Engine, polls: int) -> list[float]:
+    """What every question pays to learn that the live version is unchanged (``snapshot()``), sorted."""
+    times = []
+    for _ in range(polls):
+        t0 = time.perf_counter()
+        engine.snapshot()
+        times.append(time.perf_counter() - t0)
+    return sorted(times)
 
 
 def _timed_build(settings: Settings, changed: list[Path] | None) -> dict[str, Any]:

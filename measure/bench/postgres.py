@@ -57,6 +57,7 @@ STORE_COLUMNS = (
     "fetch_s",
     "load_s",
     "serve_new_s",
+    "check_ms_p50",
     "fetched_mb",
     "chunks_embedded",
     "base_build_s",

@@ -28,6 +28,7 @@ def test_store_bench_on_both_backends(postgres_url: str, tmp_path: Path) -> None
         assert row["added"] == 10 and row["chunks_embedded"] > 0
         assert row["reader_before"] != row["reader_after"] == row["built"]  # the reader moved to the new version
         assert row["chunks_after"] == row["chunks_before"] + row["chunks_embedded"]
+        assert row["check_ms_p95"] >= row["check_ms_p50"] > 0.0  # the per-question pointer check was timed
         assert row["serve_new_s"] >= row["fetch_s"] >= 0.0 and row["increment_build_s"] >= row["verify_publish_s"] > 0.0
     assert rows["files"]["fetched_mb"] == 0.0  # one data folder: nothing to fetch
     assert rows["postgres"]["fetched_mb"] > 0.0  # its own data folder: the new segment came from the database
