@@ -64,9 +64,17 @@ def store_bench(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """The increment on both backends, then the leader fail-over, each in a scratch database."""
-    rows = [_increment(settings, work / "files", None, base, increment, log)]
-    with scratch_database(server_url) as url:
-        rows.append(_increment(settings, work / "postgres", url, base, increment, log))
+    rows = []
+    for backend in ("files", "postgres"):
+        folder = work / backend
+        try:
+            if backend == "files":
+                rows.append(_increment(settings, folder, None, base, increment, log))
+            else:
+                with scratch_database(server_url) as url:
+                    rows.append(_increment(settings, folder, url, base, increment, log))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)  # corpora and indexes add up at larger sizes
     with scratch_database(server_url) as url:
         failover = failover_bench(url, trials=trials, retry=retry, log=log)
     return {"base": base, "increment": increment, "rows": rows, "failover": failover}

@@ -44,6 +44,7 @@ def test_store_bench_on_both_backends(postgres_url: str, tmp_path: Path) -> None
         left = conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'pb_bench_%'").fetchone()
         locks = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
     assert left == (0,)  # every scratch database dropped
+    assert not any((tmp_path / "work" / backend).exists() for backend in rows)  # nor corpora or indexes left
     assert locks == (0,)  # no holder or standby left holding a lock
 
     table = postgres.format_results({"store": result})
