@@ -1,4 +1,5 @@
-"""``policybot bench --backend postgres``: vector and full-text search, embedded store vs PostgreSQL.
+"""``policybot bench --backend postgres``: vector and full-text search, embedded store vs PostgreSQL,
+and the store's increment, publish, fetch and leader fail-over (``pg_store``).
 
 Both backends are measured in one run on the same rows and questions, so their ratios hold on any
 machine. The server is ``POLICYBOT_DATABASE_URL`` when set (the bench creates and drops its own
@@ -20,10 +21,11 @@ import numpy as np
 
 from index.database import connect, database_url
 from index.settings import Settings
-from measure.bench import ann, pg_text, pg_vectors
+from measure.bench import ann, pg_store, pg_text, pg_vectors
 from measure.eval.cli import benchmarks_dir
 
 DEFAULT_SIZES = "10000,100000"
+PARTS = ("search", "store")
 VECTOR_COLUMNS = (
     "n",
     "backend",
@@ -48,6 +50,19 @@ TEXT_COLUMNS = (
     "lost_vs_fts5",
     "no_match",
 )
+STORE_COLUMNS = (
+    "backend",
+    "increment_build_s",
+    "verify_publish_s",
+    "fetch_s",
+    "load_s",
+    "serve_new_s",
+    "check_ms_p50",
+    "fetched_mb",
+    "chunks_embedded",
+    "base_build_s",
+)
+FAILOVER_COLUMNS = ("kill", "retry_s", "trials", "freed_ms_p50", "freed_ms_max", "takeover_s_p50", "takeover_s_max")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,6 +80,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=int,
         default=1000,
         help="--backend postgres: SQuAD questions for full text (default 1000)",
+    )
+    p.add_argument(
+        "--pg-parts",
+        default=",".join(PARTS),
+        help="--backend postgres: which parts to run, of search (vector and full text) and store (default both)",
+    )
+    p.add_argument(
+        "--pg-store-base",
+        type=int,
+        default=pg_store.DEFAULT_BASE,
+        help=f"--backend postgres: synthetic articles before the increment (default {pg_store.DEFAULT_BASE})",
+    )
+    p.add_argument(
+        "--pg-increment",
+        type=int,
+        default=pg_store.DEFAULT_INCREMENT,
+        help=f"--backend postgres: articles the timed increment adds (default {pg_store.DEFAULT_INCREMENT})",
+    )
+    p.add_argument(
+        "--pg-failover-trials",
+        type=int,
+        default=pg_store.DEFAULT_TRIALS,
+        help=f"--backend postgres: leader kills per way of killing (default {pg_store.DEFAULT_TRIALS})",
+    )
+    p.add_argument(
+        "--pg-retry",
+        type=float,
+        default=pg_store.DEFAULT_RETRY,
+        help=f"--backend postgres: the standby's retry interval in seconds (default {pg_store.DEFAULT_RETRY:g})",
     )
 
 
@@ -128,37 +172,82 @@ def _cell(value: Any) -> str:
 
 def format_results(r: dict[str, Any]) -> str:
     """Side-by-side tables; latency also as a ratio to the exact numpy scan / FTS5 of the same run."""
+    lines: list[str] = []
+    if "vector" in r:
+        lines += _search_tables(r)
+    if "store" in r:
+        lines += [*([""] if lines else []), *_store_tables(r["store"])]
+    return "\n".join(lines)
+
+
+def _search_tables(r: dict[str, Any]) -> list[str]:
     vec = []
     for row in r["vector"]:
         scan = next(v for v in r["vector"] if v["n"] == row["n"] and v["method"] == "numpy exact")
         vec.append({**row, "x_scan": row["p50_ms"] / scan["p50_ms"] if scan["p50_ms"] else None})
     fts5 = next(t for t in r["text"] if t["backend"] == "files")
     text = [{**t, "x_fts5": t["p50_ms"] / fts5["p50_ms"] if fts5["p50_ms"] else None} for t in r["text"]]
-    return "\n".join(
-        [
-            f"PostgreSQL {r['postgres']}, pgvector {r['pgvector']}; {r['queries']} query vectors",
-            *_table(vec, VECTOR_COLUMNS),
-            "",
-            f"full text: {r['chunks']} SQuAD chunks, {r['questions']} questions",
-            *_table(text, TEXT_COLUMNS),
-        ]
-    )
+    return [
+        f"PostgreSQL {r['postgres']}, pgvector {r['pgvector']}; {r['queries']} query vectors",
+        *_table(vec, VECTOR_COLUMNS),
+        "",
+        f"full text: {r['chunks']} SQuAD chunks, {r['questions']} questions",
+        *_table(text, TEXT_COLUMNS),
+    ]
+
+
+def _store_tables(store: dict[str, Any]) -> list[str]:
+    return [
+        f"store: +{store['increment']} synthetic articles on {store['base']}; a second engine serves the new version",
+        *_table(store["rows"], STORE_COLUMNS),
+        "",
+        "leader lock fail-over (seconds from the kill)",
+        *_table(store["failover"], FAILOVER_COLUMNS),
+    ]
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    sizes = [int(s) for s in args.pg_sizes.split(",") if s.strip()]
-    base, queries = ann.base_embeddings()
-    squad = json.loads((benchmarks_dir(settings) / "squad-dev" / "dev-v1.1.reconstructed.json").read_text())
-    with server(settings) as url:
-        results = bench(
-            url,
-            base=base,
-            queries=queries[: args.queries],
-            sizes=sizes,
-            squad=squad,
-            questions=args.pg_questions,
-            log=lambda msg: print(msg, file=sys.stderr, flush=True),
+    parts = {p.strip() for p in str(args.pg_parts).split(",") if p.strip()}
+    if not parts or not parts <= set(PARTS):
+        print(f"error: --pg-parts takes a comma-separated subset of {', '.join(PARTS)}", file=sys.stderr)
+        return 2
+    if min(args.pg_store_base, args.pg_increment, args.pg_failover_trials) < 1 or args.pg_retry <= 0:
+        print(
+            "error: --pg-store-base, --pg-increment, --pg-failover-trials and --pg-retry must be positive",
+            file=sys.stderr,
         )
+        return 2
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    results: dict[str, Any] = {}
+    with server(settings) as url:
+        if "search" in parts:
+            sizes = [int(s) for s in args.pg_sizes.split(",") if s.strip()]
+            base, queries = ann.base_embeddings()
+            squad = json.loads((benchmarks_dir(settings) / "squad-dev" / "dev-v1.1.reconstructed.json").read_text())
+            results = bench(
+                url,
+                base=base,
+                queries=queries[: args.queries],
+                sizes=sizes,
+                squad=squad,
+                questions=args.pg_questions,
+                log=log,
+            )
+        if "store" in parts:
+            with tempfile.TemporaryDirectory(prefix="policybot-pgstore-") as work:
+                results["store"] = pg_store.store_bench(
+                    url,
+                    Path(work),
+                    settings,
+                    base=args.pg_store_base,
+                    increment=args.pg_increment,
+                    trials=args.pg_failover_trials,
+                    retry=args.pg_retry,
+                    log=log,
+                )
     print(format_results(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -135,7 +135,7 @@ def write_articles(folder: Path, first: int, count: int) -> list[Path]:
     return written
 
 
-def _age(folder: Path, days: int = 30) -> None:
+def age_corpus(folder: Path, days: int = 30) -> None:
     """Date the base corpus a month back: an archive's files are old, and a file modified seconds
     before a scan is always re-read (index.store._scan), which is not what is being measured."""
     import os
@@ -253,7 +253,7 @@ def measure_size(settings: Settings, work: Path, size: int, queries: int, keep_b
     t0 = time.perf_counter()
     write_articles(s.corpus_dir, 0, size)
     if not reuse:  # (ageing again would change every file's time: the reused index would read them all)
-        _age(s.corpus_dir)
+        age_corpus(s.corpus_dir)
     row: dict[str, Any] = {"articles": size, "corpus_write_seconds": round(time.perf_counter() - t0, 1)}
     print(f"[{size}] corpus written ({row['corpus_write_seconds']} s); building…", file=sys.stderr, flush=True)
     row["base_build"] = _build(s)
