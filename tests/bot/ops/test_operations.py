@@ -157,10 +157,11 @@ def test_health_follows_the_index_and_the_running_bot(
     beat(built, pid=2**22 + 12345)  # above the default pid_max: no such process
     code, out = health(built, capsys=capsys)
     assert code == 1 and "is not running" in out
-    beat(built)
+    beat(built, index_version="v000001-x")
     beat(built.with_(instance="other"), connected=False)
     code, out = health(built, "--all", capsys=capsys)
     assert code == 1 and "ok: test-box (bot" in out and "UNHEALTHY: other" in out
+    assert "serving only, index v000001-x, heartbeat" in out  # which version each process serves
     manifest = next((built.data_dir / "versions").glob("v*/manifest.json"))
     damaged = next(p for p in segment_dirs(manifest.parent)[0].iterdir() if p.name != "manifest.json")
     damaged.write_bytes(damaged.read_bytes() + b"x")

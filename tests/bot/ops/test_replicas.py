@@ -272,7 +272,9 @@ async def test_on_postgresql_a_builder_and_two_replicas_share_only_the_database(
     assert not any((cluster.folders(n).data / "status").exists() for n in ("builder", *replicas))  # heartbeats: rows
     code, out = await cluster.health("--all")
     assert code == 0, out
-    assert "builder (builder" in out and "replica-0 (bot" in out and "replica-1 (bot" in out
+    lines = {line.split(" (")[0].removeprefix("ok: "): line for line in out.splitlines()}
+    assert all(f"serving only, index {first}, heartbeat" in lines[n] for n in replicas), out  # the rows' versions
+    assert "builder (builder" in out and f"leader, index {first}" in lines["builder"], out
 
     # A feed added from a third machine; the builder ingests and publishes; both replicas switch.
     admin = tmp_path / "machines" / "admin"
