@@ -22,10 +22,13 @@ from bot.ops.leader import DatabaseLeaderLock
 from bot.ops.status import DatabaseBoard
 from index.engine import Engine
 from index.settings import Settings
-from measure.fakediscord import FakeDiscord
+from measure.fakediscord import Attachment, FakeDiscord
 from tests.bot.conftest import CORPUS, Workspace, child_env
+from tests.bot.features.test_index_admin import NEW_ARTICLE, done
 
 pytestmark = pytest.mark.slow  # three processes, each with the real model
+
+SBOM_QUESTION = "When must vendors comply with the SBOM rules?"
 
 FAST = {  # fake-friendly timings: fail-over and heartbeats in about a second
     "POLICYBOT_LEADER_RETRY_SECONDS": "0.5",
@@ -315,6 +318,30 @@ async def test_on_postgresql_a_builder_and_two_replicas_share_only_the_database(
     assert code == 1 and "UNHEALTHY: builder" in out and "is not running" in out, out  # its row outlives it
     for shard, guild in guilds.items():  # serving goes on throughout
         assert "policywire.example.com" in await ask(fake, guild, "When was the Cyber Resilience Act adopted?"), shard
+
+    # The new leader builds: an article added through it is published, after its corpus was synced
+    # from the database (the builder's files, the feed's article too); the other replica switches.
+    served = version_of(new_leader)
+    add = await fake.slash(
+        "index",
+        {"file": Attachment("SBOM Rules.md", NEW_ARTICLE.encode())},
+        sub="add",
+        user=fake.admin,
+        guild=guilds[replicas.index(new_leader)],
+    )
+    await fake.wait_for(lambda: done(add), timeout=180)
+    assert "Added `sbom-rules`" in add.messages()[0]["content"] and "Reindex done" in add.messages()[0]["content"]
+    await cluster.until(
+        lambda: all(version_of(n) not in (None, served) for n in replicas) and len({version_of(n) for n in replicas}) == 1,
+        180,
+        "both replicas to serve the new leader's version",
+    )
+    pulled = {p.name for p in cluster.folders(new_leader).corpus.rglob("*.md")}
+    assert {p.name for p in CORPUS.glob("*.md")} | {"sbom-rules.md"} <= pulled, pulled
+    for shard, guild in guilds.items():
+        assert "supplychain.example.com/sbom-rules" in await ask(fake, guild, SBOM_QUESTION), shard
+        text = await ask(fake, guild, "How much was Zenda Telecom fined for the late breach report?")
+        assert "2.4 million" in text and "zenda-fine" in text, (shard, text)
 
     await cluster.stop()
     for name in replicas:
