@@ -287,6 +287,7 @@ def test_health_reads_the_heartbeats_from_the_database_without_a_shared_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("POLICYBOT_DATABASE_URL", postgres_url)
     remote = built.with_(data_dir=tmp_path / "elsewhere", instance="remote", database_url=postgres_url)
+    Engine(built.with_(database_url=postgres_url), embedder=FakeEncoder()).build()  # the live index is the database's
 
     def snapshot() -> Status:  # a bot on another machine: its pid means nothing here
         return Status("remote", "bot", pid=2**22 + 12345, connected=True, leader=True, host="other-machine")
