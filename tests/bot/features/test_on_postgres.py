@@ -87,7 +87,7 @@ async def test_ask_answers_from_the_live_version(
 async def test_reindex_publishes_a_new_version(
     fake: FakeDiscord, bot: Any, backend: str | None, workspace: Workspace, engine: GatedEngine
 ) -> None:
-    before = live(workspace, backend)
+    before, local_pointer = live(workspace, backend), versions.current_version(workspace.data)
     (workspace.corpus / "sbom-rules.md").write_text(NEW_ARTICLE)
     reindex = await fake.slash("index", {}, sub="reindex", user=fake.admin)
     await fake.wait_for(lambda: done(reindex), timeout=60)
@@ -98,6 +98,7 @@ async def test_reindex_publishes_a_new_version(
     if backend is not None:  # the article is shared for a builder on another machine
         assert corpus_row(backend, "sbom-rules.md") is not None
         assert not (workspace.data / "audit.jsonl").exists()
+        assert versions.current_version(workspace.data) == local_pointer  # the folder's CURRENT is not the pointer
 
 
 async def test_add_by_attachment_publishes_and_shares_the_article(
