@@ -35,6 +35,8 @@ def describe(status: Status) -> str:
     if status.shard_ids is not None or status.shard_count is not None:
         parts.append(f"shards {status.shard_ids if status.shard_ids is not None else 'all'} of {status.shard_count or '?'}")
     parts.append("leader" if status.leader else "serving only")
+    if status.index_version:  # with separate data folders: which version each process serves
+        parts.append(f"index {status.index_version}")
     parts.append(f"heartbeat {time.time() - status.heartbeat_at:.0f} s ago")
     return ", ".join(parts)
 

@@ -157,10 +157,11 @@ def test_health_follows_the_index_and_the_running_bot(
     beat(built, pid=2**22 + 12345)  # above the default pid_max: no such process
     code, out = health(built, capsys=capsys)
     assert code == 1 and "is not running" in out
-    beat(built)
+    beat(built, index_version="v000001-x")
     beat(built.with_(instance="other"), connected=False)
     code, out = health(built, "--all", capsys=capsys)
     assert code == 1 and "ok: test-box (bot" in out and "UNHEALTHY: other" in out
+    assert "serving only, index v000001-x, heartbeat" in out  # which version each process serves
     manifest = next((built.data_dir / "versions").glob("v*/manifest.json"))
     damaged = next(p for p in segment_dirs(manifest.parent)[0].iterdir() if p.name != "manifest.json")
     damaged.write_bytes(damaged.read_bytes() + b"x")
@@ -286,7 +287,7 @@ def test_health_reads_the_heartbeats_from_the_database_without_a_shared_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("POLICYBOT_DATABASE_URL", postgres_url)
     remote = built.with_(data_dir=tmp_path / "elsewhere", instance="remote", database_url=postgres_url)
-    Engine(built.with_(database_url=postgres_url), embedder=FakeEncoder()).build()  # the index's home is the database
+    Engine(built.with_(database_url=postgres_url), embedder=FakeEncoder()).build()  # the live index is the database's
 
     def snapshot() -> Status:  # a bot on another machine: its pid means nothing here
         return Status("remote", "bot", pid=2**22 + 12345, connected=True, leader=True, host="other-machine")
