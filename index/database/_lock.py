@@ -15,6 +15,12 @@ from index.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+"""Client side: the holder notices a vanished server within about 25 s."""
+SERVER_KEEPALIVE = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 3")
+"""Server side, for this session: a holder whose host vanished (no FIN) frees the lock within about
+25 s instead of the server's default of hours; ignored on Unix sockets."""
+
 
 class AdvisoryLock:
     """A non-blocking try-lock named ``name``; thread-safe. :meth:`try_acquire` may be called again."""
@@ -38,11 +44,13 @@ class AdvisoryLock:
                 return True
             self._drop()
             try:
-                conn = connect(self.url)
+                conn = connect(self.url, **KEEPALIVE)
             except DatabaseError as exc:
                 log.warning("lock %s: %s", self.name, exc)
                 return False
             try:
+                for statement in SERVER_KEEPALIVE:
+                    conn.execute(statement)
                 row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
                 got = bool(row and row[0])
             except Exception as exc:

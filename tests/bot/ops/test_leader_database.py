@@ -187,3 +187,21 @@ def test_processes_starting_together_elect_exactly_one_leader(postgres_url: str)
         for child in children:
             child.kill()
             child.wait()
+
+
+
+def test_the_holders_connection_watches_for_a_vanished_peer(postgres_url: str) -> None:
+    """Keepalives on the lock's connection: without them a holder whose host vanished keeps the lock
+    until the kernel gives up on the connection (hours)."""
+    from index.database import AdvisoryLock
+
+    lock = AdvisoryLock(postgres_url, "leader-keepalive")
+    assert lock.try_acquire()
+    try:
+        given = lock.connection.info.get_parameters()
+        assert given.get("keepalives") == "1" and given.get("keepalives_idle") == "10"
+        for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count"):
+            # set for the session (over a Unix socket the server ignores them and shows 0)
+            assert lock.connection.execute(f"SELECT current_setting('{name}')").fetchone()[0] in {"0", "10", "5", "3"}
+    finally:
+        lock.release()
