@@ -15,7 +15,7 @@ from index.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 """Client side: the holder notices a vanished server within about 25 s."""
 SERVER_KEEPALIVE = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 3")
 """Server side, for this session: a holder whose host vanished (no FIN) frees the lock within about
