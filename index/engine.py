@@ -45,6 +45,9 @@ faiss.omp_set_num_threads(1)
 
 ProgressFn = Callable[[BuildProgress], None]
 _UNREACHABLE = object()
+OWN_BUILD_WAIT = 900.0
+"""Seconds a build refused by this engine's own running build (a feed poll's, say) waits for it
+before trying once more, instead of telling a moderator their edit failed."""
 
 
 class Engine:
@@ -70,6 +73,8 @@ class Engine:
         self._snap: Snapshot | None = None
         self._stamp: Hashable | None = None
         self._snap_lock = threading.Lock()
+        self._own_builds = threading.Condition()
+        self._building = 0
         s = settings
         log.info("engine settings: model=%s today=%s threads=%s batch_size=%d data=%s corpus=%s", s.model,
                  s.today or "(the real date)", s.threads or "all", s.batch_size, s.data_dir, s.corpus_dir)
@@ -244,16 +249,39 @@ class Engine:
         ``changed``: the files a caller wrote or removed, if known; the build then looks only at those and
         at what earlier edits owe instead of walking the corpus (:func:`index.store.build_index`)."""
         try:
-            report = build_index(
-                self.settings, full=full, progress=progress, embedder=lambda: self.embedder,
-                rescorer=self._build_rescorer, changed=changed,
-            )
+            try:
+                report = self._build_once(full, progress, changed)
+            except BuildLockedError:
+                if not self._waited_for_own_build():
+                    raise
+                report = self._build_once(full, progress, changed)
         except BuildLockedError as exc:
             if owed(self.settings.data_dir).records:
                 raise BuildLockedError(f"{exc}. The change is saved: the next build indexes it.") from exc
             raise
         self.snapshot()
         return report
+
+    def _build_once(self, full: bool, progress: ProgressFn | None, changed: Sequence[Path] | None) -> BuildReport:
+        with self._own_builds:
+            self._building += 1
+        try:
+            return build_index(
+                self.settings, full=full, progress=progress, embedder=lambda: self.embedder,
+                rescorer=self._build_rescorer, changed=changed,
+            )
+        finally:
+            with self._own_builds:
+                self._building -= 1
+                self._own_builds.notify_all()
+
+    def _waited_for_own_build(self) -> bool:
+        """True when another build of this engine held the lock and has ended (so try again); False
+        when the holder is someone else (another process, the CLI): that refusal stands."""
+        with self._own_builds:
+            if self._building <= 0:
+                return False
+            return self._own_builds.wait_for(lambda: self._building <= 0, timeout=OWN_BUILD_WAIT)
 
     def _build_rescorer(self) -> Encoder:
         rescorer = self.models.rescorer

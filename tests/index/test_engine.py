@@ -332,3 +332,37 @@ def test_names_of_a_question_leave_out_dates_and_outlets_are_dropped_later() -> 
 
     assert _names_and_numbers("Which tech chief executives met Biden about cybersecurity on 25 August 2021?") == ["biden"]
     assert _names_and_numbers("How many of the 16 sectors did Colonial Pipeline's CEO name?") == ["16", "colonial", "pipeline", "ceo"]
+
+
+def test_a_build_refused_by_this_engines_own_build_waits_for_it_then_runs(engine: Engine, tmp_path: Path) -> None:
+    """A moderator's edit landing while this engine's feed poll builds: the edit's build waits for the
+    poll's and then runs, instead of reporting a failure; another holder's lock still refuses at once."""
+    import threading
+
+    from index.errors import BuildLockedError
+    from tests.support.builds import LockHolder
+
+    engine.build()
+    reached, release = threading.Event(), threading.Event()
+
+    def hold(progress: object) -> None:
+        if not reached.is_set():
+            reached.set()
+            assert release.wait(60)
+
+    first = threading.Thread(target=lambda: engine.build(progress=hold))  # type: ignore[arg-type]
+    first.start()
+    assert reached.wait(60)
+    write_article(tmp_path / "corpus", "late", "A late story about ransomware insurance rules.", title="Late story")
+    results: list[object] = []
+    second = threading.Thread(target=lambda: results.append(engine.build(changed=[tmp_path / "corpus" / "late.md"])))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first build, not refused
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert len(results) == 1 and "Late story" in [h.citation.title for h in engine.articles()]
+
+    with LockHolder(engine.settings.data_dir), pytest.raises(BuildLockedError):
+        engine.build()  # someone else's lock: refused at once
