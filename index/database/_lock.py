@@ -16,10 +16,10 @@ from index.errors import DatabaseError
 log = logging.getLogger(__name__)
 
 KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
-"""Client side: the holder notices a vanished server within about 25 s."""
+"""Client side: the holder notices a vanished server after idle + interval × count seconds."""
 SERVER_KEEPALIVE = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 3")
-"""Server side, for this session: a holder whose host vanished (no FIN) frees the lock within about
-25 s instead of the server's default of hours; ignored on Unix sockets."""
+"""Server side, for this session: a holder whose host vanished (no FIN) frees the lock after the same
+bound instead of the kernel's default of hours; ignored on Unix sockets."""
 
 
 class AdvisoryLock:
