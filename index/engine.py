@@ -45,6 +45,7 @@ faiss.omp_set_num_threads(1)
 
 ProgressFn = Callable[[BuildProgress], None]
 _UNREACHABLE = object()
+UNREACHABLE_LOG_EVERY = 60.0
 OWN_BUILD_WAIT = 900.0
 """Seconds a build refused by this engine's own running build (a feed poll's, say) waits for it
 before trying once more, instead of telling a moderator their edit failed."""
@@ -74,6 +75,7 @@ class Engine:
         self._stamp: Hashable | None = None
         self._snap_lock = threading.Lock()
         self._own_builds = threading.Condition()
+        self._unreachable_logged = -UNREACHABLE_LOG_EVERY
         self._building = 0
         s = settings
         log.info("engine settings: model=%s today=%s threads=%s batch_size=%d data=%s corpus=%s", s.model,
@@ -159,7 +161,10 @@ class Engine:
         except DatabaseError as exc:
             if self._snap is None:
                 raise
-            log.warning("cannot check for a new index version, still serving %s: %s", self._snap.version, exc)
+            now = time.monotonic()
+            if now - self._unreachable_logged >= UNREACHABLE_LOG_EVERY:  # once a minute, not once a question
+                self._unreachable_logged = now
+                log.warning("cannot check for a new index version, still serving %s: %s", self._snap.version, exc)
             return _UNREACHABLE
 
     # ---- questions -----------------------------------------------------------------------

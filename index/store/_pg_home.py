@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,8 @@ from index.store._pg_publish import live_version, prune_versions, publish_versio
 from index.store._pg_schema import open_connection
 
 T = TypeVar("T")
+RETRY_AFTER = 5.0
+"""Seconds after a failed pointer check before the next one tries the database again."""
 log = logging.getLogger(__name__)
 
 
@@ -31,9 +34,27 @@ class PgHome:
         self.data_dir = data_dir
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._stamp_lock = threading.Lock()
+        self._last: tuple[str | None] | None = None  # the last pointer read, for questions that overlap a poll
+        self._failed_at: float | None = None
 
     def stamp(self) -> Hashable | None:
-        return self.live()
+        """Never makes a question wait on an unreachable database: while one thread polls, the others
+        get the last pointer read; after a failed poll, the next ones fail at once for ``RETRY_AFTER``."""
+        if not self._stamp_lock.acquire(blocking=self._last is None):
+            return self._last[0] if self._last is not None else None
+        try:
+            if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER:
+                raise DatabaseError("PostgreSQL could not be reached a moment ago; trying again shortly")
+            try:
+                value = self.live()
+            except DatabaseError:
+                self._failed_at = time.monotonic()
+                raise
+            self._failed_at, self._last = None, (value,)
+            return value
+        finally:
+            self._stamp_lock.release()
 
     def live(self) -> str | None:
         return self._poll(live_version)

@@ -350,3 +350,38 @@ def test_the_loaded_version_serves_while_the_database_is_unreachable(
     assert "still serving" in caplog.text
     with pytest.raises(DatabaseError):
         Engine(pg_place("late"), embedder=embedder).ask(QUESTION)  # type: ignore[arg-type]
+
+
+def test_an_unreachable_database_costs_questions_one_attempt_per_retry_interval(
+    pg_place: Place, postgres_server: str, embedder: FakeEncoder, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A database that does not answer must not make every question wait for a connection attempt
+    (or fill the log): after one failed check, the loaded version serves without trying again."""
+    from index.store import _pg_home
+
+    builder = pg_place("builder")
+    url = _url(builder)
+    _stories(builder)
+    build_index(builder, embedder=embedder)
+    engine = Engine(pg_place("reader"), embedder=embedder)  # type: ignore[arg-type]
+    before = engine.ask(QUESTION)
+    attempts: list[str] = []
+    real = _pg_home.open_connection
+
+    def counted(target: str) -> object:
+        attempts.append(target)
+        return real(target)
+
+    monkeypatch.setattr(_pg_home, "open_connection", counted)
+    monkeypatch.setattr(_pg_home, "RETRY_AFTER", 3600.0)  # "a while" outlasts the loop however slow the machine
+    ((name,),) = _sql(url, "SELECT current_database()")
+    _sql(postgres_server, f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    _sql(postgres_server, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    try:
+        for _ in range(10):
+            assert engine.ask(QUESTION).sources == before.sources
+        assert 1 <= len(attempts) <= 2  # the first check (and its one reconnect), then none for a while
+        assert caplog.text.count("cannot check for a new index version") == 1
+    finally:
+        _sql(postgres_server, f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
