@@ -5,7 +5,6 @@ the two loses that week's post instead); times are UTC, and a missed week is pos
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from functools import partial
 
 import discord
 
+from bot.core.background import WakeableLoop
 from bot.core.errors import NO_PINGS
 from bot.core.protocol import BotCore, Slot
 from bot.core.ratelimit import Withheld
@@ -63,45 +63,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class DigestScheduler:
+class DigestScheduler(WakeableLoop):
     """The leader's loop; ``clock`` is the seam tests drive (no sleeps: they call :meth:`run_due`)."""
 
+    task_name = "digest-schedule"
+    failure = "scheduled digests failed; trying again later"
+
     def __init__(self, bot: BotCore, *, clock: Callable[[], datetime] = utcnow, days: int = 7) -> None:
+        super().__init__()
         self.bot = bot
         self.clock = clock
         self.days = days
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="digest-schedule")
+    async def run_once(self) -> int:
+        return await self.run_due()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
-
-    def wake(self) -> None:
-        """Look at the schedules now (one was set or changed)."""
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduled digests failed; trying again later")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._seconds_to_next())
-            self._wake.clear()
-
-    async def _seconds_to_next(self) -> float:
+    async def next_wait(self) -> float:
+        """Until the soonest schedule's next time (at most ``MAX_WAIT``); :meth:`wake` when one changes."""
         now = self.clock()
         waits = [MAX_WAIT]
         for raw in (await self.bot.guild_settings.aall(SCHEDULE)).values():

@@ -86,7 +86,7 @@ class FeedsCog(ModeratorCog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         feed = await self.bot.in_worker(self.bot.engine.feeds.add, url, name=name, every_minutes=every)
         await self._audit(interaction, "feed added", feed=feed.name, url=feed.url, every_minutes=feed.every_minutes)
-        self.poller.trigger()
+        self.poller.wake()
         await self._reply(
             interaction, f"Following **{link_text(feed.name)}** ({escape_markdown(feed.url)}); checking it now, then every {every} minutes."
         )
@@ -106,7 +106,7 @@ class FeedsCog(ModeratorCog):
         changed = await self.bot.in_worker(self.bot.engine.feeds.enable, feed, on)
         await self._audit(interaction, "feed enabled" if on else "feed disabled", feed=changed.name)
         if on:
-            self.poller.trigger()
+            self.poller.wake()
         await self._reply(interaction, f"**{link_text(changed.name)}** is {'on' if on else 'off'}.")
 
     @feeds.command(name="starter", description="Add the shipped list of cybersecurity-policy feeds (all off).")
@@ -164,7 +164,7 @@ class FeedsCog(ModeratorCog):
             interaction, "feeds imported", file=file.filename, added=result.added, skipped=len(result.skipped)
         )
         if result.added:
-            self.poller.trigger()
+            self.poller.wake()
         await self._reply(interaction, f"Imported {escape_markdown(trim(file.filename, 100))}: {plain(result.summary())}")
 
     @feeds.command(name="export", description="The feeds followed, as an OPML file for another reader.", extras=PER_GUILD)

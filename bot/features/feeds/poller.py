@@ -6,10 +6,10 @@ can answer about them. One poll at a time, in a worker thread; a failure is logg
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.core.background import WakeableLoop
 from bot.core.protocol import BotCore, Slot
 from index import FeedPoll, FreshArticle
 
@@ -19,48 +19,27 @@ MAX_PENDING = 500
 """Articles kept for the next poll while a build could not run (the oldest are dropped first)."""
 
 
-class FeedPoller:
+class FeedPoller(WakeableLoop):
+    task_name = "feeds-poller"
+    failure = "feed poll failed; trying again at the next poll"
+
     def __init__(
         self, bot: BotCore, *, interval: float, after_poll: Callable[[], Awaitable[object]] | None = None
     ) -> None:
+        super().__init__()
         self.bot = bot
         self.interval = interval
         self.after_poll = after_poll  # the feed alerts: owed ones go out after each poll
         self.last: FeedPoll | None = None
         self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._pending: list[FreshArticle] = []
 
-    # ---- the loop ---------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the loop; its first poll runs at once (feeds due during downtime are caught up)."""
-        if self._task is None:
-            self._wake.set()
-            self._task = asyncio.create_task(self._loop(), name="feeds-poller")
+    # ---- the loop: the first poll runs at once (feeds due during downtime are caught up) ------
+    async def run_once(self) -> FeedPoll | None:
+        return await self.poll_once()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
-
-    def trigger(self) -> None:
-        """Poll soon, without waiting for the interval (e.g. right after ``/feeds add``)."""
-        self._wake.set()
-
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("feed poll failed; trying again in %.0f s", self.interval)
+    async def next_wait(self) -> float:
+        return self.interval
 
     # ---- one poll -----------------------------------------------------------------------------
     async def poll_once(self) -> FeedPoll | None:
