@@ -35,6 +35,11 @@ def redact_url(text: str) -> str:
     return _PASSWORD_PARAM.sub(r"\g<head>***", _PASSWORD.sub(r"\g<head>***@", text))
 
 
+def database_error(exc: BaseException, what: str = "PostgreSQL") -> DatabaseError:
+    """``exc`` (a psycopg error) as a short :class:`DatabaseError` whose text names no secret."""
+    return DatabaseError(f"{what}: {redact_url(str(exc)).strip()}")
+
+
 def connect(url: str, *, autocommit: bool = True, **options: Any) -> psycopg.Connection[Any]:
     """A new connection; a failure is a :class:`DatabaseError` whose text names no secret."""
     import psycopg  # loaded only when a database is configured
@@ -44,4 +49,4 @@ def connect(url: str, *, autocommit: bool = True, **options: Any) -> psycopg.Con
             url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT, application_name=APPLICATION, **options
         )
     except psycopg.Error as exc:
-        raise DatabaseError(f"cannot connect to PostgreSQL: {redact_url(str(exc)).strip()}") from None
+        raise database_error(exc, "cannot connect to PostgreSQL") from None

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from index.database._connect import connect, redact_url
+from index.database._connect import connect, database_error, redact_url
 from index.database._schema import ensure_schema
 from index.errors import DatabaseError
 
@@ -174,7 +174,7 @@ class StateDb:
         except psycopg.errors.IntegrityError as exc:
             raise RowExistsError(str(exc).strip()) from None
         except psycopg.Error as exc:
-            raise DatabaseError(f"PostgreSQL: {redact_url(str(exc)).strip()}") from None
+            raise database_error(exc) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[StateDb]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from index.database import redact_url
+from index.database import database_error
 from index.errors import BuildError, BuildLockedError, DatabaseError
 from index.store import _versions as versions
 from index.store._pg_corpus import sync_corpus
@@ -117,9 +117,9 @@ class PgHome:
                 except psycopg.OperationalError as exc:
                     self._drop()
                     if attempt == 2:
-                        raise DatabaseError(f"PostgreSQL: {redact_url(str(exc)).strip()}") from None
+                        raise database_error(exc) from None
                 except psycopg.Error as exc:
-                    raise DatabaseError(f"PostgreSQL: {redact_url(str(exc)).strip()}") from None
+                    raise database_error(exc) from None
         raise AssertionError("unreachable")
 
     def _drop(self) -> None:
@@ -137,7 +137,7 @@ class PgHome:
         try:
             yield conn
         except psycopg.Error as exc:
-            raise DatabaseError(f"PostgreSQL: {redact_url(str(exc)).strip()}") from None
+            raise database_error(exc) from None
         finally:
             with contextlib.suppress(Exception):
                 conn.close()

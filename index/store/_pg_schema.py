@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from index.database import connect, ensure_schema, redact_url
-from index.errors import DatabaseError, IndexCorruptError
+from index.database import connect, database_error, ensure_schema
+from index.errors import IndexCorruptError
 
 PART = "index"
 VERSION = 1
@@ -62,7 +62,7 @@ def open_connection(url: str) -> Any:
         ensure_schema(conn, PART, VERSION, DDL)
     except psycopg.Error as exc:
         conn.close()
-        raise DatabaseError(f"PostgreSQL: {redact_url(str(exc)).strip()}") from None
+        raise database_error(exc) from None
     except BaseException:
         conn.close()
         raise
