@@ -61,10 +61,9 @@ def write_status(status_dir: Path, status: Status) -> Path:
 
 def read_status(path: Path) -> Status | None:
     try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
+        return _parse(path.read_text())
+    except FileNotFoundError:
         return None
-    return Status.from_dict(data) if isinstance(data, dict) else None
 
 
 def all_statuses(status_dir: Path) -> list[Status]:
@@ -173,10 +172,10 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def problem(status: Status, max_age: float, *, now: float | None = None, same_host: bool = True) -> str | None:
+def problem(status: Status, max_age: float, *, now: float | None = None) -> str | None:
     """Why this process is unhealthy, in one line; None when it is fine."""
     age = (now or time.time()) - status.heartbeat_at
-    if same_host and status.host == socket.gethostname() and not pid_alive(status.pid):
+    if status.host == socket.gethostname() and not pid_alive(status.pid):
         return f"{status.instance}: process {status.pid} is not running"
     if age > max_age:
         return f"{status.instance}: no heartbeat for {age:.0f} s (limit {max_age:.0f} s)"
@@ -189,8 +188,8 @@ class Heartbeat:
     """Writes ``snapshot()`` every ``interval`` seconds from a daemon thread (so a long build or a
     busy event loop cannot delay it), and removes the status on a clean stop."""
 
-    def __init__(self, board: StatusBoard | Path, snapshot: Callable[[], Status], interval: float) -> None:
-        self.board = FileBoard(board) if isinstance(board, Path) else board
+    def __init__(self, board: StatusBoard, snapshot: Callable[[], Status], interval: float) -> None:
+        self.board = board
         self.snapshot = snapshot
         self.interval = interval
         self._stop = threading.Event()

@@ -24,7 +24,7 @@ from bot.config import BotSettings
 from bot.core.metrics import Metrics, MetricsServer
 from bot.ops.builder import Builder
 from bot.ops.leader import LeaderLock
-from bot.ops.status import Heartbeat, Status, read_status, status_board, status_path, write_status
+from bot.ops.status import FileBoard, Heartbeat, Status, read_status, status_board, status_path, write_status
 from index.engine import Engine
 from index.logs import setup_logging
 from index.store._snapshot import segment_dirs
@@ -176,7 +176,7 @@ def test_heartbeat_refreshes_the_file_and_removes_it_on_a_clean_stop(settings: B
         beats.append(1)
         return Status(settings.instance, "builder", leader=True)
 
-    hb = Heartbeat(settings.status_dir, snapshot, interval=0.05)
+    hb = Heartbeat(FileBoard(settings.status_dir), snapshot, interval=0.05)
     hb.start()
     path = status_path(settings.status_dir, settings.instance)
     deadline = time.time() + 5
