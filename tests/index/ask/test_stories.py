@@ -90,6 +90,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> tuple[
     reader = CountingReader(make_reader(settings))  # type: ignore[arg-type]
     built = Engine(settings, embedder=embedder, reader=reader)  # type: ignore[arg-type]
     built.build()
+    built.warm()  # the NER model loads in the background: without it, two asks may lead differently
     return built, reader
 
 
