@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from index.ask._sentences import ScoredSentence
-from index.digest import STORY_DAYS, STORY_THRESHOLD
+from index.digest import STORY_DAYS, STORY_THRESHOLD, article_vector, unit
 from index.store import Snapshot
 
 MAX_ALTERNATIVES = 2
@@ -48,8 +48,6 @@ def one_story(snap: Snapshot, a: int, b: int) -> bool:
 
 
 def _article_vector(snap: Snapshot, article: int) -> np.ndarray:
-    """The mean of the article's chunk vectors, at unit length (as the digest compares articles)."""
+    """The article's vector at unit length, as the digest compares articles."""
     start, count = int(snap.article_chunk_start[article]), int(snap.article_chunk_count[article])
-    mean = np.asarray(snap.chunk_vectors[start : start + count], dtype=np.float32).mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    return mean / norm if norm > 0 else mean
+    return unit(article_vector(snap, start, count)[None, :])[0]

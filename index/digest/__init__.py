@@ -4,7 +4,7 @@ sentence) and the gap report's grouping of questions the bot could not answer we
 from index.digest._cluster import greedy_groups, unit
 from index.digest._gaps import QUESTION_THRESHOLD
 from index.digest._service import Digester
-from index.digest._stories import MAX_DAYS, MAX_STORIES, STORY_DAYS, STORY_THRESHOLD
+from index.digest._stories import MAX_DAYS, MAX_STORIES, STORY_DAYS, STORY_THRESHOLD, article_vector
 from index.digest._types import Digest, QuestionGroup, Story
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Digester",
     "QuestionGroup",
     "Story",
+    "article_vector",
     "greedy_groups",
     "unit",
 ]

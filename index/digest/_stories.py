@@ -72,7 +72,7 @@ def make_digest(
     rows = _articles_between(snap, since, until)
     if not rows:
         return Digest(since, until, (), 0, 0, snap.version)
-    vectors = unit(np.stack([_article_vector(snap, r) for r in rows]))
+    vectors = unit(np.stack([article_vector(snap, r.chunk_start, r.chunk_count) for r in rows]))
     # oldest first: a story's first report seeds its group, follow-ups join it
     order = sorted(range(len(rows)), key=lambda i: (rows[i].published or date.min, rows[i].id))
     days = [(r.published or since).toordinal() for r in rows]
@@ -92,8 +92,9 @@ def _articles_between(snap: Snapshot, since: date, until: date) -> list[ArticleR
     return [row for row in (snap.articles[int(i)] for i in hit) if row.chunk_count > 0]
 
 
-def _article_vector(snap: Snapshot, row: ArticleRow) -> np.ndarray:
-    chunks = np.asarray(snap.chunk_vectors[row.chunk_start : row.chunk_start + row.chunk_count], dtype=np.float32)
+def article_vector(snap: Snapshot, chunk_start: int, chunk_count: int) -> np.ndarray:
+    """An article as one vector: the mean of its chunk vectors (not yet at unit length)."""
+    chunks = np.asarray(snap.chunk_vectors[chunk_start : chunk_start + chunk_count], dtype=np.float32)
     return chunks.mean(axis=0)
 
 
