@@ -17,6 +17,7 @@ from typing import Any
 
 from index import durability
 from index.corpus import SUFFIXES, iter_corpus_files, move_to_trash
+from index.store._segment import file_digest
 
 log = logging.getLogger(__name__)
 STATE = "corpus-sync.sqlite"
@@ -147,20 +148,12 @@ def _entry(path: Path, old: tuple[int, int, str] | None) -> tuple[int, int, str]
             return None  # links and FIFOs stay local: the build names why it skips them
         if old is not None and old[:2] == (st.st_size, st.st_mtime_ns):
             return old
-        return (st.st_size, st.st_mtime_ns, _file_sha256(path))
+        return (st.st_size, st.st_mtime_ns, file_digest(path)["sha256"])
     except FileNotFoundError:
         return None
     except OSError as exc:
         log.warning("corpus sync: %s unreadable: %s", path, exc)
         return None
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _push(conn: Any, path: Path, rel: str) -> None:
