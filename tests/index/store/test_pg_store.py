@@ -87,6 +87,15 @@ def _segments_of(url: str, version: str) -> set[str]:
     return {r[0] for r in _sql(url, query, (version,))}
 
 
+def _flip_a_byte(url: str, old: str, new: str) -> str:
+    """Damage, in the database, the sentence vectors of the one segment version ``new`` adds to ``old``;
+    returns that segment's name."""
+    (segment,) = _segments_of(url, new) - _segments_of(url, old)
+    _sql(url, "UPDATE pb_segment_file SET bytes = overlay(bytes placing '\\xff'::bytea from 200) "
+         "WHERE segment = %s AND file LIKE 'sentences%%'", (segment,))
+    return segment
+
+
 # ---- the contract, on both backends ---------------------------------------------------------------
 def test_build_ask_increment_remove_and_prune(place: Place, embedder: FakeEncoder) -> None:
     builder = place("a")
@@ -146,9 +155,7 @@ def test_a_corrupt_new_version_is_refused_and_the_live_one_keeps_serving(
     write_article(builder.corpus_dir, "fresh", "Officials in Lisbon adopted a cyber resilience plan for hospitals.")
     second = build_index(builder, embedder=embedder)
     if pg:  # the bytes in the database
-        (new,) = _segments_of(_url(builder), second.version) - _segments_of(_url(builder), first.version)
-        _sql(_url(builder), "UPDATE pb_segment_file SET bytes = overlay(bytes placing '\\xff'::bytea from 200) "
-             "WHERE segment = %s AND file LIKE 'sentences%%'", (new,))
+        _flip_a_byte(_url(builder), first.version, second.version)
     else:  # the bytes on the shared volume
         (folder,) = set(segment_dirs(versions.versions_dir(builder.data_dir) / second.version)) - set(
             segment_dirs(versions.versions_dir(builder.data_dir) / first.version))
@@ -202,9 +209,7 @@ def test_corrupt_download_is_refused_and_the_live_version_keeps_serving(
 
     write_article(builder.corpus_dir, "fresh", "Officials in Lisbon adopted a cyber resilience plan for hospitals.")
     second = build_index(builder, embedder=embedder)
-    (new_segment,) = _segments_of(url, second.version) - _segments_of(url, first.version)
-    _sql(url, "UPDATE pb_segment_file SET bytes = overlay(bytes placing '\\xff'::bytea from 200) "
-         "WHERE segment = %s AND file LIKE 'sentences%%'", (new_segment,))
+    new_segment = _flip_a_byte(url, first.version, second.version)
 
     assert engine.stats().version == first.version  # still serving
     assert engine.ask(QUESTION).sources == before.sources
