@@ -365,7 +365,9 @@ class _WatchedTLSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
-def _checked_target(url: str, opts: FetchOptions, resolve: Resolver) -> tuple[str, str, int, str, str]:
+def _checked_target(
+    url: str, opts: FetchOptions, resolve: Resolver, watchdog: _Watchdog
+) -> tuple[str, str, int, str, str]:
     """``(scheme, host, port, checked address, path+query)`` for ``url``, or FetchError."""
     try:
         parts = urlsplit(url)
@@ -385,7 +387,7 @@ def _checked_target(url: str, opts: FetchOptions, resolve: Resolver) -> tuple[st
     except UnicodeError as exc:
         raise FetchError(f"invalid host name {host}") from exc
     port = port or (443 if scheme == "https" else 80)
-    addresses = list(resolve(host, port))
+    addresses = _resolve_in_time(resolve, host, port, watchdog)
     if not addresses:
         raise FetchError(f"cannot resolve host {host}")
     for address in addresses:  # every address: a name with one public and one private address is refused
@@ -396,6 +398,30 @@ def _checked_target(url: str, opts: FetchOptions, resolve: Resolver) -> tuple[st
     if parts.query:
         path += "?" + parts.query
     return scheme, host, port, addresses[0], path
+
+
+def _resolve_in_time(resolve: Resolver, host: str, port: int, watchdog: _Watchdog) -> list[str]:
+    """``resolve(host, port)`` in a daemon thread, waited for only until the fetch's deadline:
+    getaddrinfo has no timeout, so a host with a hanging name server would hold the fetch for ever.
+    A lookup given up on finishes (or hangs) in its own thread, holding nothing of the fetch."""
+    done = threading.Event()
+    outcome: list[list[str] | BaseException] = []
+
+    def lookup() -> None:
+        try:
+            outcome.append(list(resolve(host, port)))
+        except BaseException as exc:  # handed to the fetch, which turns it into its FetchError
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name=f"resolve {host}"[:60], daemon=True).start()
+    if not done.wait(watchdog.left()):
+        raise FetchError(f"resolving {host} took longer than {watchdog.seconds:g} s")
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 def _is_ip(host: str) -> bool:
@@ -416,7 +442,7 @@ def _request(
 ) -> tuple[urllib3.HTTPConnectionPool, urllib3.BaseHTTPResponse]:
     """Connect to the very address that was checked, the real name only in ``Host``, SNI and the
     certificate check: nothing resolves the name a second time, so there is no DNS-rebinding window."""
-    scheme, host, port, address, path = _checked_target(url, opts, resolve)
+    scheme, host, port, address, path = _checked_target(url, opts, resolve, watchdog)
     left = watchdog.left()
     timeout = urllib3.Timeout(connect=min(opts.connect_timeout, left), read=min(opts.read_timeout, left))
     default_port = 443 if scheme == "https" else 80
