@@ -154,7 +154,8 @@ class SendGuard:
 
     async def send(self, channel_id: int, request: Callable[[], Awaitable[T]]) -> T:
         """Run ``request`` (one Discord call in ``channel_id``) unless the channel is backed off from;
-        raises :class:`Withheld` instead of making a request Discord would refuse."""
+        raises :class:`Withheld` instead of making a request Discord would refuse. Interaction answers
+        skip it: their token is never refused for a channel's permissions; each passes NO_PINGS itself."""
         async with self._turn(channel_id):
             if not self.allowed(channel_id):
                 raise Withheld(channel_id)

@@ -48,6 +48,11 @@ class RestServer(GatewayServer):
         """The bot lacks Send Messages in this channel: posts and typing get 403 Missing Permissions."""
         self.denied_channels.add(str(channel_id))
 
+    def hide(self, channel_id: str) -> None:
+        """The bot lost View Channel here: besides posts and typing, edits of its messages get 403 Missing Access."""
+        self.deny(channel_id)
+        self.hidden_channels.add(str(channel_id))
+
     def _rate_limited(self, method: str, path: str) -> web.Response | None:
         for rule in self.rate_limits:
             if rule.hits < rule.count and rule.method == method and re.fullmatch(rule.pattern, path):
@@ -295,6 +300,8 @@ class RestServer(GatewayServer):
         msg = self.messages.get(mid)
         if msg is None:
             return error(404, 10008, "Unknown Message")
+        if cid in self.hidden_channels:
+            return error(403, 50001, "Missing Access")
         if (bad := self._check(f"PATCH message {mid}", body)) is not None:
             return bad
         return json_response(self._edit(msg, body))

@@ -65,10 +65,11 @@ class World:
         self.guilds: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.dm_channels: dict[str, str] = {}
-        # Discord's limits and failures, switched on by tests (see limit(), deny(), delete_message()).
+        # Discord's limits and failures, switched on by tests (see limit(), deny(), hide(), delete_message()).
         self.rate_limits: list[RateLimit] = []
         self.limited: list[str] = []  # "METHOD /path" of every 429 sent
         self.denied_channels: set[str] = set()
+        self.hidden_channels: set[str] = set()
         self.time_offset = 0.0  # added to the clock: a test "waits" 15 minutes at once
         self.token_ttl = 15 * 60.0  # an interaction token works for 15 minutes
         self._cond = asyncio.Condition()

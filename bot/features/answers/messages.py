@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable
 from functools import partial
 
 import discord
@@ -131,7 +132,11 @@ class DirectCog(commands.Cog):
                 first = sent
         if upgrading and first is not None:
             edited = first
-            await upgrade(self.bot, self.answerer.feedback, answer, record_id, lambda embeds: edited.edit(embeds=embeds, allowed_mentions=NO_PINGS))
+
+            def edit(embeds: list[discord.Embed]) -> Awaitable[discord.Message]:
+                return guard.send(edited.channel.id, partial(edited.edit, embeds=embeds, allowed_mentions=NO_PINGS))
+
+            await upgrade(self.bot, self.answerer.feedback, answer, record_id, edit)
 
     async def report(self, message: discord.Message, error: BaseException) -> None:
         """The DM/mention counterpart of :func:`bot.core.errors.send_interaction_error`."""

@@ -15,6 +15,7 @@ import discord
 
 from bot.core.guild_settings import answer_style
 from bot.core.protocol import BotCore
+from bot.core.ratelimit import Withheld
 from bot.core.render import Part
 from bot.features.answers.feedback import FeedbackStore
 from bot.features.answers.render import answer_parts
@@ -72,8 +73,8 @@ async def upgrade(bot: BotCore, feedback: FeedbackStore, answer: Answer, record_
     bot.metrics.written.labels(outcome).inc()
     try:
         await edit(parts[0].embeds)
-    except discord.HTTPException as exc:  # e.g. the message was deleted meanwhile
-        log.info("could not edit the answer %s: %s", record_id, exc)
+    except (discord.HTTPException, Withheld) as exc:  # e.g. deleted meanwhile, or the channel now refuses the bot
+        log.info("could not edit the answer %s: %r", record_id, exc)
         return answer
     if shown.generated:
         await feedback.aupdate_answer(record_id, shown.to_json())

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePath
 
 import aiohttp
@@ -18,6 +20,7 @@ from discord import app_commands
 from bot.core.errors import NO_PINGS, BotError
 from bot.core.gaps import GAP_SOURCE, gap_report, since
 from bot.core.moderated import PER_GUILD, ModeratorCog
+from bot.core.ratelimit import Withheld
 from bot.core.reindex import Listener, ReindexJob, ReindexRunning
 from bot.core.render import escape_markdown, plain, progress_text, trim
 from bot.features.index.gaps import gaps_embed
@@ -83,16 +86,25 @@ class AdminCog(ModeratorCog):
             except discord.HTTPException as exc:  # e.g. the 15-minute interaction token expired
                 log.info("could not edit the reindex status message: %s", exc)
                 if finished and interaction.channel is not None and hasattr(interaction.channel, "send"):
-                    for attempt in (1, 2):  # the only copy of the report: one retry on a dropped connection
-                        try:
-                            await interaction.channel.send(prefix + job_summary(job), allowed_mentions=NO_PINGS)
-                            break
-                        except (aiohttp.ClientError, OSError):
-                            if attempt == 2:
-                                raise
-                            log.info("sending the reindex report failed on a dropped connection; retrying")
+                    report = partial(interaction.channel.send, prefix + job_summary(job), allowed_mentions=NO_PINGS)
+                    await self._post_report(interaction.channel.id, report)
 
         return listener
+
+    async def _post_report(self, channel_id: int, send: Callable[[], Awaitable[object]]) -> None:
+        """Post the final report in the channel (the token expired) through the send guard, so a channel
+        that refuses the bot is left alone; the audit log keeps the outcome either way."""
+        for attempt in (1, 2):  # the only copy of the report: one retry on a dropped connection
+            try:
+                await self.bot.send_guard.send(channel_id, send)
+                return
+            except Withheld:
+                log.warning("the reindex report was not posted: channel %s refuses the bot lately", channel_id)
+                return
+            except (aiohttp.ClientError, OSError):
+                if attempt == 2:
+                    raise
+                log.info("sending the reindex report failed on a dropped connection; retrying")
 
     # ---- /index reindex ----------------------------------------------------------------
     @index.command(name="reindex", description="Rebuild the index from the corpus folder in the background.")
