@@ -45,6 +45,10 @@ MAX_RETRY_AFTER = 24 * 3600.0
 """Seconds: a longer ``Retry-After`` (or a date far ahead) is cut to this, so a hostile server
 cannot park a feed for ever."""
 _CHUNK = 16 * 1024
+MAX_PENDING_LOOKUPS = 16
+"""Name lookups that may be in flight at once in the process. A lookup given up on keeps its thread
+until the system resolver returns, so a feed list of hosts with silent name servers could otherwise
+pile up threads without bound; past the cap a fetch fails at once instead."""
 
 #: Content types accepted per use. Feeds: any XML flavour (RSS, Atom, RDF) or text; pages: HTML or text.
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
@@ -400,10 +404,36 @@ def _checked_target(
     return scheme, host, port, addresses[0], path
 
 
+class _LookupSlots:
+    """Counts name lookups in flight against :data:`MAX_PENDING_LOOKUPS` (read at each take, so a
+    test can lower it); a slot is freed when its lookup returns, not when its fetch gives up."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = 0
+
+    def take(self) -> bool:
+        """Take a slot without waiting; False when all are taken."""
+        with self._lock:
+            if self._taken >= MAX_PENDING_LOOKUPS:
+                return False
+            self._taken += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self._taken -= 1
+
+
+_lookup_slots = _LookupSlots()
+
+
 def _resolve_in_time(resolve: Resolver, host: str, port: int, watchdog: _Watchdog) -> list[str]:
     """``resolve(host, port)`` in a daemon thread, waited for only until the fetch's deadline:
     getaddrinfo has no timeout, so a host with a hanging name server would hold the fetch for ever.
-    A lookup given up on finishes (or hangs) in its own thread, holding nothing of the fetch."""
+    A lookup given up on keeps its slot until it returns, so abandoned lookups cannot pile up."""
+    if not _lookup_slots.take():
+        raise FetchError("too many name lookups pending; try again later")
     done = threading.Event()
     outcome: list[list[str] | BaseException] = []
 
@@ -413,9 +443,14 @@ def _resolve_in_time(resolve: Resolver, host: str, port: int, watchdog: _Watchdo
         except BaseException as exc:  # handed to the fetch, which turns it into its FetchError
             outcome.append(exc)
         finally:
+            _lookup_slots.give_back()
             done.set()
 
-    threading.Thread(target=lookup, name=f"resolve {host}"[:60], daemon=True).start()
+    try:
+        threading.Thread(target=lookup, name=f"resolve {host}"[:60], daemon=True).start()
+    except BaseException:  # no thread, no lookup: the slot is free again
+        _lookup_slots.give_back()
+        raise
     if not done.wait(watchdog.left()):
         raise FetchError(f"resolving {host} took longer than {watchdog.seconds:g} s")
     result = outcome[0]

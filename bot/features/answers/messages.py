@@ -4,7 +4,6 @@ through the send guard, so a channel that refuses the bot is left alone instead 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import Awaitable
@@ -17,6 +16,7 @@ from bot.core.errors import NO_PINGS, describe, reply
 from bot.core.protocol import BotCore
 from bot.core.ratelimit import Withheld
 from bot.core.render import plain, trim
+from bot.core.typing_indicator import typing_in
 from bot.features.answers.answering import Answerer
 from bot.features.answers.views import answer_view
 from bot.features.answers.written import first_parts, upgrade, writing_on
@@ -106,8 +106,7 @@ class DirectCog(commands.Cog):
             channel = await guard.send(message.channel.id, start)
             remember = True  # the thread is a conversation, like a DM
         previous = self.bot.memory.get(channel.id) if remember else None
-        async with contextlib.AsyncExitStack() as typing:
-            await guard.send(channel.id, partial(typing.enter_async_context, channel.typing()))
+        async with typing_in(guard, channel.id, channel):
             answer, record_id = await self.answerer.answer(
                 question,
                 user_id=message.author.id,

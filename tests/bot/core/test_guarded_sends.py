@@ -20,6 +20,7 @@ import discord
 import pytest
 
 from bot.app import PolicyBotMixin
+from bot.core import typing_indicator
 from measure.fakediscord import FakeDiscord
 from tests.bot.conftest import GatedEngine, StartBot, Workspace
 from tests.support import REPO
@@ -100,6 +101,46 @@ async def test_the_edit_into_the_written_answer_goes_through_the_send_guard(
     edits = [r for r in fake.requests if r.method == "PATCH" and r.path == f"/channels/{cid}/messages/{answer['id']}"]
     assert len(edits) == 1
     assert not bot.send_guard.allowed(int(cid))
+
+
+@pytest.mark.slow
+async def test_a_refused_typing_repeat_makes_the_guard_back_off(
+    fake: FakeDiscord, bot: Any, monkeypatch: pytest.MonkeyPatch, no_pings_everywhere: None
+) -> None:
+    """discord.py's typing() repeated behind the guard: a 403 on a repeat went unnoticed. Now every
+    repeat goes through the guard, the first refusal stops the repeats, and the answer is withheld."""
+    monkeypatch.setattr(typing_indicator, "TYPING_EVERY", 0.05)
+    told = spy_refusals(bot, monkeypatch)
+    gate = threading.Event()
+    real_ask = bot.engine.ask
+
+    def held(question: str, **kwargs: Any) -> Any:  # runs in a worker thread, while the bot types
+        gate.wait(30)
+        return real_ask(question, **kwargs)
+
+    monkeypatch.setattr(bot.engine, "ask", held)
+    cid = fake.channel["id"]
+
+    def requests_to(path: str) -> int:
+        return sum(1 for r in fake.requests if r.method == "POST" and r.path == path)
+
+    try:
+        await fake.user_message(QUESTION, mention_bot=True)
+        await fake.wait_for(lambda: fake.typing)  # the first typing request went through
+        fake.deny(cid)  # the bot loses Send Messages while it prepares the answer
+        typed = requests_to(f"/channels/{cid}/typing")
+        await asyncio.wait_for(told.wait(), 30)  # a bound on a hang: an unguarded repeat never tells the guard
+    finally:
+        gate.set()
+    await fake.wait_for(lambda: withheld(bot) == 1, timeout=60)  # the answer was not even tried
+
+    assert requests_to(f"/channels/{cid}/typing") == typed + 1  # one refused repeat, then no more
+    assert requests_to(f"/channels/{cid}/messages") == 0
+    assert not bot.send_guard.allowed(int(cid))
+
+
+def withheld(bot: Any) -> float:
+    return bot.metrics.registry.get_sample_value("policybot_replies_withheld_total") or 0.0
 
 
 INTERACTION_ANSWERS = {"send_message", "send", "edit_original_response", "edit"}
