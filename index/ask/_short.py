@@ -37,11 +37,13 @@ def passage_of(snap: Snapshot, article: int, sid: int) -> tuple[str, str] | None
 
 
 def quoted_passages(snap: Snapshot, groups: Sequence[tuple[int, Sequence[ScoredSentence]]]) -> list[tuple[str, str]]:
-    """``(title, chunk text)`` of the chunk holding each quoted article's first quoted sentence."""
+    """``(title, its quoted sentences in reading order)`` for each quoted article: the reader reads
+    what the reply quotes, so the sentence holding the answer is never outside what it reads."""
     passages: list[tuple[str, str]] = []
     for article, sentences in groups[:MAX_PASSAGES]:
-        passage = passage_of(snap, article, min(s.sid for s in sentences))
-        if passage is not None and passage not in passages:
+        text = " ".join(snap.sentence_text[s.sid] for s in sorted(sentences, key=lambda s: s.sid))
+        passage = (snap.articles[article].citation.title, text)
+        if passage not in passages:
             passages.append(passage)
     return passages
 

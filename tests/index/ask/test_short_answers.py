@@ -41,6 +41,7 @@ class CountingReader:
     def __init__(self, inner: TextReader) -> None:
         self.inner = inner
         self.calls: list[int] = []
+        self.passages: list[list[tuple[str, str]]] = []
 
     @property
     def relevance_threshold(self) -> float:
@@ -48,6 +49,7 @@ class CountingReader:
 
     def read(self, question: str, passages: Sequence[tuple[str, str]]) -> list[Reading]:
         self.calls.append(len(passages))
+        self.passages.append(list(passages))
         return self.inner.read(question, passages)
 
 
@@ -114,3 +116,15 @@ def test_the_reader_changes_nothing_but_the_short_answer(engines: tuple[Engine, 
         assert comparable(on) == comparable(off), question
         assert off.short_answer is None and off.alternatives == ()
         assert [h.article_id for h in with_reader.search(question)] == [h.article_id for h in without.search(question)]
+
+
+def test_the_reader_reads_exactly_what_the_reply_quotes(engines: tuple[Engine, Engine, CountingReader]) -> None:
+    """One passage per quoted article, made of its quoted sentences in reading order: the sentence
+    that answers is never outside what the reader reads (a chunk held only the first of them)."""
+    engine, _, reader = engines
+    for question in QUESTIONS:
+        answer = engine.ask(question)
+        if not answer.answerable:
+            continue
+        own = reader.passages[-1][: len(answer.sources)]
+        assert own == [(s.citation.title, s.quote) for s in answer.sources], question
