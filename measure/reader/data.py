@@ -8,6 +8,7 @@ Answers are mapped from context offsets onto the passage text, which the chunker
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from collections.abc import Iterable, Sequence
@@ -79,6 +80,19 @@ class Squad:
     @property
     def passages(self) -> list[Passage]:
         return [p for para in self.paragraphs.values() for p in para.passages]
+
+
+def default_benchmarks() -> Path:
+    """``POLICYBOT_BENCHMARKS``, else the nearest ``shared/benchmarks`` above this checkout."""
+    env = os.environ.get("POLICYBOT_BENCHMARKS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "benchmarks"
+        if candidate.is_dir():
+            return candidate
+    return here.parents[2].parent / "shared" / "benchmarks"
 
 
 def display_title(raw: str) -> str:

@@ -31,6 +31,7 @@ from measure.reader.data import (
     Question,
     Squad,
     answer_removed_paragraph,
+    default_benchmarks,
     gold_passages,
     load_squad,
     questions_in,
@@ -375,8 +376,6 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from measure.reader.train import default_benchmarks
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=Path(__file__).resolve().parents[2] / "index" / "models" / "reader_weights")
     parser.add_argument("--benchmarks", type=Path, default=default_benchmarks())

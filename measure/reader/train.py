@@ -26,6 +26,7 @@ from index.models import READER_CONFIG, WEIGHTS_FILE, ReaderConfig, build_networ
 from measure.reader.data import (
     SPLIT_FILE,
     Squad,
+    default_benchmarks,
     load_squad,
     questions_in,
     read_split,
@@ -36,18 +37,6 @@ from measure.reader.retrieval import BM25, encode_cached, passage_text
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
 NEG = -1e4
-
-
-def default_benchmarks() -> Path:
-    env = os.environ.get("POLICYBOT_BENCHMARKS")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "benchmarks"
-        if candidate.is_dir():
-            return candidate
-    return here.parents[2].parent / "shared" / "benchmarks"
 
 
 def log(message: str) -> None:
