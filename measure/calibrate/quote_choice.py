@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import QuestionError
-from index.settings import Settings
 from index.terms import stem, tokens
 from measure.eval import metrics
-from measure.eval.cli import _prepare
+from measure.eval.cli import built_engine
 
 Row = dict[str, Any]
 Rule = Callable[[list[Row]], list[Row]]
@@ -26,12 +25,7 @@ Rule = Callable[[list[Row]], list[Row]]
 
 def rows_for(set_name: str, data: Path, sample: int | None, titles: str) -> list[tuple[Any, list[Row]]]:
     """Per answered question with expectations: its expectations and one row per quoted sentence."""
-    from index.engine import Engine
-
-    args = argparse.Namespace(set=set_name, corpus=None, limit=None, sample=sample, seed=1, titles=titles)
-    qset, settings = _prepare(args, Settings(_env_file=None, data_dir=data))  # type: ignore[call-arg]
-    engine = Engine(settings)
-    engine.build()
+    qset, engine = built_engine(set_name, data, sample=sample, seed=1, titles=titles)
     asker, snap = engine.asker, engine.snapshot()
     reader = engine.models.reader
     out = []

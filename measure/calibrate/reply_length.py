@@ -13,9 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from index.settings import Settings
 from measure.eval import runner
-from measure.eval.cli import _prepare
+from measure.eval.cli import built_engine
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,7 @@ VARIANTS = (
 
 
 def measure(set_name: str, data: Path, sample: int | None, seed: int, titles: str, names: set[str]) -> list[str]:
-    from index.engine import Engine
-
-    args = argparse.Namespace(set=set_name, corpus=None, limit=None, sample=sample, seed=seed, titles=titles)
-    qset, settings = _prepare(args, Settings(_env_file=None, data_dir=data))  # type: ignore[call-arg]
-    engine = Engine(settings)
-    engine.build()
+    qset, engine = built_engine(set_name, data, sample=sample, seed=seed, titles=titles)
     shipped = engine.asker.answer_tuning
     lines = []
     for variant in VARIANTS:

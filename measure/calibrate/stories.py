@@ -19,8 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from index.settings import Settings
-from measure.eval.cli import _prepare
+from measure.eval.cli import built_engine
 
 MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
 UNDERSPECIFIED = (
@@ -38,12 +37,7 @@ UNDERSPECIFIED = (
 
 def gaps(set_name: str, data: Path, sample: int | None, seed: int, titles: str, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """One record per question: answered?, the gap to the best other story (None: none offered)."""
-    from index.engine import Engine
-
-    args = argparse.Namespace(set=set_name, corpus=None, limit=None, sample=sample, seed=seed, titles=titles)
-    qset, settings = _prepare(args, Settings(_env_file=None, data_dir=data))  # type: ignore[call-arg]
-    engine = Engine(settings)
-    engine.build()
+    qset, engine = built_engine(set_name, data, sample=sample, seed=seed, titles=titles)
     engine.asker.answer_tuning = replace(engine.asker.answer_tuning, story_margin=math.inf)
     asked = [(q.question, q.asked_on) for q in qset.questions] + [(text, None) for text in extra]
     out = []

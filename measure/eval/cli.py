@@ -126,6 +126,18 @@ def _prepare(args: argparse.Namespace, base: Settings) -> tuple[QuestionSet, Set
     return QuestionSet(name=name, questions=chosen, corpus_dir=corpus_dir, notes=tuple(notes)), settings
 
 
+def built_engine(set_name: str, data: Path, *, sample: int | None = None, seed: int = 1, titles: str = "all") -> tuple[QuestionSet, Any]:
+    """A set's questions and an engine over its eval index under ``data``, built: how the calibration
+    scripts ask a set's questions exactly as ``policybot eval`` would."""
+    from index.engine import Engine
+
+    args = argparse.Namespace(set=set_name, corpus=None, limit=None, sample=sample, seed=seed, titles=titles)
+    qset, settings = _prepare(args, Settings(_env_file=None, data_dir=data))  # type: ignore[call-arg]
+    engine = Engine(settings)
+    engine.build()
+    return qset, engine
+
+
 def _build(engine: Any) -> dict[str, Any]:
     """Bring the eval index up to date with its corpus (incremental: unchanged files are reused)."""
     last = [""]
