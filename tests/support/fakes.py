@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from index.models import Reading
+from index.models import Reading, TextReader
 from index.models._embedder import EncodedChunk, Span
 from index.terms import STOPWORDS, stem, tokens
 
@@ -84,6 +84,22 @@ class CountingEncoder:
             raise RuntimeError("simulated crash while embedding")
         self.chunks += len(texts)
         return self.inner.encode_chunks(texts, spans, progress)  # type: ignore[attr-defined]
+
+
+class CountingReader:
+    """A real reader, recording every call's passages (a call per answer, what it was given)."""
+
+    def __init__(self, inner: TextReader) -> None:
+        self.inner = inner
+        self.calls: list[list[tuple[str, str]]] = []
+
+    @property
+    def relevance_threshold(self) -> float:
+        return self.inner.relevance_threshold
+
+    def read(self, question: str, passages: Sequence[tuple[str, str]]) -> list[Reading]:
+        self.calls.append(list(passages))
+        return self.inner.read(question, passages)
 
 
 class FakeReader:

@@ -4,7 +4,6 @@ answer, and leave everything else of the answer exactly as it is without the rea
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -14,9 +13,10 @@ import pytest
 from index import Engine
 from index.ask import AnswerTuning
 from index.ask._short import MAX_PASSAGES
-from index.models import Reading, TextReader, make_reader
+from index.models import make_reader
 from index.settings import Settings
 from index.types import Answer
+from tests.support.fakes import CountingReader
 
 pytestmark = pytest.mark.slow
 
@@ -33,24 +33,6 @@ QUESTIONS = [
     "What did the FCC's Cyber Trust Mark label?",
 ]
 OFF_TOPIC = "What is the best recipe for banana bread with walnuts?"
-
-
-class CountingReader:
-    """The real reader, counting its calls and the passages of each."""
-
-    def __init__(self, inner: TextReader) -> None:
-        self.inner = inner
-        self.calls: list[int] = []
-        self.passages: list[list[tuple[str, str]]] = []
-
-    @property
-    def relevance_threshold(self) -> float:
-        return self.inner.relevance_threshold
-
-    def read(self, question: str, passages: Sequence[tuple[str, str]]) -> list[Reading]:
-        self.calls.append(len(passages))
-        self.passages.append(list(passages))
-        return self.inner.read(question, passages)
 
 
 def settings_for(data: Path, reader_model: str | None) -> Settings:
@@ -100,7 +82,7 @@ def test_the_reader_reads_once_per_answer_and_never_for_a_decline(
         before = len(reader.calls)
         answer = engine.ask(question)
         assert len(reader.calls) - before == (1 if answer.answerable else 0), question
-        assert all(1 <= n <= MAX_PASSAGES + AnswerTuning().candidate_articles - 1 for n in reader.calls[before:])
+        assert all(1 <= len(call) <= MAX_PASSAGES + AnswerTuning().candidate_articles - 1 for call in reader.calls[before:])
     before = len(reader.calls)
     declined = engine.ask(OFF_TOPIC)
     assert not declined.answerable and declined.short_answer is None and len(reader.calls) == before
@@ -126,5 +108,5 @@ def test_the_reader_reads_exactly_what_the_reply_quotes(engines: tuple[Engine, E
         answer = engine.ask(question)
         if not answer.answerable:
             continue
-        own = reader.passages[-1][: len(answer.sources)]
+        own = reader.calls[-1][: len(answer.sources)]
         assert own == [(s.citation.title, s.quote) for s in answer.sources], question

@@ -4,7 +4,6 @@ real reader over articles written here (nothing tuned to them: only the structur
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
@@ -16,10 +15,11 @@ import pytest
 from index import Engine
 from index.ask._sentences import ScoredSentence
 from index.ask._stories import MAX_ALTERNATIVES, one_story, other_stories
-from index.models import Reading, TextReader, make_reader
+from index.models import make_reader
 from index.settings import Settings
 from index.types import Answer
 from tests.support.articles import write_article
+from tests.support.fakes import CountingReader
 
 MEETINGS = {
     "white-house-meeting": (
@@ -61,22 +61,6 @@ OTHERS = {
 }
 AMBIGUOUS = "Who attended the meeting?"
 SPECIFIC = "How many customers of the Ohio water utility had billing records stolen?"
-
-
-class CountingReader:
-    """The real reader, recording the passages of each call."""
-
-    def __init__(self, inner: TextReader) -> None:
-        self.inner = inner
-        self.calls: list[list[tuple[str, str]]] = []
-
-    @property
-    def relevance_threshold(self) -> float:
-        return self.inner.relevance_threshold
-
-    def read(self, question: str, passages: Sequence[tuple[str, str]]) -> list[Reading]:
-        self.calls.append(list(passages))
-        return self.inner.read(question, passages)
 
 
 @pytest.fixture(scope="module")
