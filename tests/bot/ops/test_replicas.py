@@ -148,6 +148,17 @@ async def ask(fake: FakeDiscord, guild: dict[str, Any], question: str) -> str:
     return str(inter.texts())
 
 
+async def both_shards_answer_from_the_feed(
+    fake: FakeDiscord, cluster: Cluster, guilds: dict[int, dict[str, Any]], replicas: tuple[str, ...]
+) -> None:
+    """Each shard answers from the article the builder ingested, and only the builder polled."""
+    for shard, guild in guilds.items():
+        text = await ask(fake, guild, "How much was Zenda Telecom fined for the late breach report?")
+        assert "2.4 million" in text and "zenda-fine" in text, (shard, text)
+    assert "feeds: 1 new article" in cluster.log("builder")
+    assert not any("feed poll" in cluster.log(n) for n in replicas)
+
+
 async def test_two_replicas_and_a_builder_share_one_data_folder(
     fake: FakeDiscord, workspace: Workspace, cluster: Cluster, news_site: str
 ) -> None:
@@ -186,11 +197,7 @@ async def test_two_replicas_and_a_builder_share_one_data_folder(
         180,
         "both replicas to switch to the builder's new version",
     )
-    for shard, guild in guilds.items():
-        text = await ask(fake, guild, "How much was Zenda Telecom fined for the late breach report?")
-        assert "2.4 million" in text and "zenda-fine" in text, (shard, text)
-    assert "feeds: 1 new article" in cluster.log("builder")
-    assert "feed poll" not in cluster.log("replica-0") and "feed poll" not in cluster.log("replica-1")
+    await both_shards_answer_from_the_feed(fake, cluster, guilds, ("replica-0", "replica-1"))
 
     # The leader dies without any clean-up; one replica takes over within the retry interval.
     cluster.procs["builder"].send_signal(signal.SIGKILL)
@@ -289,11 +296,7 @@ async def test_on_postgresql_a_builder_and_two_replicas_share_only_the_database(
         300,
         "both replicas to switch to the builder's new version",
     )
-    for shard, guild in guilds.items():
-        text = await ask(fake, guild, "How much was Zenda Telecom fined for the late breach report?")
-        assert "2.4 million" in text and "zenda-fine" in text, (shard, text)
-    assert "feeds: 1 new article" in cluster.log("builder")
-    assert not any("feed poll" in cluster.log(n) for n in replicas)
+    await both_shards_answer_from_the_feed(fake, cluster, guilds, replicas)
     assert not any(any(cluster.folders(n).corpus.iterdir()) for n in replicas)  # they serve without a corpus
 
     # The builder dies (SIGKILL): its session ends, and one replica's next retry takes the advisory lock.
