@@ -37,11 +37,11 @@ def passage_of(snap: Snapshot, article: int, sid: int) -> tuple[str, str] | None
 
 
 def quoted_passages(snap: Snapshot, groups: Sequence[tuple[int, Sequence[ScoredSentence]]]) -> list[tuple[str, str]]:
-    """``(title, its quoted sentences in reading order)`` for each quoted article: the reader reads
+    """``(title, its quoted sentences as the reply quotes them)`` for each quoted article: the reader reads
     what the reply quotes, so the sentence holding the answer is never outside what it reads."""
     passages: list[tuple[str, str]] = []
     for article, sentences in groups[:MAX_PASSAGES]:
-        text = " ".join(snap.sentence_text[s.sid] for s in sorted(sentences, key=lambda s: s.sid))
+        text = " ".join(snap.sentence_text[s.sid] for s in sentences)  # as the source's quote reads
         passage = (snap.articles[article].citation.title, text)
         if passage not in passages:
             passages.append(passage)
